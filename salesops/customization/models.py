@@ -1,0 +1,94 @@
+"""No-code customisation: picklists and custom fields per object type."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from salesops.users.models import OBJECT_TYPES
+
+
+class Picklist(models.Model):
+    """A named list of options, e.g. lead sources, industries, regions, lost reasons."""
+
+    key = models.SlugField(_("key"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("picklist")
+        verbose_name_plural = _("picklists")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PicklistOption(models.Model):
+    picklist = models.ForeignKey(
+        Picklist, verbose_name=_("picklist"), on_delete=models.CASCADE, related_name="options"
+    )
+    value = models.CharField(_("value"), max_length=100)
+    label = models.CharField(_("label"), max_length=100)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["picklist", "order", "value"]
+        verbose_name = _("picklist option")
+        verbose_name_plural = _("picklist options")
+        constraints = [
+            models.UniqueConstraint(fields=["picklist", "value"], name="picklist_option_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class CustomField(models.Model):
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        LONG_TEXT = "long_text", _("Long text")
+        NUMBER = "number", _("Number")
+        MONEY = "money", _("Money")
+        DATE = "date", _("Date")
+        DATETIME = "datetime", _("Date and time")
+        SELECT = "select", _("Single select")
+        MULTI_SELECT = "multi_select", _("Multiple select")
+        USER = "user", _("User")
+        BOOLEAN = "boolean", _("Yes/no")
+        URL = "url", _("URL")
+        EMAIL = "email", _("E-mail")
+        PHONE = "phone", _("Phone")
+
+    object_type = models.CharField(_("object"), max_length=20, choices=OBJECT_TYPES)
+    key = models.SlugField(
+        _("key"),
+        max_length=50,
+        help_text=_("Lower-case letters, digits and underscores; the name in the API and exports."),
+    )
+    label = models.CharField(_("label"), max_length=100)
+    field_type = models.CharField(_("type"), max_length=20, choices=Type.choices)
+    required = models.BooleanField(_("required"), default=False)
+    #: For select and multi-select: [{"value": ..., "label": ...}, ...]
+    options = models.JSONField(_("options"), default=list, blank=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    help_text = models.CharField(_("help text"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["object_type", "order", "key"]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "key"], name="custom_field_key_unique"),
+            models.CheckConstraint(
+                condition=Q(key__regex=r"^[a-z][a-z0-9_]*$"), name="custom_field_key_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}.{self.key}"
+
+    def option_values(self) -> list[str]:
+        return [str(o["value"]) for o in self.options if isinstance(o, dict) and "value" in o]

@@ -1,0 +1,135 @@
+"""Base classes every main record shares: soft delete, versioning and `visible_to`.
+
+The data-permission rule itself lives on the user (`users.User.visible_owner_ids`
+and `has_right`); this module only applies it, so that every QuerySet of every main
+model filters the same way. It knows the user only through that small protocol.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+
+class Viewer(Protocol):
+    """What `visible_to` needs to know about the person asking."""
+
+    id: Any
+    is_active: bool
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    def has_right(self, object_type: str, right: str) -> bool: ...
+
+    def visible_owner_ids(self) -> Collection[int] | None: ...
+
+
+class SoftDeleteQuerySet(models.QuerySet):
+    def alive(self) -> Self:
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self) -> Self:
+        return self.filter(deleted_at__isnull=False)
+
+    def soft_delete(self) -> int:
+        return self.filter(deleted_at__isnull=True).update(
+            deleted_at=timezone.now(), version=models.F("version") + 1
+        )
+
+
+class ScopedQuerySet(SoftDeleteQuerySet):
+    """QuerySet of a record that has an owner and is subject to data permissions."""
+
+    def visible_to(self, user: Viewer | None) -> Self:
+        """Records `user` may see: their role's right on the object type, and the
+        owners their data scope covers (plus the model's own extra rule)."""
+        model: Any = self.model
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if not user.has_right(model.object_type, "view"):
+            return self.none()
+        owner_ids = user.visible_owner_ids()
+        if owner_ids is None or model.owner_field is None:
+            return self
+        condition = Q(**{f"{model.owner_field}__in": list(owner_ids)})
+        extra = model.extra_visibility(user)
+        if extra is not None:
+            condition |= extra
+        return self.filter(condition)
+
+
+class AliveManager(models.Manager):
+    """The default manager: soft-deleted rows are hidden."""
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class SoftDeleteModel(models.Model):
+    """A main record: soft-deleted and restorable, with a version for lost-update checks."""
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    objects: ClassVar[Any] = AliveManager.from_queryset(SoftDeleteQuerySet)()
+    all_objects: ClassVar[Any] = models.Manager.from_queryset(SoftDeleteQuerySet)()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    def soft_delete(self) -> None:
+        self.deleted_at = timezone.now()
+        self.version += 1
+        self.save(update_fields=["deleted_at", "version", "updated_at"])
+
+    def restore(self) -> None:
+        self.deleted_at = None
+        self.version += 1
+        self.save(update_fields=["deleted_at", "version", "updated_at"])
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class OwnedModel(SoftDeleteModel):
+    """A main record with an owner, custom-field values and data permissions."""
+
+    #: The object type in roles' rights and custom-field definitions.
+    object_type: ClassVar[str] = ""
+    #: The field whose user the data scope is checked against.
+    owner_field: ClassVar[str | None] = "owner"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+
+    objects: ClassVar[Any] = AliveManager.from_queryset(ScopedQuerySet)()
+    all_objects: ClassVar[Any] = models.Manager.from_queryset(ScopedQuerySet)()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    @classmethod
+    def extra_visibility(cls, user: Viewer) -> Q | None:
+        """Rows visible beyond the owner rule (e.g. the public pool). None: no extra."""
+        return None
