@@ -159,11 +159,20 @@ WORKER_HEARTBEAT_SECONDS = envint("WORKER_HEARTBEAT_SECONDS", "10")
 WORKER_STALE_SECONDS = envint("WORKER_STALE_SECONDS", "60")
 WORKER_MAX_ATTEMPTS = envint("WORKER_MAX_ATTEMPTS", "3")
 
-EMAIL_HOST = os.getenv("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = envint("EMAIL_PORT", "25")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "salesops@localhost")
-if not os.getenv("EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# E-mail goes over SMTP when EMAIL_HOST is set; otherwise it is printed to the console.
+if os.getenv("EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.getenv("EMAIL_HOST", "127.0.0.1"),
+                "port": envint("EMAIL_PORT", "25"),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],
