@@ -20,9 +20,11 @@ help:
 venv:
 	@scripts/ensure-venv
 
-# .mo files are built, not committed.
+# .mo files are built, not committed (compilemessages refuses to run with no catalogue).
 messages: venv
-	@$(SALESOPS) compilemessages --ignore=.venv --ignore=node_modules --verbosity 0
+	@if find salesops -name '*.po' -path '*/locale/*' | grep -q .; then \
+		$(SALESOPS) compilemessages --ignore=.venv --ignore=node_modules --verbosity 0; \
+	fi
 
 migrate: messages
 	$(SALESOPS) migrate --no-input
