@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "salesops.pipeline",
     "salesops.crm",
     "salesops.activities",
+    "salesops.automation",
     "salesops.web",
 ]
 

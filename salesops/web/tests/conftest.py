@@ -1,0 +1,88 @@
+"""Browser tests: Playwright driving Debian's Chromium (/usr/bin/chromium) against
+pytest-django's live server. Never `playwright install`: this machine cannot download
+browsers, and Debian's Chromium is the one we test with.
+
+Without Chromium, tests marked `browser` are skipped with a message saying so; with
+REQUIRE_BROWSER=1 (as in CI) that is a failure instead.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API keeps an asyncio loop in this thread; the ORM calls the tests
+# make between browser steps are still synchronous and safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "browser"
+MISSING = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+
+
+def browser_required() -> bool:
+    return os.environ.get("REQUIRE_BROWSER", "") in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if CHROMIUM.exists() or browser_required():
+        return
+    skip = pytest.mark.skip(reason=f"browser test skipped: {MISSING}")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"REQUIRE_BROWSER=1 but {MISSING}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(chromium: Any) -> Iterator[Callable[..., Any]]:
+    """`new_page(locale="zh-CN")`: a page in a fresh browser context (own cookies)."""
+    contexts = []
+
+    def make(locale: str = "zh-CN") -> Any:
+        context = chromium.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Any, str], Path]:
+    """`screenshot(page, "name")` saves test-artifacts/browser/name.png."""
+
+    def save(page: Any, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
