@@ -26,6 +26,12 @@ class Cast:
     outsider: User  # in West, scope own: must never see East's data
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is the production hasher; tests hash hundreds of passwords."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     org = Organisation.get()
@@ -35,10 +41,24 @@ def cast(db) -> Cast:
     west = Team.objects.create(name="West", parent=hq)
     admin_role = RoleFactory(name="Admin", data_scope=Role.Scope.ALL, is_admin=True)
     analyst_role = RoleFactory(
-        name="Analyst", data_scope=Role.Scope.ALL,
-        rights={t: ["view", "export"] for t in (
-            "lead", "customer", "contact", "deal", "followup", "task", "product", "quote",
-            "contract", "payment", "target")},
+        name="Analyst",
+        data_scope=Role.Scope.ALL,
+        rights={
+            t: ["view", "export"]
+            for t in (
+                "lead",
+                "customer",
+                "contact",
+                "deal",
+                "followup",
+                "task",
+                "product",
+                "quote",
+                "contract",
+                "payment",
+                "target",
+            )
+        },
     )
     manager_role = RoleFactory(name="Manager", data_scope=Role.Scope.TEAM_TREE)
     rep_role = RoleFactory(name="Rep", data_scope=Role.Scope.OWN, is_sales_rep=True)
@@ -52,5 +72,6 @@ def cast(db) -> Cast:
     rep_east1 = UserFactory(username="rep_east1", role=rep_role, team=east1, reports_to=manager)
     teammate = UserFactory(username="teammate", role=team_role, team=east)
     outsider = UserFactory(username="outsider", role=rep_role, team=west)
-    return Cast(org, hq, east, east1, west, admin, analyst, manager, rep, rep_east1, teammate,
-                outsider)
+    return Cast(
+        org, hq, east, east1, west, admin, analyst, manager, rep, rep_east1, teammate, outsider
+    )

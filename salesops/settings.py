@@ -117,7 +117,9 @@ else:
                     "PRAGMA temp_store=MEMORY;"
                 ),
             },
-            "TEST": {"NAME": os.getenv("SQLITE_TEST_PATH", "")} if os.getenv("SQLITE_TEST_PATH") else {},
+            "TEST": {"NAME": os.getenv("SQLITE_TEST_PATH", "")}
+            if os.getenv("SQLITE_TEST_PATH")
+            else {},
         }
     }
 

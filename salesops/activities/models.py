@@ -39,14 +39,38 @@ class FollowUp(OwnedModel):
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     outcome = models.TextField(_("outcome"), blank=True)
     next_step = models.CharField(_("next step"), max_length=300, blank=True)
-    lead = models.ForeignKey("crm.Lead", verbose_name=_("lead"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="followups")
-    customer = models.ForeignKey("crm.Customer", verbose_name=_("customer"), null=True,
-                                 blank=True, on_delete=models.PROTECT, related_name="followups")
-    contact = models.ForeignKey("crm.Contact", verbose_name=_("contact"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="followups")
-    deal = models.ForeignKey("crm.Deal", verbose_name=_("deal"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="followups")
+    lead = models.ForeignKey(
+        "crm.Lead",
+        verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="followups",
+    )
+    customer = models.ForeignKey(
+        "crm.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="followups",
+    )
+    contact = models.ForeignKey(
+        "crm.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="followups",
+    )
+    deal = models.ForeignKey(
+        "crm.Deal",
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="followups",
+    )
 
     objects: ClassVar[Any] = AliveManager.from_queryset(FollowUpQuerySet)()
     all_objects: ClassVar[Any] = models.Manager.from_queryset(FollowUpQuerySet)()
@@ -57,10 +81,16 @@ class FollowUp(OwnedModel):
         verbose_name = _("follow-up")
         verbose_name_plural = _("follow-ups")
         indexes = [
-            models.Index(fields=["occurred_at", "kind", "owner"], name="followup_time",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["owner", "occurred_at"], name="followup_owner_time",
-                         condition=Q(deleted_at__isnull=True)),
+            models.Index(
+                fields=["occurred_at", "kind", "owner"],
+                name="followup_time",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "occurred_at"],
+                name="followup_owner_time",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(fields=["customer", "occurred_at"], name="followup_customer"),
             models.Index(fields=["deal", "occurred_at"], name="followup_deal"),
             models.Index(fields=["lead", "occurred_at"], name="followup_lead"),
@@ -68,8 +98,10 @@ class FollowUp(OwnedModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(lead__isnull=False) | Q(customer__isnull=False)
-                | Q(contact__isnull=False) | Q(deal__isnull=False),
+                condition=Q(lead__isnull=False)
+                | Q(customer__isnull=False)
+                | Q(contact__isnull=False)
+                | Q(deal__isnull=False),
                 name="followup_linked",
             ),
         ]
@@ -100,21 +132,51 @@ class Task(OwnedModel):
     description = models.TextField(_("description"), blank=True)
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     remind_at = models.DateTimeField(_("remind at"), null=True, blank=True)
-    reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True,
-                                       editable=False)
+    reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True, editable=False)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
-    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices,
-                                default=Priority.NORMAL)
-    created_by = models.ForeignKey("users.User", verbose_name=_("created by"), null=True,
-                                   blank=True, on_delete=models.SET_NULL, related_name="+")
-    lead = models.ForeignKey("crm.Lead", verbose_name=_("lead"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="tasks")
-    customer = models.ForeignKey("crm.Customer", verbose_name=_("customer"), null=True,
-                                 blank=True, on_delete=models.PROTECT, related_name="tasks")
-    contact = models.ForeignKey("crm.Contact", verbose_name=_("contact"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="tasks")
-    deal = models.ForeignKey("crm.Deal", verbose_name=_("deal"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="tasks")
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    created_by = models.ForeignKey(
+        "users.User",
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    lead = models.ForeignKey(
+        "crm.Lead",
+        verbose_name=_("lead"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    customer = models.ForeignKey(
+        "crm.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    contact = models.ForeignKey(
+        "crm.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    deal = models.ForeignKey(
+        "crm.Deal",
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
 
     objects: ClassVar[Any] = AliveManager.from_queryset(TaskQuerySet)()
     all_objects: ClassVar[Any] = models.Manager.from_queryset(TaskQuerySet)()
@@ -125,11 +187,18 @@ class Task(OwnedModel):
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         indexes = [
-            models.Index(fields=["owner", "due_at"], name="task_owner_due",
-                         condition=Q(deleted_at__isnull=True, done_at__isnull=True)),
-            models.Index(fields=["remind_at"], name="task_remind",
-                         condition=Q(deleted_at__isnull=True, done_at__isnull=True,
-                                     reminded_at__isnull=True)),
+            models.Index(
+                fields=["owner", "due_at"],
+                name="task_owner_due",
+                condition=Q(deleted_at__isnull=True, done_at__isnull=True),
+            ),
+            models.Index(
+                fields=["remind_at"],
+                name="task_remind",
+                condition=Q(
+                    deleted_at__isnull=True, done_at__isnull=True, reminded_at__isnull=True
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

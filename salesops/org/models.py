@@ -147,7 +147,9 @@ class ExchangeRate(models.Model):
         )
         if row is None:
             raise ValidationError(
-                _("There is no exchange rate for %(currency)s on or before %(day)s; add one first."),
+                _(
+                    "There is no exchange rate for %(currency)s on or before %(day)s; add one first."
+                ),
                 params={"currency": currency_code, "day": day.isoformat()},
             )
         return row

@@ -38,10 +38,15 @@ class Pipeline(models.Model):
 
     @classmethod
     def default(cls) -> Pipeline | None:
-        return cls.objects.filter(is_default=True).first() or cls.objects.filter(active=True).first()
+        return (
+            cls.objects.filter(is_default=True).first() or cls.objects.filter(active=True).first()
+        )
 
     def first_stage(self) -> Stage:
-        return self.stages.filter(kind=Stage.Kind.OPEN).order_by("order").first() or self.stages.order_by("order").first()
+        return (
+            self.stages.filter(kind=Stage.Kind.OPEN).order_by("order").first()
+            or self.stages.order_by("order").first()
+        )
 
     def won_stage(self) -> Stage | None:
         return self.stages.filter(kind=Stage.Kind.WON).first()
@@ -63,7 +68,9 @@ class Stage(models.Model):
     order = models.PositiveIntegerField(_("order"))
     probability = models.PositiveSmallIntegerField(_("default probability (%)"), default=0)
     forecast_category = models.CharField(
-        _("forecast category"), max_length=20, choices=ForecastCategory.choices,
+        _("forecast category"),
+        max_length=20,
+        choices=ForecastCategory.choices,
         default=ForecastCategory.PIPELINE,
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OPEN)
@@ -75,10 +82,13 @@ class Stage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["pipeline", "order"], name="stage_order_unique"),
             models.CheckConstraint(
-                condition=Q(probability__gte=0, probability__lte=100), name="stage_probability_range"
+                condition=Q(probability__gte=0, probability__lte=100),
+                name="stage_probability_range",
             ),
             models.UniqueConstraint(
-                fields=["pipeline", "kind"], condition=~Q(kind="open"), name="one_won_one_lost_stage"
+                fields=["pipeline", "kind"],
+                condition=~Q(kind="open"),
+                name="one_won_one_lost_stage",
             ),
         ]
 

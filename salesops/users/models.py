@@ -72,15 +72,6 @@ class Team(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        node = self.parent
-        while node is not None:
-            if self.pk is not None and node.pk == self.pk:
-                raise ValidationError(
-                    {"parent": _("A team cannot be placed under itself or its own sub-team.")}
-                )
-            node = node.parent
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         old_path = self.path
         if self.pk is None:
@@ -93,6 +84,15 @@ class Team(models.Model):
             for child in Team.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
                 child.path = new_path + child.path[len(old_path) :]
                 Team.objects.filter(pk=child.pk).update(path=child.path)
+
+    def clean(self) -> None:
+        node = self.parent
+        while node is not None:
+            if self.pk is not None and node.pk == self.pk:
+                raise ValidationError(
+                    {"parent": _("A team cannot be placed under itself or its own sub-team.")}
+                )
+            node = node.parent
 
     def subtree(self) -> models.QuerySet[Team]:
         return Team.objects.filter(path__startswith=self.path)
@@ -141,8 +141,12 @@ class Role(models.Model):
                 )
             if not isinstance(rights, list) or not set(rights) <= known_rights:
                 raise ValidationError(
-                    {"rights": _("Unknown right for “%(t)s”; use view, create, edit, delete or export.")
-                     % {"t": obj_type}}
+                    {
+                        "rights": _(
+                            "Unknown right for “%(t)s”; use view, create, edit, delete or export."
+                        )
+                        % {"t": obj_type}
+                    }
                 )
 
 
@@ -152,22 +156,36 @@ class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     language = models.CharField(
-        _("language"), max_length=10, choices=[("zh-hans", "简体中文"), ("en", "English")],
+        _("language"),
+        max_length=10,
+        choices=[("zh-hans", "简体中文"), ("en", "English")],
         default="zh-hans",
     )
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT,
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="members",
     )
     extra_teams = models.ManyToManyField(
         Team, verbose_name=_("other teams"), blank=True, related_name="extra_members"
     )
     reports_to = models.ForeignKey(
-        "self", verbose_name=_("reports to"), null=True, blank=True, on_delete=models.SET_NULL,
+        "self",
+        verbose_name=_("reports to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="direct_reports",
     )
     role = models.ForeignKey(
-        Role, verbose_name=_("role"), null=True, blank=True, on_delete=models.PROTECT,
+        Role,
+        verbose_name=_("role"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="users",
     )
 
@@ -250,8 +268,9 @@ class User(AbstractUser):
                 q |= Q(path__startswith=p)
             team_ids = set(Team.objects.filter(q).values_list("id", flat=True))
         members = set(
-            User.objects.filter(Q(team_id__in=team_ids) | Q(extra_teams__in=team_ids))
-            .values_list("id", flat=True)
+            User.objects.filter(Q(team_id__in=team_ids) | Q(extra_teams__in=team_ids)).values_list(
+                "id", flat=True
+            )
         )
         members.add(self.pk)
         return members
@@ -310,11 +329,19 @@ class Target(SoftDeleteModel):
         YEAR = "year", _("Year")
 
     user = models.ForeignKey(
-        User, verbose_name=_("person"), null=True, blank=True, on_delete=models.CASCADE,
+        User,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="targets",
     )
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE,
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="targets",
     )
     metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
@@ -331,8 +358,10 @@ class Target(SoftDeleteModel):
         verbose_name_plural = _("targets")
         constraints = [
             models.CheckConstraint(
-                condition=(Q(user__isnull=False, team__isnull=True)
-                           | Q(user__isnull=True, team__isnull=False)),
+                condition=(
+                    Q(user__isnull=False, team__isnull=True)
+                    | Q(user__isnull=True, team__isnull=False)
+                ),
                 name="target_person_xor_team",
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="target_value_nonneg"),

@@ -22,8 +22,9 @@ class Product(SoftDeleteModel):
     category = models.CharField(_("category"), max_length=100, blank=True)
     unit = models.CharField(_("unit"), max_length=20, blank=True)
     price = models.DecimalField(_("list price"), max_digits=18, decimal_places=2)
-    currency = models.ForeignKey("org.Currency", verbose_name=_("currency"),
-                                 on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, related_name="+"
+    )
     active = models.BooleanField(_("active"), default=True)
     description = models.TextField(_("description"), blank=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -38,8 +39,11 @@ class Product(SoftDeleteModel):
         verbose_name_plural = _("products")
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_nonneg"),
-            models.UniqueConstraint(fields=["sku"], condition=~Q(sku="") & Q(deleted_at__isnull=True),
-                                    name="product_sku_unique"),
+            models.UniqueConstraint(
+                fields=["sku"],
+                condition=~Q(sku="") & Q(deleted_at__isnull=True),
+                name="product_sku_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -48,8 +52,9 @@ class Product(SoftDeleteModel):
 
 class PriceList(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
-    currency = models.ForeignKey("org.Currency", verbose_name=_("currency"),
-                                 on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, related_name="+"
+    )
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
@@ -60,7 +65,8 @@ class PriceList(models.Model):
         verbose_name_plural = _("price lists")
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True)
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
                 | Q(valid_until__gte=models.F("valid_from")),
                 name="price_list_dates_order",
             )
@@ -71,17 +77,24 @@ class PriceList(models.Model):
 
 
 class PriceListItem(models.Model):
-    price_list = models.ForeignKey(PriceList, verbose_name=_("price list"),
-                                   on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE,
-                                related_name="price_list_items")
+    price_list = models.ForeignKey(
+        PriceList, verbose_name=_("price list"), on_delete=models.CASCADE, related_name="items"
+    )
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        on_delete=models.CASCADE,
+        related_name="price_list_items",
+    )
     price = models.DecimalField(_("price"), max_digits=18, decimal_places=2)
 
     class Meta:
         verbose_name = _("price list item")
         verbose_name_plural = _("price list items")
         constraints = [
-            models.UniqueConstraint(fields=["price_list", "product"], name="price_list_item_unique"),
+            models.UniqueConstraint(
+                fields=["price_list", "product"], name="price_list_item_unique"
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="price_list_item_nonneg"),
         ]
 
@@ -99,16 +112,26 @@ class Quote(OwnedModel):
         REJECTED = "rejected", _("Rejected")
 
     number = models.CharField(_("number"), max_length=40, unique=True)
-    deal = models.ForeignKey("crm.Deal", verbose_name=_("deal"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="quotes")
-    customer = models.ForeignKey("crm.Customer", verbose_name=_("customer"),
-                                 on_delete=models.PROTECT, related_name="quotes")
-    currency = models.ForeignKey("org.Currency", verbose_name=_("currency"),
-                                 on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
-                              default=Status.DRAFT)
-    discount_pct = models.DecimalField(_("overall discount (%)"), max_digits=5, decimal_places=2,
-                                       default=Decimal(0))
+    deal = models.ForeignKey(
+        "crm.Deal",
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="quotes",
+    )
+    customer = models.ForeignKey(
+        "crm.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="quotes"
+    )
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    discount_pct = models.DecimalField(
+        _("overall discount (%)"), max_digits=5, decimal_places=2, default=Decimal(0)
+    )
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
@@ -117,8 +140,9 @@ class Quote(OwnedModel):
         verbose_name = _("quote")
         verbose_name_plural = _("quotes")
         constraints = [
-            models.CheckConstraint(condition=Q(discount_pct__gte=0, discount_pct__lte=100),
-                                   name="quote_discount_range"),
+            models.CheckConstraint(
+                condition=Q(discount_pct__gte=0, discount_pct__lte=100), name="quote_discount_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,15 +156,23 @@ class Quote(OwnedModel):
 
 
 class QuoteLine(models.Model):
-    quote = models.ForeignKey(Quote, verbose_name=_("quote"), on_delete=models.CASCADE,
-                              related_name="lines")
-    product = models.ForeignKey(Product, verbose_name=_("product"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="+")
+    quote = models.ForeignKey(
+        Quote, verbose_name=_("quote"), on_delete=models.CASCADE, related_name="lines"
+    )
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     description = models.CharField(_("description"), max_length=300, blank=True)
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=2, default=1)
     unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=2)
-    discount_pct = models.DecimalField(_("discount (%)"), max_digits=5, decimal_places=2,
-                                       default=Decimal(0))
+    discount_pct = models.DecimalField(
+        _("discount (%)"), max_digits=5, decimal_places=2, default=Decimal(0)
+    )
     order = models.PositiveIntegerField(_("order"), default=0)
 
     class Meta:
@@ -150,8 +182,10 @@ class QuoteLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="quote_line_qty_pos"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="quote_line_price_nonneg"),
-            models.CheckConstraint(condition=Q(discount_pct__gte=0, discount_pct__lte=100),
-                                   name="quote_line_discount_range"),
+            models.CheckConstraint(
+                condition=Q(discount_pct__gte=0, discount_pct__lte=100),
+                name="quote_line_discount_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -175,15 +209,27 @@ class Contract(OwnedModel):
 
     number = models.CharField(_("number"), max_length=40, unique=True)
     title = models.CharField(_("title"), max_length=200)
-    customer = models.ForeignKey("crm.Customer", verbose_name=_("customer"),
-                                 on_delete=models.PROTECT, related_name="contracts")
-    deal = models.ForeignKey("crm.Deal", verbose_name=_("deal"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="contracts")
+    customer = models.ForeignKey(
+        "crm.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="contracts",
+    )
+    deal = models.ForeignKey(
+        "crm.Deal",
+        verbose_name=_("deal"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+    )
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
-    currency = models.ForeignKey("org.Currency", verbose_name=_("currency"),
-                                 on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices,
-                              default=Status.DRAFT)
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
     signed_on = models.DateField(_("signed on"), null=True, blank=True)
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
@@ -195,7 +241,8 @@ class Contract(OwnedModel):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="contract_amount_nonneg"),
             models.CheckConstraint(
-                condition=Q(starts_on__isnull=True) | Q(ends_on__isnull=True)
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
                 | Q(ends_on__gte=models.F("starts_on")),
                 name="contract_dates_order",
             ),
@@ -210,8 +257,9 @@ class PaymentPlan(OwnedModel):
 
     object_type: ClassVar[str] = "payment"
 
-    contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.PROTECT,
-                                 related_name="payment_plans")
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="payment_plans"
+    )
     due_on = models.DateField(_("due on"))
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
     note = models.CharField(_("note"), max_length=200, blank=True)
@@ -220,8 +268,11 @@ class PaymentPlan(OwnedModel):
         ordering = ["due_on"]
         verbose_name = _("payment plan")
         verbose_name_plural = _("payment plans")
-        indexes = [models.Index(fields=["due_on"], name="payment_plan_due",
-                                condition=Q(deleted_at__isnull=True))]
+        indexes = [
+            models.Index(
+                fields=["due_on"], name="payment_plan_due", condition=Q(deleted_at__isnull=True)
+            )
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_plan_amount_pos"),
         ]
@@ -247,16 +298,25 @@ class Payment(OwnedModel):
         CASH = "cash", _("Cash")
         OTHER = "other", _("Other")
 
-    contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.PROTECT,
-                                 related_name="payments")
-    plan = models.ForeignKey(PaymentPlan, verbose_name=_("payment plan"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="payments")
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="payments"
+    )
+    plan = models.ForeignKey(
+        PaymentPlan,
+        verbose_name=_("payment plan"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
-    currency = models.ForeignKey("org.Currency", verbose_name=_("currency"),
-                                 on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, related_name="+"
+    )
     received_on = models.DateField(_("received on"))
-    method = models.CharField(_("method"), max_length=10, choices=Method.choices,
-                              default=Method.BANK)
+    method = models.CharField(
+        _("method"), max_length=10, choices=Method.choices, default=Method.BANK
+    )
     reference = models.CharField(_("reference"), max_length=100, blank=True)
 
     class Meta:
@@ -264,10 +324,16 @@ class Payment(OwnedModel):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         indexes = [
-            models.Index(fields=["received_on"], name="payment_received",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["owner", "received_on"], name="payment_owner_received",
-                         condition=Q(deleted_at__isnull=True)),
+            models.Index(
+                fields=["received_on"],
+                name="payment_received",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "received_on"],
+                name="payment_owner_received",
+                condition=Q(deleted_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_pos"),

@@ -42,21 +42,38 @@ class Lead(OwnedModel):
     source = models.CharField(_("source"), max_length=100, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NEW
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_on = models.DateField(_("created on"), editable=False, null=True)
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True, editable=False)
     converted_customer = models.ForeignKey(
-        "crm.Customer", verbose_name=_("converted to customer"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+", editable=False,
+        "crm.Customer",
+        verbose_name=_("converted to customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     converted_contact = models.ForeignKey(
-        "crm.Contact", verbose_name=_("converted to contact"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+", editable=False,
+        "crm.Contact",
+        verbose_name=_("converted to contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     converted_deal = models.ForeignKey(
-        "crm.Deal", verbose_name=_("converted to deal"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+", editable=False,
+        "crm.Deal",
+        verbose_name=_("converted to deal"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
 
     class Meta:
@@ -64,10 +81,16 @@ class Lead(OwnedModel):
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
         indexes = [
-            models.Index(fields=["created_on", "status"], name="lead_created_status",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["owner", "status"], name="lead_owner_status",
-                         condition=Q(deleted_at__isnull=True)),
+            models.Index(
+                fields=["created_on", "status"],
+                name="lead_created_status",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "status"],
+                name="lead_owner_status",
+                condition=Q(deleted_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -110,7 +133,11 @@ class Customer(OwnedModel):
     address = models.CharField(_("address"), max_length=300, blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     source_lead = models.ForeignKey(
-        Lead, verbose_name=_("from lead"), null=True, blank=True, on_delete=models.SET_NULL,
+        Lead,
+        verbose_name=_("from lead"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     last_followup_at = models.DateTimeField(_("last follow-up at"), null=True, blank=True)
@@ -123,12 +150,19 @@ class Customer(OwnedModel):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         indexes = [
-            models.Index(fields=["owner", "last_followup_at"], name="customer_owner_followup",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["name"], name="customer_name",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["pool_entered_at"], name="customer_pool",
-                         condition=Q(deleted_at__isnull=True, owner__isnull=True)),
+            models.Index(
+                fields=["owner", "last_followup_at"],
+                name="customer_owner_followup",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["name"], name="customer_name", condition=Q(deleted_at__isnull=True)
+            ),
+            models.Index(
+                fields=["pool_entered_at"],
+                name="customer_pool",
+                condition=Q(deleted_at__isnull=True, owner__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -170,10 +204,12 @@ class Contact(OwnedModel):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         indexes = [
-            models.Index(fields=["customer"], name="contact_customer",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["owner"], name="contact_owner",
-                         condition=Q(deleted_at__isnull=True)),
+            models.Index(
+                fields=["customer"], name="contact_customer", condition=Q(deleted_at__isnull=True)
+            ),
+            models.Index(
+                fields=["owner"], name="contact_owner", condition=Q(deleted_at__isnull=True)
+            ),
             models.Index(fields=["email"], name="contact_email"),
             models.Index(fields=["mobile"], name="contact_mobile"),
         ]
@@ -187,7 +223,11 @@ class PoolRule(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     team = models.OneToOneField(
-        "users.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE,
+        "users.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="pool_rule",
         help_text=_("Leave empty for the organisation-wide rule."),
     )
@@ -214,7 +254,8 @@ class PoolRule(models.Model):
         verbose_name_plural = _("public pool rules")
         constraints = [
             models.UniqueConstraint(
-                fields=["active"], condition=Q(team__isnull=True, active=True),
+                fields=["active"],
+                condition=Q(team__isnull=True, active=True),
                 name="one_default_pool_rule",
             )
         ]
@@ -246,7 +287,9 @@ class PoolEvent(models.Model):
         ordering = ["-at"]
         verbose_name = _("pool event")
         verbose_name_plural = _("pool events")
-        indexes = [models.Index(fields=["customer", "user", "kind", "at"], name="pool_event_lookup")]
+        indexes = [
+            models.Index(fields=["customer", "user", "kind", "at"], name="pool_event_lookup")
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.kind}"

@@ -47,11 +47,17 @@ class Deal(OwnedModel):
         "crm.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="deals"
     )
     contact = models.ForeignKey(
-        "crm.Contact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL,
+        "crm.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="deals",
     )
     pipeline = models.ForeignKey(
-        "pipeline.Pipeline", verbose_name=_("pipeline"), on_delete=models.PROTECT,
+        "pipeline.Pipeline",
+        verbose_name=_("pipeline"),
+        on_delete=models.PROTECT,
         related_name="deals",
     )
     stage = models.ForeignKey(
@@ -67,12 +73,16 @@ class Deal(OwnedModel):
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN, editable=False
     )
     probability = models.PositiveSmallIntegerField(
-        _("probability (%)"), null=True, blank=True,
+        _("probability (%)"),
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text=_("Leave empty to use the stage's default probability."),
     )
     forecast_category = models.CharField(
-        _("forecast category"), max_length=20, choices=ForecastCategory.choices,
+        _("forecast category"),
+        max_length=20,
+        choices=ForecastCategory.choices,
         default=ForecastCategory.PIPELINE,
     )
     lost_reason = models.CharField(_("lost reason"), max_length=100, blank=True)
@@ -84,7 +94,11 @@ class Deal(OwnedModel):
         settings.AUTH_USER_MODEL, verbose_name=_("collaborators"), blank=True, related_name="+"
     )
     source_lead = models.ForeignKey(
-        "crm.Lead", verbose_name=_("from lead"), null=True, blank=True, on_delete=models.SET_NULL,
+        "crm.Lead",
+        verbose_name=_("from lead"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
@@ -97,29 +111,44 @@ class Deal(OwnedModel):
         verbose_name_plural = _("deals")
         base_manager_name = "all_objects"
         indexes = [
-            models.Index(fields=["status", "closed_on"], name="deal_status_closed",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["owner", "status", "closed_on"], name="deal_owner_status_closed",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["status", "expected_close"], name="deal_status_expected",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["stage", "status"], name="deal_stage",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["customer", "status", "closed_on"], name="deal_customer",
-                         condition=Q(deleted_at__isnull=True)),
-            models.Index(fields=["created_on"], name="deal_created_on",
-                         condition=Q(deleted_at__isnull=True)),
+            models.Index(
+                fields=["status", "closed_on"],
+                name="deal_status_closed",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["owner", "status", "closed_on"],
+                name="deal_owner_status_closed",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["status", "expected_close"],
+                name="deal_status_expected",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["stage", "status"], name="deal_stage", condition=Q(deleted_at__isnull=True)
+            ),
+            models.Index(
+                fields=["customer", "status", "closed_on"],
+                name="deal_customer",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["created_on"], name="deal_created_on", condition=Q(deleted_at__isnull=True)
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="deal_amount_nonneg"),
             models.CheckConstraint(
-                condition=Q(probability__isnull=True)
-                | Q(probability__gte=0, probability__lte=100),
+                condition=Q(probability__isnull=True) | Q(probability__gte=0, probability__lte=100),
                 name="deal_probability_range",
             ),
             models.CheckConstraint(
-                condition=(Q(status="open", closed_on__isnull=True)
-                           | Q(status__in=["won", "lost"], closed_on__isnull=False)),
+                condition=(
+                    Q(status="open", closed_on__isnull=True)
+                    | Q(status__in=["won", "lost"], closed_on__isnull=False)
+                ),
                 name="deal_closed_on_iff_closed",
             ),
         ]
@@ -139,14 +168,17 @@ class Deal(OwnedModel):
 
 
 class DealLine(models.Model):
-    deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE,
-                             related_name="lines")
-    product = models.ForeignKey("crm.Product", verbose_name=_("product"),
-                                on_delete=models.PROTECT, related_name="+")
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="lines"
+    )
+    product = models.ForeignKey(
+        "crm.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=2, default=1)
     unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=2)
-    discount_pct = models.DecimalField(_("discount (%)"), max_digits=5, decimal_places=2,
-                                       default=Decimal(0))
+    discount_pct = models.DecimalField(
+        _("discount (%)"), max_digits=5, decimal_places=2, default=Decimal(0)
+    )
 
     class Meta:
         verbose_name = _("deal line")
@@ -154,8 +186,10 @@ class DealLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="deal_line_qty_pos"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="deal_line_price_nonneg"),
-            models.CheckConstraint(condition=Q(discount_pct__gte=0, discount_pct__lte=100),
-                                   name="deal_line_discount_range"),
+            models.CheckConstraint(
+                condition=Q(discount_pct__gte=0, discount_pct__lte=100),
+                name="deal_line_discount_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,14 +205,22 @@ class DealLine(models.Model):
 class StageHistory(models.Model):
     """One stay of a deal in a stage: entered, left (null while it is still there), by whom."""
 
-    deal = models.ForeignKey(Deal, verbose_name=_("deal"), on_delete=models.CASCADE,
-                             related_name="stage_history")
-    stage = models.ForeignKey("pipeline.Stage", verbose_name=_("stage"),
-                              on_delete=models.PROTECT, related_name="+")
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="stage_history"
+    )
+    stage = models.ForeignKey(
+        "pipeline.Stage", verbose_name=_("stage"), on_delete=models.PROTECT, related_name="+"
+    )
     entered_at = models.DateTimeField(_("entered at"))
     left_at = models.DateTimeField(_("left at"), null=True, blank=True)
-    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True,
-                                   blank=True, on_delete=models.SET_NULL, related_name="+")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["deal", "entered_at", "id"]
@@ -189,10 +231,15 @@ class StageHistory(models.Model):
             models.Index(fields=["stage", "entered_at"], name="stage_history_stage"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["deal"], condition=Q(left_at__isnull=True),
-                                    name="one_current_stage_per_deal"),
-            models.CheckConstraint(condition=Q(left_at__isnull=True) | Q(left_at__gte=models.F("entered_at")),
-                                   name="stage_history_order"),
+            models.UniqueConstraint(
+                fields=["deal"],
+                condition=Q(left_at__isnull=True),
+                name="one_current_stage_per_deal",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_at__isnull=True) | Q(left_at__gte=models.F("entered_at")),
+                name="stage_history_order",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,12 +18,15 @@ class PipelineFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Pipeline {n}")
 
     @factory.post_generation
-    def stages(obj, create, extracted, **kwargs):  # noqa: N805
+    def stages(obj, create, extracted, **kwargs):
         if not create:
             return
         spec = extracted or [
-            ("Qualify", 10, "open"), ("Propose", 40, "open"), ("Negotiate", 70, "open"),
-            ("Won", 100, "won"), ("Lost", 0, "lost"),
+            ("Qualify", 10, "open"),
+            ("Propose", 40, "open"),
+            ("Negotiate", 70, "open"),
+            ("Won", 100, "won"),
+            ("Lost", 0, "lost"),
         ]
         for i, (name, prob, kind) in enumerate(spec, start=1):
             Stage.objects.create(pipeline=obj, name=name, order=i, probability=prob, kind=kind)

@@ -17,9 +17,22 @@ class RoleFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Role {n}")
     data_scope = Role.Scope.OWN
     rights = factory.LazyFunction(
-        lambda: {t: ["view", "create", "edit", "delete", "export"] for t in (
-            "lead", "customer", "contact", "deal", "followup", "task", "product", "quote",
-            "contract", "payment", "target")}
+        lambda: {
+            t: ["view", "create", "edit", "delete", "export"]
+            for t in (
+                "lead",
+                "customer",
+                "contact",
+                "deal",
+                "followup",
+                "task",
+                "product",
+                "quote",
+                "contract",
+                "payment",
+                "target",
+            )
+        }
     )
 
 
@@ -34,6 +47,6 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-0")
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()

@@ -1,0 +1,706 @@
+"""Writes on leads, customers, deals and payments: the only write path.
+
+Pages, the API, imports and automation all call these functions, so validation,
+the public-pool cap and data permissions hold whichever way a change arrives.
+Each is keyword-only, atomic, and raises ValidationError (a message saying what to
+fix), PermissionDenied or NotVisible without writing anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from salesops.crm.models import (
+    Contact,
+    Contract,
+    Customer,
+    Deal,
+    Lead,
+    Payment,
+    PaymentPlan,
+    PoolEvent,
+)
+from salesops.crm.models.deals import StageHistory
+from salesops.crm.pool import rule_for_user
+from salesops.customization.services import check_picklist_value, clean_custom_values
+from salesops.lib.money import money
+from salesops.lib.services import ensure_can, ensure_right
+from salesops.org.models import Currency, Organisation
+from salesops.pipeline.models import ForecastCategory, Pipeline, Stage
+from salesops.users.models import User
+
+# -- owners and the public pool ---------------------------------------------------
+
+
+def _check_owner(*, by: User, owner: User | None) -> None:
+    """`by` may give a record to `owner` only if `owner` is active and within `by`'s scope."""
+    if owner is None:
+        return
+    if not owner.is_active:
+        raise ValidationError(
+            {"owner": _("%(name)s is deactivated; choose an active user.") % {"name": owner}}
+        )
+    visible = by.visible_owner_ids()
+    if visible is not None and owner.pk not in visible:
+        raise ValidationError(
+            {"owner": _("You may only assign records to yourself or people in your data scope.")}
+        )
+
+
+def _check_cap(*, owner: User, adding: int = 1) -> None:
+    """The public-pool cap: a rep may hold at most the rule's number of customers.
+    Call inside the transaction after locking `owner`'s row."""
+    rule = rule_for_user(owner)
+    if rule is None or rule.max_customers_per_rep is None:
+        return
+    held = Customer.objects.filter(owner=owner).count()
+    if held + adding > rule.max_customers_per_rep:
+        raise ValidationError(
+            _(
+                "%(name)s already holds %(held)s customers and the most allowed is %(cap)s. "
+                "Release a customer to the public pool first."
+            )
+            % {"name": owner, "held": held, "cap": rule.max_customers_per_rep}
+        )
+
+
+def _lock_user(user: User) -> None:
+    """Serialise writes that count a user's customers (the cap) on PostgreSQL."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+
+
+def _lock(model: Any, obj: Any) -> Any:
+    try:
+        return model.objects.select_for_update().get(pk=obj.pk)
+    except model.DoesNotExist:
+        from salesops.lib.services import NotVisible
+
+        raise NotVisible(_("This record does not exist or you may not see it.")) from None
+
+
+# -- leads and customers --------------------------------------------------------------
+
+
+LEAD_FIELDS = [
+    "name",
+    "company",
+    "title",
+    "phone",
+    "email",
+    "source",
+    "industry",
+    "region",
+    "notes",
+]
+CUSTOMER_FIELDS = [
+    "name",
+    "industry",
+    "size",
+    "region",
+    "lifecycle_stage",
+    "phone",
+    "email",
+    "website",
+    "address",
+]
+
+
+def _validate(obj: Any, *, exclude: list[str] | None = None) -> None:
+    obj.full_clean(exclude=exclude, validate_unique=False)
+
+
+@transaction.atomic
+def create_lead(
+    *, by: User, owner: User | None = None, custom: dict | None = None, **fields: Any
+) -> Lead:
+    ensure_right(by, "lead", "create")
+    unknown = set(fields) - set(LEAD_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+    owner = by if owner is None else owner
+    _check_owner(by=by, owner=owner)
+    check_picklist_value("lead_source", fields.get("source", ""), field="source")
+    lead = Lead(owner=owner, **fields)
+    lead.custom = clean_custom_values(object_type="lead", values=custom)
+    lead.created_on = Organisation.get().local_date(lead.created_at)
+    _validate(lead)
+    lead.save()
+    return lead
+
+
+@transaction.atomic
+def create_customer(
+    *, by: User, owner: User | str | None = "me", custom: dict | None = None, **fields: Any
+) -> Customer:
+    """Create a customer owned by `owner` (default: `by`), or in the public pool when
+    `owner` is None. The pool cap applies to the owner."""
+    ensure_right(by, "customer", "create")
+    unknown = set(fields) - set(CUSTOMER_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+    the_owner: User | None = by if owner == "me" else owner  # type: ignore[assignment]
+    _check_owner(by=by, owner=the_owner)
+    check_picklist_value("industry", fields.get("industry", ""), field="industry")
+    check_picklist_value("region", fields.get("region", ""), field="region")
+    now = timezone.now()
+    customer = Customer(owner=the_owner, **fields)
+    customer.custom = clean_custom_values(object_type="customer", values=custom)
+    if the_owner is None:
+        customer.pool_entered_at = now
+    else:
+        customer.owned_since = now
+    _validate(customer)
+    if the_owner is not None:
+        _lock_user(the_owner)
+        _check_cap(owner=the_owner)
+    customer.save()
+    return customer
+
+
+@dataclass
+class Conversion:
+    lead: Lead
+    customer: Customer
+    contact: Contact
+    deal: Deal | None
+    created: bool
+
+
+@transaction.atomic
+def convert_lead(
+    *,
+    lead: Lead,
+    by: User,
+    customer: Customer | None = None,
+    with_deal: bool = True,
+    deal_name: str = "",
+    pipeline: Pipeline | None = None,
+    amount: Decimal | int | str = 0,
+    currency: str | None = None,
+    expected_close: dt.date | None = None,
+) -> Conversion:
+    """Turn a lead into a customer (or attach it to an existing one), a contact and,
+    unless `with_deal` is False, a deal. Converting a converted lead returns what it
+    became and creates nothing: two conversions at once convert it once."""
+    ensure_can(by, lead, "edit")
+    lead = _lock(Lead, lead)
+    if lead.status == Lead.Status.CONVERTED:
+        return Conversion(
+            lead,
+            lead.converted_customer,
+            lead.converted_contact,  # type: ignore[arg-type]
+            lead.converted_deal,
+            created=False,
+        )
+    ensure_right(by, "contact", "create")
+    owner = lead.owner or by
+    if customer is None:
+        customer = create_customer(
+            by=by,
+            owner=owner,
+            name=lead.company or lead.name,
+            industry=lead.industry,
+            region=lead.region,
+            phone=lead.phone,
+            email=lead.email,
+        )
+        customer.source_lead = lead
+        customer.save(update_fields=["source_lead"])
+    else:
+        ensure_can(by, customer, "edit")
+        if customer.owner_id is None:
+            raise ValidationError(
+                {
+                    "customer": _(
+                        "This customer is in the public pool; claim it before converting a lead into it."
+                    )
+                }
+            )
+    contact = Contact(
+        customer=customer,
+        owner=customer.owner,
+        name=lead.name,
+        title=lead.title,
+        mobile=lead.phone,
+        email=lead.email,
+        is_primary=not customer.contacts.exists(),
+    )
+    _validate(contact)
+    contact.save()
+    deal = None
+    if with_deal:
+        deal = create_deal(
+            by=by,
+            customer=customer,
+            contact=contact,
+            owner=customer.owner,
+            name=deal_name or (lead.company or lead.name),
+            pipeline=pipeline,
+            amount=amount,
+            currency=currency,
+            expected_close=expected_close,
+            source=lead.source,
+        )
+        deal.source_lead = lead
+        deal.save(update_fields=["source_lead"])
+    lead.status = Lead.Status.CONVERTED
+    lead.converted_at = timezone.now()
+    lead.converted_customer = customer
+    lead.converted_contact = contact
+    lead.converted_deal = deal
+    lead.version += 1
+    lead.save()
+    return Conversion(lead, customer, contact, deal, created=True)
+
+
+# -- the public pool (公海) ------------------------------------------------------------
+
+
+@transaction.atomic
+def claim_customer(*, customer: Customer, by: User) -> Customer:
+    """Take a customer from the public pool. The cap and the re-claim block apply."""
+    ensure_can(by, customer, "edit")
+    _lock_user(by)
+    customer = _lock(Customer, customer)
+    if customer.owner_id is not None:
+        if customer.owner_id == by.pk:
+            raise ValidationError(_("You already own this customer."))
+        raise ValidationError(
+            _("%(name)s has just been claimed by %(owner)s.")
+            % {"name": customer.name, "owner": customer.owner}
+        )
+    rule = rule_for_user(by)
+    now = timezone.now()
+    if rule is not None and rule.reclaim_block_days:
+        last = PoolEvent.objects.filter(
+            customer=customer, user=by, kind__in=[PoolEvent.Kind.RELEASED, PoolEvent.Kind.RECLAIMED]
+        ).aggregate(at=Max("at"))["at"]
+        if last is not None:
+            until = last + dt.timedelta(days=rule.reclaim_block_days)
+            if until > now:
+                org = Organisation.get()
+                raise ValidationError(
+                    _(
+                        "You gave this customer up on %(left)s; you can claim it again from %(until)s."
+                    )
+                    % {
+                        "left": org.local_date(last).isoformat(),
+                        "until": org.local_date(until).isoformat(),
+                    }
+                )
+    _check_cap(owner=by)
+    _move_customer(customer, to=by, now=now)
+    PoolEvent.objects.create(customer=customer, user=by, kind=PoolEvent.Kind.CLAIMED)
+    return customer
+
+
+@transaction.atomic
+def assign_customer(*, customer: Customer, to: User, by: User) -> Customer:
+    """Give a customer (owned or in the pool) to `to`; a manager's hand-over."""
+    ensure_can(by, customer, "edit")
+    _check_owner(by=by, owner=to)
+    _lock_user(to)
+    customer = _lock(Customer, customer)
+    if customer.owner_id == to.pk:
+        return customer
+    _check_cap(owner=to)
+    _move_customer(customer, to=to, now=timezone.now())
+    PoolEvent.objects.create(customer=customer, user=to, kind=PoolEvent.Kind.ASSIGNED)
+    return customer
+
+
+@transaction.atomic
+def release_customer(*, customer: Customer, by: User, reason: str = "") -> Customer:
+    """Put an owned customer back into the public pool."""
+    ensure_can(by, customer, "edit")
+    customer = _lock(Customer, customer)
+    if customer.owner_id is None:
+        raise ValidationError(_("This customer is already in the public pool."))
+    old_owner = customer.owner
+    _move_customer(customer, to=None, now=timezone.now())
+    PoolEvent.objects.create(
+        customer=customer, user=old_owner, kind=PoolEvent.Kind.RELEASED, reason=reason[:200]
+    )
+    return customer
+
+
+def _move_customer(customer: Customer, *, to: User | None, now: dt.datetime) -> None:
+    """Change the owner; the customer's contacts follow it (open deals stay with their owner)."""
+    customer.owner = to
+    customer.owned_since = now if to is not None else None
+    customer.pool_entered_at = None if to is not None else now
+    customer.version += 1
+    customer.save(
+        update_fields=["owner", "owned_since", "pool_entered_at", "version", "updated_at"]
+    )
+    Contact.objects.filter(customer=customer).update(owner=to, version=F("version") + 1)
+
+
+# -- deals ----------------------------------------------------------------------------
+
+
+def _currency(code: str | None) -> str:
+    base = Organisation.get().base_currency_id
+    code = (code or base).upper()
+    if not Currency.objects.filter(code=code, active=True).exists():
+        raise ValidationError(
+            {"currency": _("“%(code)s” is not an active currency.") % {"code": code}}
+        )
+    return code
+
+
+@transaction.atomic
+def create_deal(
+    *,
+    by: User,
+    customer: Customer,
+    name: str,
+    pipeline: Pipeline | None = None,
+    stage: Stage | None = None,
+    amount: Decimal | int | str = 0,
+    currency: str | None = None,
+    expected_close: dt.date | None = None,
+    owner: User | None = None,
+    contact: Contact | None = None,
+    probability: int | None = None,
+    source: str = "",
+    custom: dict | None = None,
+) -> Deal:
+    """Create an open deal in `stage` (default: the pipeline's first) and its first
+    stage-history row."""
+    ensure_right(by, "deal", "create")
+    ensure_can(by, customer, "view")
+    owner = owner or by
+    _check_owner(by=by, owner=owner)
+    pipeline = pipeline or (stage.pipeline if stage else Pipeline.default())
+    if pipeline is None:
+        raise ValidationError({"pipeline": _("Create a pipeline first.")})
+    stage = stage or pipeline.first_stage()
+    if stage is None or stage.pipeline_id != pipeline.pk:
+        raise ValidationError({"stage": _("Choose a stage of the deal's pipeline.")})
+    if stage.kind != Stage.Kind.OPEN:
+        raise ValidationError(
+            {"stage": _("A new deal starts in an open stage; mark it won or lost afterwards.")}
+        )
+    if contact is not None and contact.customer_id != customer.pk:
+        raise ValidationError({"contact": _("The contact must belong to the deal's customer.")})
+    try:
+        value = money(amount)
+    except Exception:
+        raise ValidationError(
+            {"amount": _("Enter the amount as a number, such as 12000 or 12000.50.")}
+        ) from None
+    if value < 0:
+        raise ValidationError({"amount": _("The amount cannot be negative.")})
+    now = timezone.now()
+    deal = Deal(
+        name=name,
+        customer=customer,
+        contact=contact,
+        pipeline=pipeline,
+        stage=stage,
+        amount=value,
+        currency_id=_currency(currency),
+        expected_close=expected_close,
+        owner=owner,
+        probability=probability,
+        source=source,
+        forecast_category=stage.forecast_category,
+        stage_entered_at=now,
+        created_at=now,
+        created_on=Organisation.get().local_date(now),
+    )
+    deal.custom = clean_custom_values(object_type="deal", values=custom)
+    _validate(deal)
+    deal.save()
+    StageHistory.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=by)
+    return deal
+
+
+@transaction.atomic
+def move_deal_stage(
+    *,
+    deal: Deal,
+    stage: Stage,
+    by: User,
+    lost_reason: str = "",
+    lost_note: str = "",
+    closed_on: dt.date | None = None,
+) -> Deal:
+    """Move `deal` to `stage` of its pipeline, writing the stage history. A won or lost
+    stage sets the status and `closed_on` (default: today in the organisation's time
+    zone); moving back to an open stage reopens the deal and clears them."""
+    ensure_can(by, deal, "edit")
+    deal = _lock(Deal, deal)
+    if stage.pipeline_id != deal.pipeline_id:
+        raise ValidationError({"stage": _("Choose a stage of the deal's own pipeline.")})
+    if stage.pk == deal.stage_id:
+        return deal
+    org = Organisation.get()
+    now = timezone.now()
+    today = org.local_date(now)
+    was_won = deal.status == Deal.Status.WON
+    if stage.kind == Stage.Kind.LOST:
+        if not lost_reason:
+            raise ValidationError({"lost_reason": _("Say why the deal was lost.")})
+        check_picklist_value("lost_reason", lost_reason, field="lost_reason")
+    if stage.kind != Stage.Kind.OPEN:
+        closed_on = closed_on or today
+        if closed_on > today:
+            raise ValidationError({"closed_on": _("The close date cannot be in the future.")})
+        if deal.created_on and closed_on < deal.created_on:
+            raise ValidationError(
+                {
+                    "closed_on": _(
+                        "The close date cannot be before the deal was created (%(day)s)."
+                    )
+                    % {"day": deal.created_on.isoformat()}
+                }
+            )
+    StageHistory.objects.filter(deal=deal, left_at__isnull=True).update(left_at=now)
+    StageHistory.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=by)
+    deal.stage = stage
+    deal.stage_entered_at = now
+    deal.probability = None
+    if stage.kind == Stage.Kind.OPEN:
+        deal.status = Deal.Status.OPEN
+        deal.closed_on = None
+        deal.lost_reason = ""
+        deal.lost_note = ""
+        deal.forecast_category = stage.forecast_category
+    else:
+        deal.status = Deal.Status.WON if stage.kind == Stage.Kind.WON else Deal.Status.LOST
+        deal.closed_on = closed_on
+        deal.forecast_category = (
+            ForecastCategory.CLOSED if stage.kind == Stage.Kind.WON else ForecastCategory.OMITTED
+        )
+        deal.lost_reason = lost_reason if stage.kind == Stage.Kind.LOST else ""
+        deal.lost_note = lost_note if stage.kind == Stage.Kind.LOST else ""
+    deal.version += 1
+    deal.save()
+    if was_won or deal.status == Deal.Status.WON:
+        _refresh_customer_wins(deal.customer_id)
+    return deal
+
+
+def _refresh_customer_wins(customer_id: int) -> None:
+    last = Deal.objects.filter(customer_id=customer_id, status=Deal.Status.WON).aggregate(
+        d=Max("closed_on")
+    )["d"]
+    wins = Deal.objects.filter(customer_id=customer_id, status=Deal.Status.WON).count()
+    fields: dict[str, Any] = {"last_won_on": last}
+    customer = Customer.all_objects.get(pk=customer_id)
+    if customer.lifecycle_stage != Customer.Lifecycle.CHURNED or wins:
+        fields["lifecycle_stage"] = (
+            Customer.Lifecycle.PROSPECT
+            if wins == 0
+            else Customer.Lifecycle.CUSTOMER
+            if wins == 1
+            else Customer.Lifecycle.REPEAT
+        )
+    Customer.all_objects.filter(pk=customer_id).update(**fields)
+
+
+def mark_deal_won(*, deal: Deal, by: User, closed_on: dt.date | None = None) -> Deal:
+    stage = deal.pipeline.won_stage()
+    if stage is None:
+        raise ValidationError(_("The pipeline “%(p)s” has no won stage.") % {"p": deal.pipeline})
+    return move_deal_stage(deal=deal, stage=stage, by=by, closed_on=closed_on)
+
+
+def mark_deal_lost(
+    *, deal: Deal, by: User, reason: str, note: str = "", closed_on: dt.date | None = None
+) -> Deal:
+    stage = deal.pipeline.lost_stage()
+    if stage is None:
+        raise ValidationError(_("The pipeline “%(p)s” has no lost stage.") % {"p": deal.pipeline})
+    return move_deal_stage(
+        deal=deal, stage=stage, by=by, lost_reason=reason, lost_note=note, closed_on=closed_on
+    )
+
+
+def reopen_deal(*, deal: Deal, by: User, stage: Stage | None = None) -> Deal:
+    """Back to `stage` (default: the last open stage it was in)."""
+    if stage is None:
+        last_open = (
+            StageHistory.objects.filter(deal=deal, stage__kind=Stage.Kind.OPEN)
+            .order_by("-entered_at", "-id")
+            .select_related("stage")
+            .first()
+        )
+        stage = last_open.stage if last_open else deal.pipeline.first_stage()
+    return move_deal_stage(deal=deal, stage=stage, by=by)
+
+
+# -- payments (回款) -------------------------------------------------------------------
+
+
+def received_on_plan(plan: PaymentPlan) -> Decimal:
+    return Payment.objects.filter(plan=plan).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+
+
+@transaction.atomic
+def record_payment(
+    *,
+    by: User,
+    amount: Decimal | int | str,
+    received_on: dt.date,
+    contract: Contract | None = None,
+    plan: PaymentPlan | None = None,
+    method: str = Payment.Method.BANK,
+    reference: str = "",
+) -> Payment:
+    """Record money received against a contract, optionally one instalment of its plan.
+    The contract's and the instalment's outstanding amounts cannot be exceeded."""
+    ensure_right(by, "payment", "create")
+    if plan is not None:
+        ensure_can(by, plan, "view")
+        if contract is not None and contract.pk != plan.contract_id:
+            raise ValidationError({"plan": _("The instalment belongs to another contract.")})
+        contract = plan.contract
+    if contract is None:
+        raise ValidationError({"contract": _("Choose the contract the payment is for.")})
+    ensure_can(by, contract, "view")
+    contract = _lock(Contract, contract)
+    try:
+        value = money(amount)
+    except Exception:
+        raise ValidationError(
+            {"amount": _("Enter the amount as a number, such as 5000 or 5000.50.")}
+        ) from None
+    if value <= 0:
+        raise ValidationError({"amount": _("The amount must be more than zero.")})
+    if received_on > Organisation.get().local_date():
+        raise ValidationError({"received_on": _("The date received cannot be in the future.")})
+    paid = Payment.objects.filter(contract=contract).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    if paid + value > contract.amount:
+        raise ValidationError(
+            {
+                "amount": _(
+                    "This would bring payments to %(total)s, more than the contract's %(amount)s. At most %(left)s is outstanding."
+                )
+                % {
+                    "total": money(paid + value),
+                    "amount": money(contract.amount),
+                    "left": money(contract.amount - paid),
+                }
+            }
+        )
+    if plan is not None:
+        left = plan.amount - received_on_plan(plan)
+        if value > left:
+            raise ValidationError(
+                {
+                    "amount": _(
+                        "This instalment has %(left)s outstanding; record at most that, or record the payment against the contract only."
+                    )
+                    % {"left": money(left)}
+                }
+            )
+    payment = Payment(
+        contract=contract,
+        plan=plan,
+        amount=value,
+        currency_id=contract.currency_id,
+        received_on=received_on,
+        method=method,
+        reference=reference,
+        owner=contract.owner,
+    )
+    _validate(payment)
+    payment.save()
+    return payment
+
+
+# -- delete and restore --------------------------------------------------------------
+
+CUSTOMER_CHILDREN = ("contacts", "deals", "followups", "tasks")
+
+
+@transaction.atomic
+def delete_customer(*, customer: Customer, by: User) -> None:
+    """Soft-delete a customer with its contacts, deals, follow-ups and tasks, all at one
+    timestamp so that `restore_customer` brings back exactly those."""
+    ensure_can(by, customer, "delete")
+    now = timezone.now()
+    for rel in CUSTOMER_CHILDREN:
+        getattr(customer, rel).filter(deleted_at__isnull=True).update(
+            deleted_at=now, version=F("version") + 1
+        )
+    Customer.objects.filter(pk=customer.pk).update(deleted_at=now, version=F("version") + 1)
+
+
+@transaction.atomic
+def restore_customer(*, customer: Customer, by: User) -> None:
+    ensure_can(by, customer, "restore")
+    stamp = Customer.all_objects.values_list("deleted_at", flat=True).get(pk=customer.pk)
+    if stamp is None:
+        return
+    for rel in CUSTOMER_CHILDREN:
+        model = getattr(Customer, rel).rel.related_model
+        model.all_objects.filter(customer=customer, deleted_at=stamp).update(
+            deleted_at=None, version=F("version") + 1
+        )
+    Customer.all_objects.filter(pk=customer.pk).update(deleted_at=None, version=F("version") + 1)
+
+
+@transaction.atomic
+def delete_record(*, obj: Any, by: User) -> None:
+    """Soft-delete one record (customers: use `delete_customer`)."""
+    if isinstance(obj, Customer):
+        delete_customer(customer=obj, by=by)
+        return
+    ensure_can(by, obj, "delete")
+    obj.soft_delete()
+
+
+@transaction.atomic
+def restore_record(*, obj: Any, by: User) -> None:
+    if isinstance(obj, Customer):
+        restore_customer(customer=obj, by=by)
+        return
+    ensure_can(by, obj, "restore")
+    if isinstance(obj, Deal) or hasattr(obj, "customer_id"):
+        parent = (
+            Customer.all_objects.filter(pk=obj.customer_id)
+            .values_list("deleted_at", flat=True)
+            .first()
+        )
+        if parent is not None:
+            raise ValidationError(_("Restore its customer first."))
+    obj.restore()
+
+
+__all__ = [
+    "Conversion",
+    "PermissionDenied",
+    "assign_customer",
+    "claim_customer",
+    "convert_lead",
+    "create_customer",
+    "create_deal",
+    "create_lead",
+    "delete_customer",
+    "delete_record",
+    "mark_deal_lost",
+    "mark_deal_won",
+    "move_deal_stage",
+    "record_payment",
+    "release_customer",
+    "reopen_deal",
+    "restore_customer",
+    "restore_record",
+]
