@@ -441,3 +441,24 @@ def test_another_teams_rep_cannot_delete_a_customer(cast):
     with pytest.raises(NotVisible):
         services.delete_customer(customer=customer, by=cast.outsider)
     assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+def test_custom_field_values_are_validated_on_the_service_path(cast, pipeline):
+    from salesops.customization.models import CustomField
+
+    CustomField.objects.create(
+        object_type="deal",
+        key="competitor",
+        label="Competitor",
+        field_type="select",
+        options=[{"value": "x"}],
+    )
+    customer = services.create_customer(by=cast.rep, name="Acme")
+    with pytest.raises(ValidationError) as e:
+        services.create_deal(by=cast.rep, customer=customer, name="D", custom={"competitor": "y"})
+    assert "custom.competitor" in e.value.message_dict
+    assert not Deal.objects.exists()
+    deal = services.create_deal(
+        by=cast.rep, customer=customer, name="D", custom={"competitor": "x"}
+    )
+    assert deal.custom == {"competitor": "x"}
