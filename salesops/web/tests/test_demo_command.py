@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -63,7 +64,7 @@ def test_it_starts_both_children_and_stops_both_when_asked(tmp_path):
     assert all(is_gone(pid) for pid in pids(files))
 
 
-def test_when_one_child_dies_it_stops_the_other_and_returns_its_exit_code(tmp_path):
+def test_when_one_child_dies_it_stops_the_other_and_returns_its_exit_code(tmp_path: Path) -> None:
     files = [tmp_path / "web.pid", tmp_path / "worker.pid"]
     messages: list[str] = []
 
@@ -119,12 +120,12 @@ def test_a_signal_to_the_supervisor_stops_both_children(tmp_path, sig):
 
 
 def test_the_command_prints_the_demo_logins_and_runs_web_server_and_worker(
-    cast, monkeypatch, capsys
-):
+    cast: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     UserFactory(username="rep1", role=cast.rep.role)
     started: list[list[demo.Child]] = []
 
-    def fake_run_children(children, **kwargs):
+    def fake_run_children(children: list[demo.Child], **kwargs: Any) -> int:
         started.append(children)
         return 0
 

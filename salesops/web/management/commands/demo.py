@@ -75,8 +75,8 @@ def run_children(
         return 0
     finally:
         _stop_all(procs, grace=grace, log=log)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _stop_all(
