@@ -39,8 +39,8 @@ def cast(db) -> Cast:
     east = Team.objects.create(name="East", parent=hq)
     east1 = Team.objects.create(name="East-1", parent=east)
     west = Team.objects.create(name="West", parent=hq)
-    admin_role = RoleFactory(name="Admin", data_scope=Role.Scope.ALL, is_admin=True)
-    analyst_role = RoleFactory(
+    admin_role = RoleFactory.create(name="Admin", data_scope=Role.Scope.ALL, is_admin=True)
+    analyst_role = RoleFactory.create(
         name="Analyst",
         data_scope=Role.Scope.ALL,
         rights={
@@ -60,18 +60,20 @@ def cast(db) -> Cast:
             )
         },
     )
-    manager_role = RoleFactory(name="Manager", data_scope=Role.Scope.TEAM_TREE)
-    rep_role = RoleFactory(name="Rep", data_scope=Role.Scope.OWN, is_sales_rep=True)
-    team_role = RoleFactory(name="Team rep", data_scope=Role.Scope.TEAM, is_sales_rep=True)
-    admin = UserFactory(username="admin", role=admin_role, is_staff=True)
-    analyst = UserFactory(username="analyst", role=analyst_role, team=hq)
-    manager = UserFactory(username="manager", role=manager_role, team=east)
+    manager_role = RoleFactory.create(name="Manager", data_scope=Role.Scope.TEAM_TREE)
+    rep_role = RoleFactory.create(name="Rep", data_scope=Role.Scope.OWN, is_sales_rep=True)
+    team_role = RoleFactory.create(name="Team rep", data_scope=Role.Scope.TEAM, is_sales_rep=True)
+    admin = UserFactory.create(username="admin", role=admin_role, is_staff=True)
+    analyst = UserFactory.create(username="analyst", role=analyst_role, team=hq)
+    manager = UserFactory.create(username="manager", role=manager_role, team=east)
     east.manager = manager
     east.save()
-    rep = UserFactory(username="rep", role=rep_role, team=east, reports_to=manager)
-    rep_east1 = UserFactory(username="rep_east1", role=rep_role, team=east1, reports_to=manager)
-    teammate = UserFactory(username="teammate", role=team_role, team=east)
-    outsider = UserFactory(username="outsider", role=rep_role, team=west)
+    rep = UserFactory.create(username="rep", role=rep_role, team=east, reports_to=manager)
+    rep_east1 = UserFactory.create(
+        username="rep_east1", role=rep_role, team=east1, reports_to=manager
+    )
+    teammate = UserFactory.create(username="teammate", role=team_role, team=east)
+    outsider = UserFactory.create(username="outsider", role=rep_role, team=west)
     return Cast(
         org, hq, east, east1, west, admin, analyst, manager, rep, rep_east1, teammate, outsider
     )

@@ -173,8 +173,9 @@ def create_customer(
 @dataclass
 class Conversion:
     lead: Lead
-    customer: Customer
-    contact: Contact
+    #: None only if what the lead became was later deleted for good.
+    customer: Customer | None
+    contact: Contact | None
     deal: Deal | None
     created: bool
 
@@ -201,7 +202,7 @@ def convert_lead(
         return Conversion(
             lead,
             lead.converted_customer,
-            lead.converted_contact,  # type: ignore[arg-type]
+            lead.converted_contact,
             lead.converted_deal,
             created=False,
         )
@@ -329,10 +330,10 @@ def release_customer(*, customer: Customer, by: User, reason: str = "") -> Custo
     customer = _lock(Customer, customer)
     if customer.owner_id is None:
         raise ValidationError(_("This customer is already in the public pool."))
-    old_owner = customer.owner
+    old_owner_id = customer.owner_id
     _move_customer(customer, to=None, now=timezone.now())
     PoolEvent.objects.create(
-        customer=customer, user=old_owner, kind=PoolEvent.Kind.RELEASED, reason=reason[:200]
+        customer=customer, user_id=old_owner_id, kind=PoolEvent.Kind.RELEASED, reason=reason[:200]
     )
     return customer
 
@@ -354,7 +355,7 @@ def _move_customer(customer: Customer, *, to: User | None, now: dt.datetime) -> 
 
 def _currency(code: str | None) -> str:
     base = Organisation.get().base_currency_id
-    code = (code or base).upper()
+    code = (code or str(base)).upper()
     if not Currency.objects.filter(code=code, active=True).exists():
         raise ValidationError(
             {"currency": _("“%(code)s” is not an active currency.") % {"code": code}}
@@ -542,6 +543,8 @@ def reopen_deal(*, deal: Deal, by: User, stage: Stage | None = None) -> Deal:
             .first()
         )
         stage = last_open.stage if last_open else deal.pipeline.first_stage()
+    if stage is None:
+        raise ValidationError(_("The pipeline “%(p)s” has no open stage.") % {"p": deal.pipeline})
     return move_deal_stage(deal=deal, stage=stage, by=by)
 
 

@@ -113,7 +113,7 @@ class Organisation(models.Model):
 
     def rate_on(self, currency_code: str, day: dt.date) -> Decimal:
         """How many base-currency units one unit of `currency_code` is worth on `day`."""
-        return ExchangeRate.rate_on(currency_code, day, base=self.base_currency_id)
+        return ExchangeRate.rate_on(currency_code, day, base=str(self.base_currency_id))
 
 
 class ExchangeRate(models.Model):

@@ -42,7 +42,7 @@ class Pipeline(models.Model):
             cls.objects.filter(is_default=True).first() or cls.objects.filter(active=True).first()
         )
 
-    def first_stage(self) -> Stage:
+    def first_stage(self) -> Stage | None:
         return (
             self.stages.filter(kind=Stage.Kind.OPEN).order_by("order").first()
             or self.stages.order_by("order").first()
