@@ -26,7 +26,9 @@ messages: venv
 		$(SALESOPS) compilemessages --ignore=.venv --ignore=node_modules --verbosity 0; \
 	fi
 
+# var/ holds the SQLite database (gitignored, so absent from a fresh clone).
 migrate: messages
+	@mkdir -p var
 	$(SALESOPS) migrate --no-input
 
 seed: migrate
