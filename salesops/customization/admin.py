@@ -1,0 +1,36 @@
+"""Admin of picklists and custom-field definitions (administrators only; see
+`salesops.org.admin` for who may use the admin and why it bypasses `visible_to`)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from salesops.customization.models import CustomField, Picklist, PicklistOption
+from salesops.org.admin import BaseAdmin, TabularInline
+
+
+class PicklistOptionInline(TabularInline):
+    model = PicklistOption
+    fields = ("value", "label", "order", "active")
+
+
+@admin.register(Picklist)
+class PicklistAdmin(BaseAdmin):
+    list_display = ("key", "name")
+    search_fields = ("key", "name")
+    inlines = (PicklistOptionInline,)
+
+
+@admin.register(PicklistOption)
+class PicklistOptionAdmin(BaseAdmin):
+    list_display = ("label", "value", "picklist", "order", "active")
+    list_select_related = ("picklist",)
+    list_filter = ("picklist", "active")
+    search_fields = ("label", "value", "picklist__name", "picklist__key")
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(BaseAdmin):
+    list_display = ("label", "key", "object_type", "field_type", "required", "active", "order")
+    list_filter = ("object_type", "field_type", "required", "active")
+    search_fields = ("key", "label")
