@@ -9,8 +9,9 @@ from salesops.users.tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server runs in another thread, so the data must be committed; the
-    # serialized rollback restores what migrations put in (currencies) for later tests.
+    # The live server runs in another thread, so the data must be committed. A
+    # transactional test ends with a flush; serialized_rollback starts each test with
+    # what migrations put in (currencies), whatever an earlier one flushed.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
