@@ -1,0 +1,571 @@
+"""The KPIs of KPIS.md whose data lives in the CRM, registered with the engine.
+
+Each function states its definition in its docstring, computes from query functions on
+the context (always through `visible_to`), and leaves the arithmetic to `formulas`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from salesops.activities.models import FollowUp
+from salesops.analytics import formulas as fx
+from salesops.analytics.engine import Kind, KpiContext, kpi
+from salesops.analytics.periods import Period
+from salesops.crm.models import Deal, Lead
+from salesops.crm.models.deals import StageHistory
+from salesops.pipeline.models import Stage
+from salesops.users.models import Target, Team, User
+
+WON, LOST, OPEN = Deal.Status.WON, Deal.Status.LOST, Deal.Status.OPEN
+
+
+# -- shared facts --------------------------------------------------------------------------
+
+
+def won_rows(ctx: KpiContext, p: Period) -> list[tuple[int, str, dt.date, Decimal, int]]:
+    """Won deals closed in p, grouped: (owner, currency, closed_on, Σ amount, count)."""
+
+    def load() -> list:
+        return list(
+            ctx.deals()
+            .filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
+            .values_list("owner_id", "currency_id", "closed_on")
+            .annotate(s=Sum("amount"), n=Count("id"))
+            .order_by()
+        )
+
+    return ctx.memo(f"won:{p.start}:{p.end}", load)
+
+
+def bookings_by_owner(ctx: KpiContext, p: Period) -> dict[int | None, Decimal]:
+    def load() -> dict:
+        out: dict[int | None, Decimal] = defaultdict(Decimal)
+        for owner, code, day, s, _n in won_rows(ctx, p):
+            out[owner] += Decimal(s) * ctx.rates.rate_on(code, day)
+        return out
+
+    return ctx.memo(f"bookings_by_owner:{p.start}:{p.end}", load)
+
+
+def bookings(ctx: KpiContext, p: Period) -> Decimal:
+    return sum(bookings_by_owner(ctx, p).values(), Decimal(0))
+
+
+def won_by_owner(ctx: KpiContext, p: Period) -> Counter:
+    out: Counter = Counter()
+    for owner, _c, _d, _s, n in won_rows(ctx, p):
+        out[owner] += n
+    return out
+
+
+def cycle_histograms(ctx: KpiContext, p: Period) -> dict[int | None, Counter]:
+    """Per owner: {days from created_on to closed_on: how many won deals} over p."""
+
+    def load() -> dict:
+        out: dict[int | None, Counter] = defaultdict(Counter)
+        rows = (
+            ctx.deals()
+            .filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
+            .values_list("owner_id", "created_on", "closed_on")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for owner, created, closed, n in rows:
+            out[owner][(closed - created).days] += n
+        return out
+
+    return ctx.memo(f"cycles:{p.start}:{p.end}", load)
+
+
+def closed_counts(ctx: KpiContext, p: Period) -> dict[int | None, Counter]:
+    """Per owner: {status: count} of deals closed (won or lost) in p."""
+
+    def load() -> dict:
+        out: dict[int | None, Counter] = defaultdict(Counter)
+        rows = (
+            ctx.deals()
+            .filter(status__in=[WON, LOST], closed_on__gte=p.start, closed_on__lt=p.end)
+            .values_list("owner_id", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for owner, status, n in rows:
+            out[owner][status] += n
+        return out
+
+    return ctx.memo(f"closed:{p.start}:{p.end}", load)
+
+
+def collections_by_owner(ctx: KpiContext, p: Period) -> dict[int | None, Decimal]:
+    def load() -> dict:
+        out: dict[int | None, Decimal] = defaultdict(Decimal)
+        rows = (
+            ctx.payments()
+            .filter(received_on__gte=p.start, received_on__lt=p.end)
+            .values_list("owner_id", "currency_id", "received_on")
+            .annotate(s=Sum("amount"))
+            .order_by()
+        )
+        for owner, code, day, s in rows:
+            out[owner] += Decimal(s) * ctx.rates.rate_on(code, day)
+        return out
+
+    return ctx.memo(f"collections:{p.start}:{p.end}", load)
+
+
+def touchpoints_by_owner(ctx: KpiContext, p: Period) -> Counter:
+    def load() -> Counter:
+        start, end = ctx.bounds(p)
+        rows = (
+            FollowUp.objects.visible_to(ctx.viewer)
+            .filter(
+                kind__in=FollowUp.TOUCHPOINT_KINDS,
+                occurred_at__gte=start,
+                occurred_at__lt=end,
+                owner_id__in=ctx.reps,
+            )
+            .values_list("owner_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        return Counter(dict(rows))
+
+    return ctx.memo(f"touch:{p.start}:{p.end}", load)
+
+
+def active_customers(ctx: KpiContext, day: dt.date) -> Any:
+    """Customers with a won deal closed in (day − W, day], as a values queryset."""
+    window = ctx.org.activity_window_days
+    return (
+        ctx.deals()
+        .filter(
+            status=WON,
+            closed_on__gt=day - dt.timedelta(days=window),
+            closed_on__lte=day,
+        )
+        .values("customer_id")
+        .distinct()
+    )
+
+
+def churn(ctx: KpiContext, p: Period) -> float | None:
+    """|A0 \\ A1| ÷ |A0|, A0 active on p.start − 1 day, A1 active on p.end − 1 day."""
+    day0 = p.start - dt.timedelta(days=1)
+    day1 = p.end - dt.timedelta(days=1)
+    a0 = active_customers(ctx, day0)
+    lost = a0.exclude(customer_id__in=active_customers(ctx, day1)).count()
+    return fx.ratio(lost, a0.count())
+
+
+def new_customer_deals(ctx: KpiContext, p: Period) -> list[tuple[int, int | None, dt.date]]:
+    """(customer, owner, closed_on) of the won deals in p whose customer had no earlier
+    won deal (within the viewer's scope and the filters)."""
+
+    def load() -> list:
+        base = ctx.deals().filter(status=WON)
+        earlier = base.filter(customer_id=OuterRef("customer_id"), closed_on__lt=p.start)
+        return list(
+            base.filter(closed_on__gte=p.start, closed_on__lt=p.end)
+            .filter(~Exists(earlier))
+            .order_by("closed_on", "id")
+            .values_list("customer_id", "owner_id", "closed_on")
+        )
+
+    return ctx.memo(f"new:{p.start}:{p.end}", load)
+
+
+def new_customers_by_owner(ctx: KpiContext, p: Period) -> Counter:
+    """Each new customer counts for the owner of its first won deal in p."""
+    first: dict[int, int | None] = {}
+    for customer, owner, _day in new_customer_deals(ctx, p):
+        first.setdefault(customer, owner)
+    return Counter(first.values())
+
+
+def last_365(ctx: KpiContext) -> Period:
+    today = ctx.today or ctx.org.local_date()
+    return Period(today - dt.timedelta(days=365), today)
+
+
+def mean_cycle(ctx: KpiContext, p: Period) -> float | None:
+    total: Counter = Counter()
+    for hist in cycle_histograms(ctx, p).values():
+        total.update(hist)
+    return fx.mean_of_histogram(total)
+
+
+def win_rate_of(ctx: KpiContext, p: Period, owner: Any = "all") -> float | None:
+    counts: Counter = Counter()
+    for o, c in closed_counts(ctx, p).items():
+        if owner == "all" or o == owner:
+            counts.update(c)
+    return fx.ratio(counts[WON], counts[WON] + counts[LOST])
+
+
+# -- revenue and customers -----------------------------------------------------------------
+
+
+@kpi("bookings", Kind.MONEY, _("Bookings"))
+def k_bookings(ctx: KpiContext) -> Decimal:
+    """Σ amount of deals won with closed_on in P, at the rate of the close date."""
+    return bookings(ctx, ctx.period)
+
+
+@kpi("collections", Kind.MONEY, _("Collections"))
+def k_collections(ctx: KpiContext) -> Decimal:
+    """Σ payments received with received_on in P, at the rate of the received date."""
+    return sum(collections_by_owner(ctx, ctx.period).values(), Decimal(0))
+
+
+@kpi("won_deals", Kind.COUNT, _("Won deals"))
+def k_won_deals(ctx: KpiContext) -> int:
+    return sum(won_by_owner(ctx, ctx.period).values())
+
+
+@kpi("avg_deal_size", Kind.MONEY, _("Average deal size"))
+def k_avg_deal_size(ctx: KpiContext) -> Decimal | None:
+    return fx.divide_money(bookings(ctx, ctx.period), k_won_deals(ctx))
+
+
+@kpi("new_customers", Kind.COUNT, _("New customers"))
+def k_new_customers(ctx: KpiContext) -> int:
+    """Customers whose first won deal (earliest closed_on) is in P."""
+    return len({c for c, _o, _d in new_customer_deals(ctx, ctx.period)})
+
+
+@kpi("active_customers", Kind.COUNT, _("Active customers"))
+def k_active_customers(ctx: KpiContext) -> int:
+    """Active on the last day of P: a won deal closed in (d − W, d]."""
+    return int(active_customers(ctx, ctx.period.last_day).count())
+
+
+@kpi("churn_rate", Kind.RATE, _("Churn rate"))
+def k_churn_rate(ctx: KpiContext) -> float | None:
+    return churn(ctx, ctx.period)
+
+
+@kpi("clv_historical", Kind.MONEY, _("Historical customer lifetime value"))
+def k_clv_historical(ctx: KpiContext) -> Decimal | None:
+    year = Period(ctx.period.end - dt.timedelta(days=365), ctx.period.end)
+    return fx.clv_historical(
+        bookings_365=bookings(ctx, year),
+        active_customers=int(active_customers(ctx, ctx.period.last_day).count()),
+        gross_margin=ctx.org.gross_margin,
+        annual_churn=churn(ctx, year),
+    )
+
+
+# -- process ---------------------------------------------------------------------------------
+
+
+@kpi("sales_cycle_median", Kind.DAYS, _("Sales cycle (median days)"))
+def k_sales_cycle_median(ctx: KpiContext) -> float | None:
+    total: Counter = Counter()
+    for hist in cycle_histograms(ctx, ctx.period).values():
+        total.update(hist)
+    return fx.one_decimal(fx.median_of_histogram(total))
+
+
+@kpi("sales_cycle_mean", Kind.DAYS, _("Sales cycle (mean days)"))
+def k_sales_cycle_mean(ctx: KpiContext) -> float | None:
+    return fx.one_decimal(mean_cycle(ctx, ctx.period))
+
+
+@kpi("win_rate", Kind.RATE, _("Win rate"))
+def k_win_rate(ctx: KpiContext) -> float | None:
+    """won ÷ (won + lost) over deals closed in P, by count."""
+    return win_rate_of(ctx, ctx.period)
+
+
+@kpi("win_rate_by_amount", Kind.RATE, _("Win rate by amount"))
+def k_win_rate_by_amount(ctx: KpiContext) -> float | None:
+    """The variant: won amount ÷ (won + lost amount), in the base currency."""
+    p = ctx.period
+    lost_rows = (
+        ctx.deals()
+        .filter(status=LOST, closed_on__gte=p.start, closed_on__lt=p.end)
+        .values_list("currency_id", "closed_on")
+        .annotate(s=Sum("amount"))
+        .order_by()
+    )
+    won = bookings(ctx, p)
+    lost = ctx.to_base(lost_rows)
+    return fx.ratio(won, won + lost)
+
+
+@kpi("lead_conversion_rate", Kind.RATE, _("Lead conversion rate"))
+def k_lead_conversion_rate(ctx: KpiContext) -> float | None:
+    """Of leads created in P, the share whose status is now converted."""
+    p = ctx.period
+    row = (
+        ctx.leads()
+        .filter(created_on__gte=p.start, created_on__lt=p.end)
+        .aggregate(n=Count("id"), c=Count("id", filter=Q(status=Lead.Status.CONVERTED)))
+    )
+    return fx.ratio(row["c"], row["n"])
+
+
+@kpi("stage_conversion", Kind.OBJECT, _("Stage conversion"))
+def k_stage_conversion(ctx: KpiContext) -> dict[str, float | None]:
+    """Per open stage s: of the deals that entered s in P (stage history), the share
+    that later reached a later stage (not the lost one) or won. Keyed by stage id."""
+    start, end = ctx.bounds()
+    later = StageHistory.objects.filter(
+        deal_id=OuterRef("deal_id"), entered_at__gt=OuterRef("entered_at")
+    ).filter(
+        Q(stage__kind=Stage.Kind.WON)
+        | (Q(stage__order__gt=OuterRef("stage__order")) & ~Q(stage__kind=Stage.Kind.LOST))
+    )
+    rows = (
+        StageHistory.objects.filter(
+            entered_at__gte=start,
+            entered_at__lt=end,
+            stage__kind=Stage.Kind.OPEN,
+            deal_id__in=ctx.deals().values("id"),
+        )
+        .annotate(advanced=Exists(later))
+        .values("stage_id")
+        .annotate(
+            entered=Count("deal_id", distinct=True),
+            advanced_n=Count("deal_id", distinct=True, filter=Q(advanced=True)),
+        )
+        .order_by("stage_id")
+    )
+    stages = Stage.objects.filter(kind=Stage.Kind.OPEN)
+    if ctx.filters.pipeline is not None:
+        stages = stages.filter(pipeline_id=ctx.filters.pipeline.pk)
+    out: dict[str, float | None] = {str(s): None for s in stages.values_list("id", flat=True)}
+    for row in rows:
+        out[str(row["stage_id"])] = fx.ratio(row["advanced_n"], row["entered"])
+    return out
+
+
+@kpi("touchpoints_per_rep_day", Kind.NUMBER, _("Touchpoints per rep per day"))
+def k_touchpoints(ctx: KpiContext) -> float | None:
+    """Touchpoint follow-ups in P by reps in scope ÷ (reps in scope × working days)."""
+    count = sum(touchpoints_by_owner(ctx, ctx.period).values())
+    return fx.ratio(count, len(ctx.reps) * ctx.working_days)
+
+
+def open_pipeline_rows(ctx: KpiContext, start: dt.date, end: dt.date) -> list:
+    return list(
+        ctx.deals()
+        .filter(status=OPEN, expected_close__gte=start, expected_close__lt=end)
+        .values_list("currency_id")
+        .annotate(
+            s=Sum("amount"),
+            w=Sum(F("amount") * Coalesce("probability", "stage__probability")),
+        )
+        .order_by()
+    )
+
+
+def latest_value(ctx: KpiContext, rows: list, column: int) -> Decimal:
+    today = ctx.today or ctx.org.local_date()
+    total = Decimal(0)
+    for row in rows:
+        if row[column]:
+            total += Decimal(row[column]) * ctx.rates.latest(row[0], today)
+    return total
+
+
+@kpi("open_pipeline", Kind.MONEY, _("Open pipeline"))
+def k_open_pipeline(ctx: KpiContext) -> Decimal:
+    """Σ amount of open deals expected to close in P, at the latest rate."""
+    rows = ctx.memo("open", lambda: open_pipeline_rows(ctx, ctx.period.start, ctx.period.end))
+    return latest_value(ctx, rows, 1)
+
+
+@kpi("weighted_pipeline", Kind.MONEY, _("Weighted pipeline"))
+def k_weighted_pipeline(ctx: KpiContext) -> Decimal:
+    """Σ amount × probability (the deal's, else its stage's) of those deals."""
+    rows = ctx.memo("open", lambda: open_pipeline_rows(ctx, ctx.period.start, ctx.period.end))
+    return latest_value(ctx, rows, 2) / 100
+
+
+def target_for(
+    ctx: KpiContext, metric: str, p: Period, *, user: Any = None, team: Any = None
+) -> Decimal | None:
+    """The target of a person or team for exactly p; else the sum of their targets of
+    the longest kind (quarters before months) that lie inside p; None when none."""
+    qs = Target.objects.filter(metric=metric, period_start__gte=p.start, period_start__lt=p.end)
+    qs = qs.filter(user=user) if user is not None else qs.filter(team=team)
+    by_kind: dict[str, list[Decimal]] = defaultdict(list)
+    for t in qs:
+        period = period_of(t.period_kind, t.period_start)
+        if period == p:
+            return Decimal(t.value)
+        if period.end <= p.end:
+            by_kind[t.period_kind].append(Decimal(t.value))
+    for kind in ("year", "quarter", "month"):
+        if by_kind.get(kind):
+            return sum(by_kind[kind], Decimal(0))
+    return None
+
+
+def period_of(kind: str, start: dt.date) -> Period:
+    from salesops.analytics.periods import add_months
+
+    months = {"month": 1, "quarter": 3, "year": 12}[kind]
+    return Period(start, add_months(start, months))
+
+
+@kpi("pipeline_coverage", Kind.RATE, _("Pipeline coverage"))
+def k_pipeline_coverage(ctx: KpiContext) -> float | None:
+    """Open pipeline expected in [max(today, P.start), P.end) ÷ (bookings target of the
+    filter's person or team − bookings so far in P). Undefined without such a target or
+    when nothing remains."""
+    f = ctx.filters
+    if f.owner is not None:
+        target = target_for(ctx, Target.Metric.BOOKINGS, ctx.period, user=f.owner)
+    elif f.team is not None:
+        target = target_for(ctx, Target.Metric.BOOKINGS, ctx.period, team=f.team)
+    else:
+        return None
+    if target is None:
+        return None
+    remainder = target - bookings(ctx, ctx.period)
+    if remainder <= 0:
+        return None
+    today = ctx.today or ctx.org.local_date()
+    start = max(today, ctx.period.start)
+    if start >= ctx.period.end:
+        return fx.ratio(0, remainder)
+    rows = open_pipeline_rows(ctx, start, ctx.period.end)
+    return fx.ratio(latest_value(ctx, rows, 1), remainder)
+
+
+@kpi("sales_velocity", Kind.MONEY, _("Sales velocity (per day)"))
+def k_sales_velocity(ctx: KpiContext) -> Decimal | None:
+    """(open deals × win rate × average deal size) ÷ mean sales cycle, with the rate,
+    size and cycle of the 365 days before today."""
+    year = last_365(ctx)
+    won = sum(won_by_owner(ctx, year).values())
+    return fx.sales_velocity(
+        open_deals=ctx.deals().filter(status=OPEN).count(),
+        win_rate=win_rate_of(ctx, year),
+        avg_deal_size=fx.divide_money(bookings(ctx, year), won),
+        mean_cycle=mean_cycle(ctx, year),
+    )
+
+
+# -- people --------------------------------------------------------------------------------
+
+
+METRIC_ACTUALS: dict[str, Callable[[KpiContext, Period], Mapping[Any, Any]]] = {
+    Target.Metric.BOOKINGS: lambda ctx, p: bookings_by_owner(ctx, p),
+    Target.Metric.COLLECTIONS: lambda ctx, p: collections_by_owner(ctx, p),
+    Target.Metric.WON_DEALS: lambda ctx, p: won_by_owner(ctx, p),
+    Target.Metric.NEW_CUSTOMERS: lambda ctx, p: new_customers_by_owner(ctx, p),
+    Target.Metric.FOLLOWUPS: lambda ctx, p: followups_by_owner(ctx, p),
+}
+
+
+def followups_by_owner(ctx: KpiContext, p: Period) -> Counter:
+    start, end = ctx.bounds(p)
+    rows = (
+        FollowUp.objects.visible_to(ctx.viewer)
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
+        .values_list("owner_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return Counter(dict(rows))
+
+
+def team_members(team_ids: list[int]) -> dict[int, set[int]]:
+    """For each team: the ids of users in it or its sub-teams."""
+    teams = list(Team.objects.values_list("id", "path"))
+    memberships: dict[int, set[int]] = defaultdict(set)
+    for uid, tid in User.objects.exclude(team=None).values_list("id", "team_id"):
+        memberships[tid].add(uid)
+    for uid, tid in User.extra_teams.through.objects.values_list("user_id", "team_id"):
+        memberships[tid].add(uid)
+    paths = dict(teams)
+    out: dict[int, set[int]] = {}
+    for tid in team_ids:
+        prefix = paths[tid]
+        out[tid] = set().union(*(memberships[t] for t, path in teams if path.startswith(prefix)))
+    return out
+
+
+def attainment_values(ctx: KpiContext) -> dict[str, dict[str, dict[str, float | None]]]:
+    """{metric: {"users": {id: rate}, "teams": {id: rate}}} for the targets set for
+    exactly P (visible to the viewer, within the filters). Team actuals add up the
+    members of the team and its sub-teams."""
+    p = ctx.period
+    targets = Target.objects.visible_to(ctx.viewer).filter(period_start=p.start)
+    if ctx.filters.owner is not None:
+        targets = targets.filter(user=ctx.filters.owner)
+    elif ctx.filters.team is not None:
+        targets = targets.filter(
+            Q(team__path__startswith=ctx.filters.team.path)
+            | Q(user_id__in=ctx.team_member_ids or [])
+        )
+    rows = [t for t in targets if period_of(t.period_kind, t.period_start) == p]
+    members = team_members([t.team_id for t in rows if t.team_id])
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for t in rows:
+        actuals = METRIC_ACTUALS[t.metric](ctx, p)
+        if t.user_id:
+            actual = actuals.get(t.user_id, 0)
+            bucket, key = "users", str(t.user_id)
+        else:
+            actual = sum((actuals.get(u, 0) for u in members[t.team_id]), Decimal(0))
+            bucket, key = "teams", str(t.team_id)
+        out.setdefault(t.metric, {"users": {}, "teams": {}})[bucket][key] = fx.ratio(
+            actual, t.value
+        )
+    return out
+
+
+@kpi("attainment", Kind.OBJECT, _("Target attainment"))
+def k_attainment(ctx: KpiContext) -> dict:
+    return attainment_values(ctx)
+
+
+@kpi("rep_performance", Kind.OBJECT, _("Rep performance"))
+def k_rep_performance(ctx: KpiContext) -> dict[str, dict[str, Any]]:
+    """Per rep in scope: bookings, collections, won deals, win rate, average deal size,
+    sales cycle, touchpoints per day, bookings attainment, and rank by attainment."""
+    p = ctx.period
+    books = bookings_by_owner(ctx, p)
+    colls = collections_by_owner(ctx, p)
+    wins = won_by_owner(ctx, p)
+    cycles = cycle_histograms(ctx, p)
+    touches = touchpoints_by_owner(ctx, p)
+    attained = attainment_values(ctx).get(Target.Metric.BOOKINGS, {}).get("users", {})
+    out: dict[str, dict[str, Any]] = {}
+    for rep in ctx.reps:
+        b = books.get(rep, Decimal(0))
+        out[str(rep)] = {
+            "bookings": fx.money_text(b),
+            "collections": fx.money_text(colls.get(rep, Decimal(0))),
+            "won_deals": wins.get(rep, 0),
+            "win_rate": win_rate_of(ctx, p, owner=rep),
+            "avg_deal_size": fx.money_text(fx.divide_money(b, wins.get(rep, 0))),
+            "sales_cycle_median": fx.one_decimal(fx.median_of_histogram(cycles.get(rep, {}))),
+            "sales_cycle_mean": fx.one_decimal(fx.mean_of_histogram(cycles.get(rep, {}))),
+            "touchpoints_per_day": fx.ratio(touches.get(rep, 0), ctx.working_days),
+            "attainment": attained.get(str(rep)),
+            "rank": None,
+        }
+    ranked = sorted((v["attainment"], k) for k, v in out.items() if v["attainment"] is not None)
+    ranked.sort(key=lambda r: -r[0])
+    rank = 0
+    previous = None
+    for i, (value, key) in enumerate(ranked, start=1):
+        if value != previous:
+            rank = i
+            previous = value
+        out[key]["rank"] = rank
+    return out
