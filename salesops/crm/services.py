@@ -628,6 +628,94 @@ def record_payment(
     return payment
 
 
+# -- updates ------------------------------------------------------------------------------
+
+#: What a person may change directly; everything else has its own service (owner:
+#: assign/claim/release; stage and status: move_deal_stage; conversion: convert_lead).
+EDITABLE: dict[type, set[str]] = {
+    Lead: {*LEAD_FIELDS, "status"},
+    Customer: {*CUSTOMER_FIELDS, "tags"},
+    Contact: {"name", "title", "phone", "mobile", "email", "wechat", "is_primary", "notes"},
+    Deal: {
+        "name",
+        "contact",
+        "amount",
+        "currency",
+        "expected_close",
+        "probability",
+        "forecast_category",
+        "source",
+    },
+}
+PICKLISTS: dict[type, dict[str, str]] = {
+    Lead: {"source": "lead_source", "industry": "industry", "region": "region"},
+    Customer: {"industry": "industry", "region": "region"},
+}
+
+
+@transaction.atomic
+def update_record(
+    *,
+    obj: Any,
+    by: User,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    version: int | None = None,
+) -> Any:
+    """Change the allowed fields of a lead, customer, contact or deal. `version`, when
+    given, must be the version the client read (else Conflict). Validation failures
+    leave the row untouched."""
+    from salesops.lib.updates import apply, check_fields, check_version
+
+    model = type(obj)
+    if model not in EDITABLE:
+        raise ValidationError(_("This kind of record cannot be updated here."))
+    ensure_can(by, obj, "edit")
+    obj = _lock(model, obj)
+    check_version(obj, version)
+    data = dict(data)
+    tags = data.pop("tags", None)
+    check_fields(data | ({"tags": tags} if tags is not None else {}), EDITABLE[model])
+    if model is Lead and data.get("status") == Lead.Status.CONVERTED:
+        raise ValidationError({"status": _("Convert the lead to mark it converted.")})
+    if model is Lead and obj.status == Lead.Status.CONVERTED and "status" in data:
+        raise ValidationError({"status": _("A converted lead keeps its status.")})
+    if "currency" in data:
+        data["currency"] = _currency(
+            data["currency"] if isinstance(data["currency"], str) else data["currency"].pk
+        )
+    if "contact" in data and data["contact"] is not None:
+        contact = data["contact"]
+        if not isinstance(contact, Contact):
+            contact = Contact.objects.filter(pk=contact).first()
+        if contact is None or contact.customer_id != obj.customer_id:
+            raise ValidationError({"contact": _("The contact must belong to the deal's customer.")})
+        data["contact"] = contact
+    if "amount" in data:
+        try:
+            data["amount"] = money(data["amount"])
+        except Exception:
+            raise ValidationError(
+                {"amount": _("Enter the amount as a number, such as 12000 or 12000.50.")}
+            ) from None
+        if data["amount"] < 0:
+            raise ValidationError({"amount": _("The amount cannot be negative.")})
+    for field, key in PICKLISTS.get(model, {}).items():
+        if field in data:
+            check_picklist_value(key, data[field] or "", field=field)
+    apply(obj, data)
+    if custom is not None:
+        obj.custom = clean_custom_values(
+            object_type=model.object_type, values=custom, existing=obj.custom
+        )
+    _validate(obj)
+    obj.version += 1
+    obj.save()
+    if tags is not None:
+        obj.tags.set(tags)
+    return obj
+
+
 # -- delete and restore --------------------------------------------------------------
 
 CUSTOMER_CHILDREN = ("contacts", "deals", "followups", "tasks")
