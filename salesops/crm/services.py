@@ -28,6 +28,7 @@ from salesops.crm.models import (
     Payment,
     PaymentPlan,
     PoolEvent,
+    Product,
 )
 from salesops.crm.models.deals import StageHistory
 from salesops.crm.pool import rule_for_user
@@ -168,6 +169,56 @@ def create_customer(
         _check_cap(owner=the_owner)
     customer.save()
     return customer
+
+
+CONTACT_FIELDS = ["name", "title", "phone", "mobile", "email", "wechat", "is_primary", "notes"]
+PRODUCT_FIELDS = ["name", "sku", "category", "unit", "price", "currency", "active", "description"]
+
+
+@transaction.atomic
+def create_contact(
+    *, by: User, customer: Customer, custom: dict | None = None, **fields: Any
+) -> Contact:
+    """A contact of `customer`, owned by the customer's owner (contacts follow it)."""
+    ensure_right(by, "contact", "create")
+    ensure_can(by, customer, "edit")
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+    contact = Contact(customer=customer, owner=customer.owner, **fields)
+    contact.custom = clean_custom_values(object_type="contact", values=custom)
+    _validate(contact)
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def create_product(*, by: User, custom: dict | None = None, **fields: Any) -> Product:
+    ensure_right(by, "product", "create")
+    unknown = set(fields) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+    currency = fields.pop("currency", None)
+    if "price" in fields:
+        try:
+            fields["price"] = money(fields["price"])
+        except Exception:
+            raise ValidationError(
+                {"price": _("Enter the price as a number, such as 99.50.")}
+            ) from None
+    product = Product(currency_id=_currency(currency), **fields)
+    product.custom = clean_custom_values(object_type="product", values=custom)
+    _validate(product)
+    if product.sku and Product.objects.filter(sku=product.sku).exists():
+        raise ValidationError(
+            {"sku": _("Another product already has the SKU “%(sku)s”.") % {"sku": product.sku}}
+        )
+    product.save()
+    return product
 
 
 @dataclass
@@ -635,7 +686,8 @@ def record_payment(
 EDITABLE: dict[type, set[str]] = {
     Lead: {*LEAD_FIELDS, "status"},
     Customer: {*CUSTOMER_FIELDS, "tags"},
-    Contact: {"name", "title", "phone", "mobile", "email", "wechat", "is_primary", "notes"},
+    Contact: set(CONTACT_FIELDS),
+    Product: set(PRODUCT_FIELDS),
     Deal: {
         "name",
         "contact",

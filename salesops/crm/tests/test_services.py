@@ -462,3 +462,25 @@ def test_custom_field_values_are_validated_on_the_service_path(cast, pipeline):
         by=cast.rep, customer=customer, name="D", custom={"competitor": "x"}
     )
     assert deal.custom == {"competitor": "x"}
+
+
+def test_a_contact_belongs_to_its_customers_owner(cast):
+    customer = services.create_customer(by=cast.rep, name="Acme")
+    contact = services.create_contact(
+        by=cast.rep, customer=customer, name="Li", email="li@example.com"
+    )
+    assert contact.owner == cast.rep
+    with pytest.raises(NotVisible):
+        services.create_contact(by=cast.outsider, customer=customer, name="Spy")
+    with pytest.raises(ValidationError):
+        services.create_contact(by=cast.rep, customer=customer, name="x", owner=cast.outsider)
+
+
+def test_products_need_the_right_and_a_unique_sku(cast):
+    with pytest.raises(PermissionDenied):
+        services.create_product(by=cast.analyst, name="P", price="1")
+    p = services.create_product(by=cast.admin, name="P", price="9.999", sku="SKU-1", currency="usd")
+    assert (p.price, p.currency_id) == (Decimal("10.00"), "USD")
+    with pytest.raises(ValidationError) as e:
+        services.create_product(by=cast.admin, name="Q", price="1", sku="SKU-1")
+    assert "sku" in e.value.message_dict
