@@ -27,6 +27,17 @@ class Cast:
 
 
 @pytest.fixture(autouse=True)
+def _english(settings):
+    """Tests read messages in English unless they switch language themselves; the
+    product's default language stays zh-Hans."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Argon2 is the production hasher; tests hash hundreds of passwords."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -212,11 +212,11 @@ def create_product(*, by: User, custom: dict | None = None, **fields: Any) -> Pr
             ) from None
     product = Product(currency_id=_currency(currency), **fields)
     product.custom = clean_custom_values(object_type="product", values=custom)
-    _validate(product)
     if product.sku and Product.objects.filter(sku=product.sku).exists():
         raise ValidationError(
             {"sku": _("Another product already has the SKU “%(sku)s”.") % {"sku": product.sku}}
         )
+    _validate(product)
     product.save()
     return product
 
