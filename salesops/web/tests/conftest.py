@@ -86,3 +86,10 @@ def screenshot() -> Callable[[Any, str], Path]:
         return path
 
     return save
+
+
+@pytest.fixture(autouse=True)
+def _product_default_language(settings: Any) -> None:
+    """The root conftest reads messages in English; pages served to the browser keep
+    the product's default language, zh-Hans, unless the test switches it."""
+    settings.LANGUAGE_CODE = "zh-hans"
