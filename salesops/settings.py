@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "salesops.pipeline",
     "salesops.crm",
     "salesops.activities",
+    "salesops.demo",
     "salesops.analytics",
     "salesops.automation",
     "salesops.web",
