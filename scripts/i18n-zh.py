@@ -134,6 +134,8 @@ def check() -> int:
             problems.append(("plural forms != 1", e.msgid))
         want = sorted(set(PLACEHOLDER.findall(e.msgid)) | set(PLACEHOLDER.findall(e.msgid_plural or "")))
         for f in forms:
+            if not e.msgid_plural and sorted(PLACEHOLDER.findall(f)) != sorted(PLACEHOLDER.findall(e.msgid)):
+                problems.append(("placeholder count", f"{e.msgid} => {f}"))
             if e.msgid[:1].isspace() != f[:1].isspace() or e.msgid[-1:].isspace() != f[-1:].isspace():
                 problems.append(("leading/trailing space", f"{e.msgid!r} => {f!r}"))
             if sorted(set(PLACEHOLDER.findall(f))) != want:
