@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "salesops.demo",
     "salesops.analytics",
     "salesops.automation",
+    "salesops.imports",
     "salesops.web",
 ]
 
