@@ -9,11 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from salesops.analytics.engine import REGISTRY, Filters, KpiContext, compute
-from salesops.analytics.periods import parse_period
-from salesops.org.models import Organisation
-from salesops.pipeline.models import Pipeline
-from salesops.users.models import Team, User
+from salesops.analytics.engine import REGISTRY
+from salesops.analytics.report import kpi_payload
+from salesops.users.models import User
 
 
 class Command(BaseCommand):
@@ -33,32 +31,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        org = Organisation.get()
         try:
-            period = parse_period(opts["period"], fiscal_start_month=org.fiscal_year_start_month)
-            filters = Filters(
-                team=self._get(Team, opts["team"], _("team")),
-                owner=self._get(User, opts["owner"], _("user")),
-                pipeline=self._get(Pipeline, opts["pipeline"], _("pipeline")),
+            payload, values, errors = kpi_payload(
+                viewer=self._viewer(opts["as_user"]),
+                period=opts["period"],
+                team=opts["team"],
+                owner=opts["owner"],
+                pipeline=opts["pipeline"],
+                kpis=opts["kpis"],
             )
-            viewer = self._viewer(opts["as_user"])
-            ctx = KpiContext(viewer=viewer, period=period, filters=filters)
-            values, errors = compute(ctx, opts["kpis"])
         except ValidationError as e:
             raise CommandError(" ".join(e.messages)) from e
         if opts["format"] == "json":
-            payload: dict[str, Any] = {
-                "period": {
-                    "label": str(period),
-                    "start": period.start.isoformat(),
-                    "end": period.last_day.isoformat(),
-                },
-                "currency": org.base_currency_id,
-                "filters": filters.as_dict(),
-                "kpis": values,
-            }
-            if errors:
-                payload["errors"] = errors
             self.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2))
             return
         width = max(len(k) for k in values)
@@ -69,16 +53,6 @@ class Command(BaseCommand):
             self.stdout.write(f"{key:<{width}}  {shown}   {REGISTRY[key].label}")
         for key, message in errors.items():
             self.stderr.write(f"{key}: {message}")
-
-    def _get(self, model: Any, pk: int | None, what: str) -> Any:
-        if pk is None:
-            return None
-        obj = model.objects.filter(pk=pk).first()
-        if obj is None:
-            raise ValidationError(
-                _("There is no %(what)s with id %(id)s.") % {"what": what, "id": pk}
-            )
-        return obj
 
     def _viewer(self, username: str) -> User:
         if username:

@@ -1,0 +1,587 @@
+"""One flat description per resource, turned into routes: list, read, create, update
+(PATCH), delete (soft), restore, bulk create and bulk update.
+
+Reads go through the resource's `queryset(user)` — `visible_to(user)` for every
+record with an owner — so anything outside the caller's data scope is a 404. Writes
+go through the domain services only; this module converts ids to visible objects,
+checks If-Match, and shapes responses.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from ninja import Query, Router, Schema
+from pydantic import Field, create_model
+
+from salesops.api import querying
+from salesops.api.errors import NOT_FOUND, ApiError, describe
+from salesops.api.schemas import ErrorOut, Strict, in_schema, out_schema
+
+REGISTRY: dict[str, "Resource"] = {}
+BULK_MAX = 1000
+
+#: The error statuses every route may answer, documented on each operation.
+READ_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+WRITE_ERRORS = {**READ_ERRORS, 409: ErrorOut, 412: ErrorOut}
+
+
+@dataclass
+class Ref:
+    """An id in an input body that names another record; it must be visible."""
+
+    queryset: Callable[[Any], models.QuerySet]
+    many: bool = False
+
+
+@dataclass
+class Resource:
+    name: str
+    model: type[models.Model]
+    tag: str
+    fields: list[str]
+    queryset: Callable[[Any], models.QuerySet]
+    filters: list[str] = field(default_factory=list)
+    sorts: list[str] = field(default_factory=lambda: ["id"])
+    default_sort: str = "-id"
+    #: field -> name of the resource it expands to
+    expand: dict[str, str] = field(default_factory=dict)
+    #: computed output fields: name -> (type, function(obj))
+    computed: dict[str, tuple[Any, Callable[[Any], Any]]] = field(default_factory=dict)
+    #: prefetches needed by computed fields
+    prefetch: list[str] = field(default_factory=list)
+    custom_type: str | None = None
+    object_type: str | None = None
+    deleted_queryset: Callable[[Any], models.QuerySet] | None = None
+    create_schema: type[Schema] | None = None
+    create: Callable[..., Any] | None = None
+    update_schema: type[Schema] | None = None
+    update: Callable[..., Any] | None = None
+    delete: Callable[..., Any] | None = None
+    restore: Callable[..., Any] | None = None
+    refs: dict[str, Ref] = field(default_factory=dict)
+    description: str = ""
+    #: versioned models answer ETag and honour If-Match
+    versioned: bool = True
+    bulk: bool = True
+    out: Any = None
+    plain: Any = None
+
+    def __post_init__(self) -> None:
+        REGISTRY[self.name] = self
+
+    @property
+    def singular(self) -> str:
+        return self.name.rstrip("s").replace("-", "_")
+
+    def output_names(self) -> list[str]:
+        return [*self.fields, *self.computed]
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    response = HttpResponse(dumps(data), status=status, content_type="application/json")
+    for k, v in (headers or {}).items():
+        response[k] = v
+    return response
+
+
+def _hidden(user: Any, resource: Resource) -> set[str]:
+    if resource.object_type is None or not hasattr(user, "hidden_fields"):
+        return set()
+    return set(user.hidden_fields(resource.object_type)) - {"id"}
+
+
+def serialize(
+    objs: list[Any],
+    resource: Resource,
+    user: Any,
+    *,
+    names: list[str] | None = None,
+    expand: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    names = names or resource.output_names()
+    if "id" not in names:
+        names = ["id", *names]
+    names = [n for n in names if n not in _hidden(user, resource)]
+    meta = resource.model._meta
+    attnames = {n: meta.get_field(n).attname for n in names if n in resource.fields}  # type: ignore[union-attr]
+    rows = []
+    for obj in objs:
+        row: dict[str, Any] = {}
+        for n in names:
+            if n in attnames:
+                value = getattr(obj, attnames[n])
+                row[n] = str(value) if isinstance(value, models.Model) else value
+            else:
+                row[n] = resource.computed[n][1](obj)
+        rows.append(row)
+    for rel in expand or []:
+        if rel not in names:
+            continue
+        target = REGISTRY[resource.expand[rel]]
+        ids = {row[rel] for row in rows if row[rel] is not None}
+        if not ids:
+            continue
+        related = {
+            o.pk: o for o in _with_prefetch(target.queryset(user), target).filter(pk__in=ids)
+        }
+        shown = dict(zip(related, serialize(list(related.values()), target, user), strict=True))
+        for row in rows:
+            if row[rel] in shown:
+                row[rel] = shown[row[rel]]
+    return rows
+
+
+def _with_prefetch(
+    qs: models.QuerySet, resource: Resource, names: list[str] | None = None
+) -> models.QuerySet:
+    if resource.prefetch and (names is None or set(names) & set(resource.computed)):
+        qs = qs.prefetch_related(*resource.prefetch)
+    return qs
+
+
+def one(resource: Resource, user: Any, obj: Any, status: int = 200) -> HttpResponse:
+    data = serialize([obj], resource, user)[0]
+    headers = {}
+    if resource.versioned and hasattr(obj, "version"):
+        headers["ETag"] = f'"{obj.version}"'
+    return json_response(data, status, headers)
+
+
+# -- input ----------------------------------------------------------------------------
+
+
+def resolve(resource: Resource, user: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Replace ids of referenced records with the records, or 422 if not visible."""
+    out = dict(data)
+    for name, ref in resource.refs.items():
+        if name not in out or out[name] is None:
+            continue
+        qs = ref.queryset(user)
+        if ref.many:
+            ids = list(dict.fromkeys(out[name]))
+            found = list(qs.filter(pk__in=ids))
+            if len(found) != len(ids):
+                raise ApiError(
+                    422,
+                    _("Some of these records do not exist or you may not see them."),
+                    {name: [str(_("Some of these records do not exist or you may not see them."))]},
+                )
+            out[name] = found
+            continue
+        obj = qs.filter(pk=out[name]).first()
+        if obj is None:
+            message = _("There is no such record that you may see (id %(id)s).") % {"id": out[name]}
+            raise ApiError(422, message, {name: [str(message)]})
+        out[name] = obj
+    return out
+
+
+def if_match(request: HttpRequest) -> int | None:
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw or raw == "*":
+        return None
+    raw = raw.removeprefix("W/").strip('"')
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(412, _('If-Match must be the ETag of the record, such as "3".')) from None
+
+
+def _get(resource: Resource, user: Any, pk: int, *, deleted: bool = False) -> Any:
+    if deleted:
+        assert resource.deleted_queryset is not None
+        qs = resource.deleted_queryset(user)
+    else:
+        qs = resource.queryset(user)
+    obj = _with_prefetch(qs, resource).filter(pk=pk).first()
+    if obj is None:
+        raise ApiError(404, NOT_FOUND)
+    return obj
+
+
+def _locked(resource: Resource, user: Any, pk: int) -> Any:
+    obj = resource.queryset(user).select_for_update().filter(pk=pk).first()
+    if obj is None:
+        raise ApiError(404, NOT_FOUND)
+    return obj
+
+
+def _check_version(obj: Any, expected: int | None) -> None:
+    if expected is not None and hasattr(obj, "version") and obj.version != expected:
+        from salesops.lib.updates import Conflict
+
+        raise Conflict(obj.version)
+
+
+# -- routes ---------------------------------------------------------------------------
+
+
+def list_schema(resource: Resource, out: Any) -> Any:
+    return create_model(
+        f"{resource.model.__name__}Page",
+        __base__=Schema,
+        data=(list[out], ...),
+        next_cursor=(str | None, None),
+    )
+
+
+class ListParams(Schema):
+    sort: str | None = Field(None, description="One field, prefixed with - for descending.")
+    cursor: str | None = Field(None, description="The `next_cursor` of the previous page.")
+    limit: int = Field(50, ge=1, le=500)
+    fields: str | None = Field(None, description="Comma-separated fields to return.")
+    expand: str | None = Field(None, description="Comma-separated references to expand.")
+    deleted: bool = Field(False, description="List deleted records (to restore them).")
+
+
+def _describe_list(resource: Resource) -> str:
+    parts = [resource.description or ""]
+    if resource.filters:
+        parts.append(
+            "Filters (field or field__lookup): "
+            + ", ".join(resource.filters)
+            + (", custom.<key>" if resource.custom_type else "")
+            + "."
+        )
+    parts.append("Sort on: " + ", ".join(resource.sorts) + f" (default {resource.default_sort}).")
+    if resource.expand:
+        parts.append("Expand: " + ", ".join(resource.expand) + ".")
+    return " ".join(p for p in parts if p)
+
+
+def plain_schema(resource: Resource) -> Any:
+    """The resource's fields with references as ids: what an expanded reference holds."""
+    if resource.plain is None:
+        resource.plain = out_schema(
+            f"{resource.model.__name__}Plain",
+            resource.model,
+            resource.fields,
+            extra={k: v[0] for k, v in resource.computed.items()},
+        )
+    return resource.plain
+
+
+def register(router: Router, resource: Resource) -> None:
+    expanded_types = {
+        rel: plain_schema(REGISTRY[target]) for rel, target in resource.expand.items()
+    }
+    out = out_schema(
+        f"{resource.model.__name__}Out",
+        resource.model,
+        resource.fields,
+        extra={k: v[0] for k, v in resource.computed.items()},
+        expand=expanded_types,
+    )
+    resource.out = out
+    page = list_schema(resource, out)
+    base = f"/{resource.name}"
+    tag = [resource.tag]
+    op = resource.name.replace("-", "_")
+
+    @router.get(
+        base,
+        response={200: page, **READ_ERRORS},
+        tags=tag,
+        operation_id=f"{op}_list",
+        summary=f"List {resource.name}",
+        description=_describe_list(resource),
+    )
+    def list_view(request: HttpRequest, params: Query[ListParams]) -> HttpResponse:
+        user = request.user
+        if params.deleted:
+            if resource.deleted_queryset is None:
+                raise ApiError(
+                    422,
+                    _("These records cannot be deleted."),
+                    {"deleted": [str(_("Not available here."))]},
+                )
+            qs = resource.deleted_queryset(user)
+        else:
+            qs = resource.queryset(user)
+        qs = qs.filter(
+            querying.build_filters(
+                request.GET,
+                model=resource.model,
+                allowed=resource.filters,
+                custom_type=resource.custom_type,
+            )
+        )
+        sort, descending = querying.parse_sort(
+            params.sort, allowed=resource.sorts, default=resource.default_sort
+        )
+        names = querying.parse_names("fields", params.fields, resource.output_names())
+        expand = querying.parse_names("expand", params.expand, set(resource.expand)) or []
+        qs = querying.order_and_seek(qs, sort=sort, descending=descending, cursor=params.cursor)
+        if names is not None and not set(names) & set(resource.computed):
+            db_names = {n for n in names if n in resource.fields} | {"id", sort, *expand}
+            qs = qs.only(*db_names)
+        qs = _with_prefetch(qs, resource, names)
+        objs = list(qs[: params.limit + 1])
+        more = len(objs) > params.limit
+        objs = objs[: params.limit]
+        data = serialize(objs, resource, user, names=names, expand=expand)
+        next_cursor = querying.encode_cursor(sort, descending, objs[-1]) if more else None
+        return json_response({"data": data, "next_cursor": next_cursor})
+
+    @router.get(
+        base + "/{int:id}",
+        response={200: out, **READ_ERRORS},
+        tags=tag,
+        operation_id=f"{op}_read",
+        summary=f"Read one of {resource.name}",
+    )
+    def read_view(request: HttpRequest, id: int, expand: str | None = None) -> HttpResponse:
+        names = querying.parse_names("expand", expand, set(resource.expand)) or []
+        obj = _get(resource, request.user, id)
+        data = serialize([obj], resource, request.user, expand=names)[0]
+        headers = (
+            {"ETag": f'"{obj.version}"'} if resource.versioned and hasattr(obj, "version") else {}
+        )
+        return json_response(data, 200, headers)
+
+    if resource.create is not None and resource.create_schema is not None:
+        _register_create(router, resource, out, base, tag, op)
+    if resource.update is not None and resource.update_schema is not None:
+        _register_update(router, resource, out, base, tag, op)
+    if resource.delete is not None:
+        _register_delete(router, resource, out, base, tag, op)
+
+
+def _register_create(
+    router: Router, resource: Resource, out: Any, base: str, tag: list[str], op: str
+) -> None:
+    schema: Any = resource.create_schema
+    create = resource.create
+    assert create is not None
+
+    def do_create(user: Any, data: dict[str, Any]) -> Any:
+        return create(user, resolve(resource, user, data))
+
+    @router.post(
+        base,
+        response={201: out, **WRITE_ERRORS},
+        tags=tag,
+        operation_id=f"{op}_create",
+        summary=f"Create one of {resource.name}",
+    )
+    def create_view(request: HttpRequest, payload: schema) -> HttpResponse:
+        obj = do_create(request.user, payload.model_dump(exclude_unset=True))
+        response = one(resource, request.user, obj, 201)
+        response["Location"] = f"{request.path.rstrip('/')}/{obj.pk}"
+        return response
+
+    if not resource.bulk:
+        return
+    bulk_in: Any = create_model(
+        f"{resource.model.__name__}BulkCreate",
+        __base__=Strict,
+        items=(list[schema], Field(..., min_length=1, max_length=BULK_MAX)),
+        atomic=(
+            bool,
+            Field(True, description="All or nothing (true) or per-item results (false)."),
+        ),
+    )
+
+    @router.post(
+        base + "/bulk",
+        response={200: BulkOut, **WRITE_ERRORS},
+        tags=tag,
+        operation_id=f"{op}_bulk_create",
+        summary=f"Create up to {BULK_MAX} {resource.name}",
+    )
+    def bulk_create_view(request: HttpRequest, payload: bulk_in) -> HttpResponse:
+        items = [item.model_dump(exclude_unset=True) for item in payload.items]
+        return _bulk(request, resource, items, payload.atomic, lambda u, d: do_create(u, d), 201)
+
+
+class BulkResult(Schema):
+    index: int
+    status: int
+    data: dict[str, Any] | None = None
+    detail: str | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+class BulkOut(Schema):
+    results: list[BulkResult]
+
+
+def _bulk(
+    request: HttpRequest,
+    resource: Resource,
+    items: list[Any],
+    atomic: bool,
+    action: Callable[[Any, Any], Any],
+    ok_status: int,
+) -> HttpResponse:
+    user = request.user
+    results: list[dict[str, Any]] = []
+    if atomic:
+        done = []
+        try:
+            with transaction.atomic():
+                for i, item in enumerate(items):
+                    try:
+                        done.append(action(user, item))
+                    except Exception as exc:
+                        described = describe(exc)
+                        if described is None:
+                            raise
+                        status, data, _headers = described
+                        errors = {
+                            f"items.{i}.{k}": v
+                            for k, v in (
+                                data.get("errors") or {"__all__": [data["detail"]]}
+                            ).items()
+                        }
+                        raise ApiError(
+                            status,
+                            _("Item %(i)s was refused, so nothing was saved: %(detail)s")
+                            % {"i": i, "detail": data["detail"]},
+                            errors,
+                        ) from exc
+        except ApiError:
+            raise
+        rows = serialize(done, resource, user)
+        results = [{"index": i, "status": ok_status, "data": row} for i, row in enumerate(rows)]
+        return json_response({"results": results})
+    for i, item in enumerate(items):
+        try:
+            with transaction.atomic():
+                obj = action(user, item)
+            results.append(
+                {"index": i, "status": ok_status, "data": serialize([obj], resource, user)[0]}
+            )
+        except Exception as exc:
+            described = describe(exc)
+            if described is None:
+                raise
+            status, data, _headers = described
+            results.append({"index": i, "status": status, **data})
+    return json_response({"results": results})
+
+
+def _register_update(
+    router: Router, resource: Resource, out: Any, base: str, tag: list[str], op: str
+) -> None:
+    schema: Any = resource.update_schema
+    update = resource.update
+    assert update is not None
+
+    def do_update(user: Any, pk: int, data: dict[str, Any], version: int | None) -> Any:
+        with transaction.atomic():
+            obj = _locked(resource, user, pk)
+            _check_version(obj, version)
+            return update(user, obj, resolve(resource, user, data), version)
+
+    @router.patch(
+        base + "/{int:id}",
+        response={200: out, **WRITE_ERRORS},
+        tags=tag,
+        operation_id=f"{op}_update",
+        summary=f"Change one of {resource.name}",
+        description="Send only the fields to change. Send If-Match with the ETag you read: "
+        "a stale one is refused with 412.",
+    )
+    def update_view(request: HttpRequest, id: int, payload: schema) -> HttpResponse:
+        obj = do_update(request.user, id, payload.model_dump(exclude_unset=True), if_match(request))
+        return one(resource, request.user, obj)
+
+    if not resource.bulk:
+        return
+    item_schema: Any = create_model(
+        f"{resource.model.__name__}BulkChange",
+        __base__=Strict,
+        id=(int, ...),
+        if_match=(
+            int | None,
+            Field(None, description="The version read; stale → 412 for this item."),
+        ),
+        changes=(schema, ...),
+    )
+    bulk_in: Any = create_model(
+        f"{resource.model.__name__}BulkUpdate",
+        __base__=Strict,
+        items=(list[item_schema], Field(..., min_length=1, max_length=BULK_MAX)),
+        atomic=(
+            bool,
+            Field(True, description="All or nothing (true) or per-item results (false)."),
+        ),
+    )
+
+    @router.patch(
+        base + "/bulk",
+        response={200: BulkOut, **WRITE_ERRORS},
+        tags=tag,
+        operation_id=f"{op}_bulk_update",
+        summary=f"Change up to {BULK_MAX} {resource.name}",
+    )
+    def bulk_update_view(request: HttpRequest, payload: bulk_in) -> HttpResponse:
+        items = [
+            (it.id, it.changes.model_dump(exclude_unset=True), it.if_match) for it in payload.items
+        ]
+        return _bulk(
+            request,
+            resource,
+            items,
+            payload.atomic,
+            lambda u, it: do_update(u, it[0], it[1], it[2]),
+            200,
+        )
+
+
+def _register_delete(
+    router: Router, resource: Resource, out: Any, base: str, tag: list[str], op: str
+) -> None:
+    delete = resource.delete
+    restore = resource.restore
+    assert delete is not None
+
+    @router.delete(
+        base + "/{int:id}",
+        response={204: None, **WRITE_ERRORS},
+        tags=tag,
+        operation_id=f"{op}_delete",
+        summary=f"Delete one of {resource.name} (restorable)",
+    )
+    def delete_view(request: HttpRequest, id: int) -> HttpResponse:
+        version = if_match(request)
+        with transaction.atomic():
+            obj = _locked(resource, request.user, id)
+            _check_version(obj, version)
+            delete(request.user, obj)
+        return HttpResponse(status=204)
+
+    if restore is None or resource.deleted_queryset is None:
+        return
+
+    @router.post(
+        base + "/{int:id}/restore",
+        response={200: out, **WRITE_ERRORS},
+        tags=tag,
+        operation_id=f"{op}_restore",
+        summary=f"Restore a deleted one of {resource.name}",
+    )
+    def restore_view(request: HttpRequest, id: int) -> HttpResponse:
+        obj = _get(resource, request.user, id, deleted=True)
+        restore(request.user, obj)
+        return one(resource, request.user, _get(resource, request.user, id))
+
+
+def make_in(resource_model: type[models.Model], name: str, fields: list[str], **kw: Any) -> Any:
+    return in_schema(name, resource_model, fields, **kw)

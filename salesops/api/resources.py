@@ -1,0 +1,1027 @@
+"""Every resource of API v1: which fields it shows, filters and sorts on, what it
+expands, and which service each write calls."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from salesops.activities import services as activities
+from salesops.activities.models import FollowUp, Task
+from salesops.api.framework import Ref, Resource
+from salesops.api.schemas import in_schema
+from salesops.crm import commerce_services as commerce
+from salesops.crm import services as crm
+from salesops.crm.models import (
+    Contact,
+    Contract,
+    Customer,
+    Deal,
+    Lead,
+    Payment,
+    PaymentPlan,
+    PriceList,
+    Product,
+    Quote,
+    Tag,
+)
+from salesops.customization.models import CustomField
+from salesops.org.models import ExchangeRate
+from salesops.pipeline.models import Pipeline, Stage
+from salesops.users import target_services as targets
+from salesops.users.models import Target, Team, User
+
+TIMES = ["created_at", "updated_at", "version"]
+
+
+def scoped(model: Any) -> Any:
+    return lambda user: model.objects.visible_to(user)
+
+
+def scoped_deleted(model: Any) -> Any:
+    return lambda user: model.all_objects.visible_to(user).deleted()
+
+
+def everyone(model: Any) -> Any:
+    return lambda user: model.objects.all()
+
+
+def crm_update(user: Any, obj: Any, data: dict[str, Any], version: int | None) -> Any:
+    custom = data.pop("custom", None)
+    return crm.update_record(obj=obj, by=user, data=data, custom=custom, version=version)
+
+
+def crm_delete(user: Any, obj: Any) -> None:
+    crm.delete_record(obj=obj, by=user)
+
+
+def crm_restore(user: Any, obj: Any) -> None:
+    crm.restore_record(obj=obj, by=user)
+
+
+CUSTOM = {"custom": (dict[str, Any] | None, None)}
+USERS_REF = Ref(everyone(User))
+
+# -- people ----------------------------------------------------------------------------
+
+users = Resource(
+    name="users",
+    model=User,
+    tag="Users and teams",
+    fields=[
+        "id",
+        "username",
+        "display_name",
+        "first_name",
+        "last_name",
+        "team",
+        "reports_to",
+        "is_active",
+        "language",
+    ],
+    queryset=everyone(User),
+    filters=["team", "reports_to", "is_active", "username"],
+    sorts=["id", "username"],
+    default_sort="username",
+    expand={"team": "teams"},
+    versioned=False,
+    description="Everyone signed in may read the people of the organisation.",
+)
+
+teams = Resource(
+    name="teams",
+    model=Team,
+    tag="Users and teams",
+    fields=["id", "name", "parent", "manager", "path"],
+    queryset=everyone(Team),
+    filters=["parent", "name"],
+    sorts=["id", "name", "path"],
+    default_sort="path",
+    expand={"parent": "teams", "manager": "users"},
+    versioned=False,
+)
+
+# -- leads, customers, contacts -----------------------------------------------------------
+
+lead_fields = crm.LEAD_FIELDS
+leads = Resource(
+    name="leads",
+    model=Lead,
+    tag="Leads",
+    fields=[
+        "id",
+        *lead_fields,
+        "status",
+        "owner",
+        "created_on",
+        "converted_at",
+        "converted_customer",
+        "converted_contact",
+        "converted_deal",
+        "custom",
+        *TIMES,
+    ],
+    queryset=scoped(Lead),
+    deleted_queryset=scoped_deleted(Lead),
+    filters=[
+        "name",
+        "company",
+        "email",
+        "phone",
+        "source",
+        "industry",
+        "region",
+        "status",
+        "owner",
+        "created_on",
+        "created_at",
+        "updated_at",
+    ],
+    sorts=["id", "name", "company", "created_on", "created_at", "updated_at"],
+    expand={
+        "owner": "users",
+        "converted_customer": "customers",
+        "converted_contact": "contacts",
+        "converted_deal": "deals",
+    },
+    custom_type="lead",
+    object_type="lead",
+    create_schema=in_schema(
+        "LeadCreate", Lead, [*lead_fields, "owner", "custom"], required=("name",), extra=CUSTOM
+    ),
+    create=lambda u, d: crm.create_lead(
+        by=u, owner=d.pop("owner", None), custom=d.pop("custom", None), **d
+    ),
+    update_schema=in_schema(
+        "LeadUpdate", Lead, [*lead_fields, "status", "custom"], extra=CUSTOM, partial=True
+    ),
+    update=crm_update,
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={"owner": USERS_REF},
+)
+
+
+customers = Resource(
+    name="customers",
+    model=Customer,
+    tag="Customers",
+    fields=[
+        "id",
+        *crm.CUSTOMER_FIELDS,
+        "owner",
+        "source_lead",
+        "last_followup_at",
+        "last_won_on",
+        "owned_since",
+        "pool_entered_at",
+        "custom",
+        *TIMES,
+    ],
+    computed={
+        "tags": (list[int], lambda c: [t.pk for t in c.tags.all()]),
+        "in_pool": (bool, lambda c: c.owner_id is None),
+    },
+    prefetch=["tags"],
+    queryset=scoped(Customer),
+    deleted_queryset=scoped_deleted(Customer),
+    filters=[
+        "name",
+        "industry",
+        "size",
+        "region",
+        "lifecycle_stage",
+        "email",
+        "phone",
+        "owner",
+        "last_followup_at",
+        "last_won_on",
+        "created_at",
+        "updated_at",
+    ],
+    sorts=["id", "name", "created_at", "updated_at", "last_followup_at", "last_won_on"],
+    expand={"owner": "users", "source_lead": "leads"},
+    custom_type="customer",
+    object_type="customer",
+    create_schema=in_schema(
+        "CustomerCreate",
+        Customer,
+        [*crm.CUSTOMER_FIELDS, "owner", "custom"],
+        required=("name",),
+        extra={
+            **CUSTOM,
+            "owner": (int | None, Field(None, description="Omit: you. null: the public pool.")),
+        },
+    ),
+    create=lambda u, d: crm.create_customer(
+        by=u, owner=d.pop("owner", "me"), custom=d.pop("custom", None), **d
+    ),
+    update_schema=in_schema(
+        "CustomerUpdate",
+        Customer,
+        [*crm.CUSTOMER_FIELDS, "tags", "custom"],
+        partial=True,
+        extra={**CUSTOM, "tags": (list[int] | None, Field(None, max_length=100))},
+    ),
+    update=crm_update,
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={"owner": USERS_REF, "tags": Ref(everyone(Tag), many=True)},
+)
+
+contacts = Resource(
+    name="contacts",
+    model=Contact,
+    tag="Contacts",
+    fields=["id", "customer", *crm.CONTACT_FIELDS, "owner", "custom", *TIMES],
+    queryset=scoped(Contact),
+    deleted_queryset=scoped_deleted(Contact),
+    filters=[
+        "customer",
+        "owner",
+        "name",
+        "email",
+        "mobile",
+        "phone",
+        "is_primary",
+        "created_at",
+        "updated_at",
+    ],
+    sorts=["id", "name", "created_at", "updated_at"],
+    default_sort="name",
+    expand={"customer": "customers", "owner": "users"},
+    custom_type="contact",
+    object_type="contact",
+    create_schema=in_schema(
+        "ContactCreate",
+        Contact,
+        ["customer", *crm.CONTACT_FIELDS, "custom"],
+        required=("customer", "name"),
+        extra=CUSTOM,
+    ),
+    create=lambda u, d: crm.create_contact(by=u, custom=d.pop("custom", None), **d),
+    update_schema=in_schema(
+        "ContactUpdate", Contact, [*crm.CONTACT_FIELDS, "custom"], extra=CUSTOM, partial=True
+    ),
+    update=crm_update,
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={"customer": Ref(scoped(Customer))},
+)
+
+# -- deals ---------------------------------------------------------------------------------
+
+DEAL_EDITABLE = [
+    "name",
+    "contact",
+    "amount",
+    "currency",
+    "expected_close",
+    "probability",
+    "forecast_category",
+    "source",
+]
+deals = Resource(
+    name="deals",
+    model=Deal,
+    tag="Deals",
+    fields=[
+        "id",
+        "name",
+        "customer",
+        "contact",
+        "pipeline",
+        "stage",
+        "amount",
+        "currency",
+        "expected_close",
+        "closed_on",
+        "status",
+        "probability",
+        "forecast_category",
+        "lost_reason",
+        "lost_note",
+        "source",
+        "owner",
+        "created_on",
+        "stage_entered_at",
+        "source_lead",
+        "custom",
+        *TIMES,
+    ],
+    queryset=scoped(Deal),
+    deleted_queryset=scoped_deleted(Deal),
+    filters=[
+        "name",
+        "status",
+        "owner",
+        "customer",
+        "contact",
+        "pipeline",
+        "stage",
+        "amount",
+        "currency",
+        "expected_close",
+        "closed_on",
+        "created_on",
+        "forecast_category",
+        "source",
+        "created_at",
+        "updated_at",
+    ],
+    sorts=[
+        "id",
+        "name",
+        "amount",
+        "expected_close",
+        "closed_on",
+        "created_on",
+        "created_at",
+        "updated_at",
+    ],
+    expand={
+        "customer": "customers",
+        "contact": "contacts",
+        "owner": "users",
+        "pipeline": "pipelines",
+        "stage": "stages",
+    },
+    custom_type="deal",
+    object_type="deal",
+    create_schema=in_schema(
+        "DealCreate",
+        Deal,
+        [
+            "customer",
+            "name",
+            "pipeline",
+            "stage",
+            "amount",
+            "currency",
+            "expected_close",
+            "owner",
+            "contact",
+            "probability",
+            "source",
+            "custom",
+        ],
+        required=("customer", "name"),
+        extra=CUSTOM,
+    ),
+    create=lambda u, d: crm.create_deal(by=u, **d),
+    update_schema=in_schema(
+        "DealUpdate", Deal, [*DEAL_EDITABLE, "custom"], extra=CUSTOM, partial=True
+    ),
+    update=crm_update,
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={
+        "customer": Ref(scoped(Customer)),
+        "contact": Ref(scoped(Contact)),
+        "owner": USERS_REF,
+        "pipeline": Ref(everyone(Pipeline)),
+        "stage": Ref(everyone(Stage)),
+    },
+)
+
+# -- follow-ups and tasks ----------------------------------------------------------------------
+
+LINKS = {
+    "lead": Ref(scoped(Lead)),
+    "customer": Ref(scoped(Customer)),
+    "contact": Ref(scoped(Contact)),
+    "deal": Ref(scoped(Deal)),
+}
+LINK_EXPAND = {
+    "lead": "leads",
+    "customer": "customers",
+    "contact": "contacts",
+    "deal": "deals",
+    "owner": "users",
+}
+
+followups = Resource(
+    name="followups",
+    model=FollowUp,
+    tag="Follow-ups and tasks",
+    fields=[
+        "id",
+        "kind",
+        "occurred_at",
+        "duration_minutes",
+        "subject",
+        "outcome",
+        "next_step",
+        "lead",
+        "customer",
+        "contact",
+        "deal",
+        "owner",
+        "custom",
+        *TIMES,
+    ],
+    queryset=scoped(FollowUp),
+    deleted_queryset=scoped_deleted(FollowUp),
+    filters=["kind", "occurred_at", "owner", "lead", "customer", "contact", "deal", "created_at"],
+    sorts=["id", "occurred_at", "created_at"],
+    default_sort="-occurred_at",
+    expand=LINK_EXPAND,
+    custom_type="followup",
+    object_type="followup",
+    create_schema=in_schema(
+        "FollowUpCreate",
+        FollowUp,
+        [
+            "kind",
+            "occurred_at",
+            "lead",
+            "customer",
+            "contact",
+            "deal",
+            "subject",
+            "outcome",
+            "next_step",
+            "duration_minutes",
+            "custom",
+        ],
+        required=("kind",),
+        extra=CUSTOM,
+    ),
+    create=lambda u, d: activities.log_followup(by=u, **d),
+    delete=crm_delete,
+    restore=crm_restore,
+    refs=LINKS,
+    description="Logging a follow-up moves its customer's last follow-up forward.",
+)
+
+tasks = Resource(
+    name="tasks",
+    model=Task,
+    tag="Follow-ups and tasks",
+    fields=[
+        "id",
+        "title",
+        "description",
+        "due_at",
+        "remind_at",
+        "done_at",
+        "priority",
+        "owner",
+        "created_by",
+        "lead",
+        "customer",
+        "contact",
+        "deal",
+        *TIMES,
+    ],
+    queryset=scoped(Task),
+    deleted_queryset=scoped_deleted(Task),
+    filters=[
+        "owner",
+        "priority",
+        "due_at",
+        "done_at",
+        "lead",
+        "customer",
+        "contact",
+        "deal",
+        "created_at",
+    ],
+    sorts=["id", "due_at", "created_at"],
+    default_sort="due_at",
+    expand=LINK_EXPAND,
+    object_type="task",
+    create_schema=in_schema(
+        "TaskCreate",
+        Task,
+        [
+            "title",
+            "owner",
+            "due_at",
+            "remind_at",
+            "description",
+            "priority",
+            "lead",
+            "customer",
+            "contact",
+            "deal",
+        ],
+        required=("title",),
+    ),
+    create=lambda u, d: activities.create_task(by=u, **d),
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={**LINKS, "owner": USERS_REF},
+)
+
+# -- products, price lists, quotes, contracts, payments ---------------------------------------
+
+products = Resource(
+    name="products",
+    model=Product,
+    tag="Products and quotes",
+    fields=["id", *crm.PRODUCT_FIELDS, "custom", *TIMES],
+    queryset=scoped(Product),
+    deleted_queryset=scoped_deleted(Product),
+    filters=["name", "sku", "category", "active", "currency", "price", "created_at"],
+    sorts=["id", "name", "price", "created_at", "updated_at"],
+    default_sort="name",
+    custom_type="product",
+    object_type="product",
+    create_schema=in_schema(
+        "ProductCreate",
+        Product,
+        [*crm.PRODUCT_FIELDS, "custom"],
+        required=("name", "price"),
+        extra=CUSTOM,
+    ),
+    create=lambda u, d: crm.create_product(by=u, custom=d.pop("custom", None), **d),
+    update_schema=in_schema(
+        "ProductUpdate", Product, [*crm.PRODUCT_FIELDS, "custom"], extra=CUSTOM, partial=True
+    ),
+    update=crm_update,
+    delete=crm_delete,
+    restore=crm_restore,
+)
+
+
+class PriceListItemOut(Schema):
+    product: int
+    price: str
+
+
+def _price_lists(user: Any) -> Any:
+    if not user.has_right("product", "view"):
+        return PriceList.objects.none()
+    return PriceList.objects.all()
+
+
+price_lists = Resource(
+    name="price-lists",
+    model=PriceList,
+    tag="Products and quotes",
+    fields=["id", "name", "currency", "valid_from", "valid_until", "active"],
+    computed={
+        "items": (
+            list[PriceListItemOut],
+            lambda p: [{"product": i.product_id, "price": str(i.price)} for i in p.items.all()],
+        )
+    },
+    prefetch=["items"],
+    queryset=_price_lists,
+    filters=["name", "currency", "active", "valid_from", "valid_until"],
+    sorts=["id", "name"],
+    default_sort="name",
+    versioned=False,
+    description="Read only.",
+)
+
+
+class QuoteLineOut(Schema):
+    id: int
+    product: int | None
+    description: str
+    quantity: str
+    unit_price: str
+    discount_pct: str
+    total: str
+
+
+class QuoteLineIn(Schema):
+    model_config = {"extra": "forbid"}
+    product: int | None = None
+    description: str = Field("", max_length=300)
+    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=14, decimal_places=2)
+    unit_price: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
+    discount_pct: Decimal = Field(Decimal(0), ge=0, le=100, max_digits=5, decimal_places=2)
+
+
+class TotalsOut(Schema):
+    subtotal: str
+    discount: str
+    total: str
+
+
+def _quote_lines(q: Quote) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": ln.pk,
+            "product": ln.product_id,
+            "description": ln.description,
+            "quantity": str(ln.quantity),
+            "unit_price": str(ln.unit_price),
+            "discount_pct": str(ln.discount_pct),
+            "total": str(ln.total),
+        }
+        for ln in q.lines.all()
+    ]
+
+
+QUOTE_IN = ["deal", "currency", "number", "status", "discount_pct", "valid_until", "notes"]
+LINES = {"lines": (list[QuoteLineIn] | None, Field(None, max_length=200))}
+
+
+def _lines_in(d: dict[str, Any]) -> list[dict[str, Any]] | None:
+    lines = d.pop("lines", None)
+    return None if lines is None else [dict(line) for line in lines]
+
+
+quotes = Resource(
+    name="quotes",
+    model=Quote,
+    tag="Products and quotes",
+    fields=[
+        "id",
+        "number",
+        "customer",
+        *QUOTE_IN[:1],
+        "currency",
+        "status",
+        "discount_pct",
+        "valid_until",
+        "notes",
+        "owner",
+        "custom",
+        *TIMES,
+    ],
+    computed={
+        "lines": (list[QuoteLineOut], _quote_lines),
+        "totals": (TotalsOut, lambda q: {k: str(v) for k, v in q.totals().items()}),
+    },
+    prefetch=["lines"],
+    queryset=scoped(Quote),
+    deleted_queryset=scoped_deleted(Quote),
+    filters=["number", "customer", "deal", "status", "owner", "valid_until", "created_at"],
+    sorts=["id", "number", "valid_until", "created_at", "updated_at"],
+    expand={"customer": "customers", "deal": "deals", "owner": "users"},
+    custom_type="quote",
+    object_type="quote",
+    create_schema=in_schema(
+        "QuoteCreate",
+        Quote,
+        ["customer", *QUOTE_IN, "lines", "custom"],
+        required=("customer",),
+        extra={**CUSTOM, **LINES},
+    ),
+    create=lambda u, d: commerce.create_quote(by=u, lines=_lines_in(d), **d),
+    update_schema=in_schema(
+        "QuoteUpdate",
+        Quote,
+        [*QUOTE_IN, "lines", "custom"],
+        extra={**CUSTOM, **LINES},
+        partial=True,
+    ),
+    update=lambda u, o, d, v: commerce.update_quote(
+        quote=o, by=u, lines=_lines_in(d), custom=d.pop("custom", None), data=d, version=v
+    ),
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={"customer": Ref(scoped(Customer)), "deal": Ref(scoped(Deal))},
+    description="Lines sent on update replace all the quote's lines.",
+)
+
+CONTRACT_IN = [
+    "title",
+    "amount",
+    "deal",
+    "currency",
+    "number",
+    "status",
+    "signed_on",
+    "starts_on",
+    "ends_on",
+]
+contracts = Resource(
+    name="contracts",
+    model=Contract,
+    tag="Contracts and payments",
+    fields=[
+        "id",
+        "number",
+        "title",
+        "customer",
+        "deal",
+        "amount",
+        "currency",
+        "status",
+        "signed_on",
+        "starts_on",
+        "ends_on",
+        "owner",
+        "custom",
+        *TIMES,
+    ],
+    queryset=scoped(Contract),
+    deleted_queryset=scoped_deleted(Contract),
+    filters=[
+        "number",
+        "customer",
+        "deal",
+        "status",
+        "owner",
+        "amount",
+        "signed_on",
+        "starts_on",
+        "ends_on",
+        "created_at",
+    ],
+    sorts=["id", "number", "amount", "signed_on", "created_at", "updated_at"],
+    expand={"customer": "customers", "deal": "deals", "owner": "users"},
+    custom_type="contract",
+    object_type="contract",
+    create_schema=in_schema(
+        "ContractCreate",
+        Contract,
+        ["customer", *CONTRACT_IN, "custom"],
+        required=("customer", "title", "amount"),
+        extra=CUSTOM,
+    ),
+    create=lambda u, d: commerce.create_contract(by=u, **d),
+    update_schema=in_schema(
+        "ContractUpdate", Contract, [*CONTRACT_IN, "custom"], extra=CUSTOM, partial=True
+    ),
+    update=lambda u, o, d, v: commerce.update_contract(
+        contract=o, by=u, custom=d.pop("custom", None), data=d, version=v
+    ),
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={"customer": Ref(scoped(Customer)), "deal": Ref(scoped(Deal))},
+)
+
+payment_plans = Resource(
+    name="payment-plans",
+    model=PaymentPlan,
+    tag="Contracts and payments",
+    fields=["id", "contract", "due_on", "amount", "note", "owner", *TIMES],
+    queryset=scoped(PaymentPlan),
+    deleted_queryset=scoped_deleted(PaymentPlan),
+    filters=["contract", "due_on", "owner", "amount"],
+    sorts=["id", "due_on", "amount", "created_at"],
+    default_sort="due_on",
+    expand={"contract": "contracts", "owner": "users"},
+    object_type="payment",
+    create_schema=in_schema(
+        "PaymentPlanCreate",
+        PaymentPlan,
+        ["contract", "due_on", "amount", "note"],
+        required=("contract", "due_on", "amount"),
+    ),
+    create=lambda u, d: commerce.create_payment_plan(by=u, **d),
+    update_schema=in_schema(
+        "PaymentPlanUpdate", PaymentPlan, ["due_on", "amount", "note"], partial=True
+    ),
+    update=lambda u, o, d, v: commerce.update_payment_plan(plan=o, by=u, data=d, version=v),
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={"contract": Ref(scoped(Contract))},
+)
+
+payments = Resource(
+    name="payments",
+    model=Payment,
+    tag="Contracts and payments",
+    fields=[
+        "id",
+        "contract",
+        "plan",
+        "amount",
+        "currency",
+        "received_on",
+        "method",
+        "reference",
+        "owner",
+        *TIMES,
+    ],
+    queryset=scoped(Payment),
+    deleted_queryset=scoped_deleted(Payment),
+    filters=["contract", "plan", "received_on", "owner", "method", "amount", "currency"],
+    sorts=["id", "received_on", "amount", "created_at"],
+    default_sort="-received_on",
+    expand={"contract": "contracts", "plan": "payment-plans", "owner": "users"},
+    object_type="payment",
+    create_schema=in_schema(
+        "PaymentCreate",
+        Payment,
+        ["contract", "plan", "amount", "received_on", "method", "reference"],
+        required=("amount", "received_on"),
+    ),
+    create=lambda u, d: crm.record_payment(by=u, **d),
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={"contract": Ref(scoped(Contract)), "plan": Ref(scoped(PaymentPlan))},
+    description="A payment cannot exceed what is outstanding on its contract and instalment.",
+)
+
+# -- targets -------------------------------------------------------------------------------------
+
+targets_resource = Resource(
+    name="targets",
+    model=Target,
+    tag="Targets",
+    fields=["id", "user", "team", "metric", "period_kind", "period_start", "value", *TIMES],
+    queryset=scoped(Target),
+    deleted_queryset=scoped_deleted(Target),
+    filters=["user", "team", "metric", "period_kind", "period_start"],
+    sorts=["id", "period_start", "created_at"],
+    default_sort="period_start",
+    expand={"user": "users", "team": "teams"},
+    object_type="target",
+    create_schema=in_schema(
+        "TargetCreate",
+        Target,
+        ["user", "team", "metric", "period_kind", "period_start", "value"],
+        required=("metric", "period_kind", "period_start", "value"),
+    ),
+    create=lambda u, d: targets.create_target(by=u, **d),
+    update_schema=in_schema(
+        "TargetUpdate", Target, ["metric", "period_kind", "period_start", "value"], partial=True
+    ),
+    update=lambda u, o, d, v: targets.update_target(target=o, by=u, data=d, version=v),
+    delete=crm_delete,
+    restore=crm_restore,
+    refs={"user": USERS_REF, "team": Ref(everyone(Team))},
+)
+
+# -- set-up: pipelines, stages, custom fields, exchange rates ------------------------------------
+
+
+class StageOut(Schema):
+    id: int
+    name: str
+    order: int
+    probability: int
+    forecast_category: str
+    kind: str
+
+
+class StageIn(Schema):
+    model_config = {"extra": "forbid"}
+    name: str = Field(..., max_length=100)
+    probability: int = Field(0, ge=0, le=100)
+    forecast_category: Literal["pipeline", "best_case", "commit", "closed", "omitted"] = "pipeline"
+    kind: Literal["open", "won", "lost"] = "open"
+
+
+def _stages(p: Pipeline) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": s.pk,
+            "name": s.name,
+            "order": s.order,
+            "probability": s.probability,
+            "forecast_category": s.forecast_category,
+            "kind": s.kind,
+        }
+        for s in p.stages.all()
+    ]
+
+
+ADMIN_ONLY = "Everyone signed in may read; administrators change."
+
+pipelines = Resource(
+    name="pipelines",
+    model=Pipeline,
+    tag="Set-up",
+    fields=["id", "name", "is_default", "active", "order"],
+    computed={"stages": (list[StageOut], _stages)},
+    prefetch=["stages"],
+    queryset=everyone(Pipeline),
+    filters=["name", "is_default", "active"],
+    sorts=["id", "order", "name"],
+    default_sort="order",
+    versioned=False,
+    create_schema=in_schema(
+        "PipelineCreate",
+        Pipeline,
+        ["name", "is_default", "active", "order", "stages"],
+        required=("name",),
+        extra={"stages": (list[StageIn] | None, Field(None, max_length=50))},
+    ),
+    create=lambda u, d: commerce.create_pipeline(
+        by=u, stages=[dict(s) for s in d.pop("stages", None) or []] or None, **d
+    ),
+    update_schema=in_schema(
+        "PipelineUpdate", Pipeline, ["name", "is_default", "active", "order"], partial=True
+    ),
+    update=lambda u, o, d, v: commerce.update_pipeline(pipeline=o, by=u, data=d),
+    bulk=False,
+    description=ADMIN_ONLY,
+)
+
+stages = Resource(
+    name="stages",
+    model=Stage,
+    tag="Set-up",
+    fields=["id", "pipeline", "name", "order", "probability", "forecast_category", "kind"],
+    queryset=everyone(Stage),
+    filters=["pipeline", "kind"],
+    sorts=["id", "order"],
+    default_sort="id",
+    expand={"pipeline": "pipelines"},
+    versioned=False,
+    create_schema=in_schema(
+        "StageCreate",
+        Stage,
+        ["pipeline", "name", "probability", "forecast_category", "position"],
+        required=("pipeline", "name"),
+        extra={
+            "position": (int | None, Field(None, ge=1, description="1-based; default: last open."))
+        },
+    ),
+    create=lambda u, d: commerce.add_stage(by=u, **d),
+    update_schema=in_schema(
+        "StageUpdate", Stage, ["name", "probability", "forecast_category"], partial=True
+    ),
+    update=lambda u, o, d, v: commerce.update_stage(stage=o, by=u, data=d),
+    refs={"pipeline": Ref(everyone(Pipeline))},
+    bulk=False,
+    description=ADMIN_ONLY + " New stages are open stages.",
+)
+
+CF_EDITABLE = ["label", "required", "options", "order", "active", "help_text"]
+OPTIONS = {"options": (list[dict[str, Any]] | None, Field(None, max_length=500))}
+custom_fields = Resource(
+    name="custom-fields",
+    model=CustomField,
+    tag="Set-up",
+    fields=[
+        "id",
+        "object_type",
+        "key",
+        "label",
+        "field_type",
+        "required",
+        "options",
+        "order",
+        "active",
+        "help_text",
+    ],
+    queryset=everyone(CustomField),
+    filters=["object_type", "key", "field_type", "active"],
+    sorts=["id", "order", "key"],
+    default_sort="id",
+    versioned=False,
+    create_schema=in_schema(
+        "CustomFieldCreate",
+        CustomField,
+        ["object_type", "key", "field_type", *CF_EDITABLE],
+        required=("object_type", "key", "label", "field_type"),
+        extra=OPTIONS,
+    ),
+    create=lambda u, d: commerce.create_custom_field(by=u, **d),
+    update_schema=in_schema(
+        "CustomFieldUpdate", CustomField, CF_EDITABLE, extra=OPTIONS, partial=True
+    ),
+    update=lambda u, o, d, v: commerce.update_custom_field(field=o, by=u, data=d),
+    bulk=False,
+    description=ADMIN_ONLY,
+)
+
+exchange_rates = Resource(
+    name="exchange-rates",
+    model=ExchangeRate,
+    tag="Set-up",
+    fields=["id", "currency", "effective_on", "rate"],
+    queryset=everyone(ExchangeRate),
+    filters=["currency", "effective_on"],
+    sorts=["id", "effective_on"],
+    default_sort="-effective_on",
+    versioned=False,
+    create_schema=in_schema(
+        "ExchangeRateCreate",
+        ExchangeRate,
+        ["currency", "effective_on", "rate"],
+        required=("currency", "effective_on", "rate"),
+        extra={"currency": (str, Field(..., min_length=3, max_length=3))},
+    ),
+    create=lambda u, d: commerce.set_exchange_rate(by=u, **d),
+    update_schema=in_schema("ExchangeRateUpdate", ExchangeRate, ["rate"], partial=True),
+    update=lambda u, o, d, v: commerce.update_exchange_rate(rate=o, by=u, data=d),
+    description=ADMIN_ONLY + " 1 unit of the currency = rate × the base currency.",
+)
+
+#: In the order the routes and the documentation list them.
+ALL = [
+    leads,
+    customers,
+    contacts,
+    deals,
+    followups,
+    tasks,
+    products,
+    price_lists,
+    quotes,
+    contracts,
+    payment_plans,
+    payments,
+    targets_resource,
+    pipelines,
+    stages,
+    custom_fields,
+    exchange_rates,
+    users,
+    teams,
+]

@@ -1,0 +1,663 @@
+"""Writes on quotes, contracts, payment plans, pipelines and stages, custom-field
+definitions and exchange rates: the only write path for them (pages, the API and
+imports call these).
+
+Same contract as `crm.services`: keyword-only, atomic, and a refusal
+(ValidationError with a message per field, PermissionDenied, NotVisible) writes
+nothing. Set-up records (pipelines, custom fields, exchange rates) are changed by
+administrators only; everyone may read them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from salesops.crm.models import Contract, Customer, Deal, PaymentPlan, Product, Quote, QuoteLine
+from salesops.crm.services import _currency, _lock
+from salesops.customization.models import CustomField
+from salesops.customization.services import clean_custom_values
+from salesops.lib.money import money
+from salesops.lib.services import ensure_can, ensure_right
+from salesops.lib.updates import apply, check_fields, check_version
+from salesops.org.models import Currency, ExchangeRate
+from salesops.pipeline.models import Pipeline, Stage
+from salesops.users.models import User
+
+
+def ensure_admin(user: User | None) -> None:
+    """Set-up (pipelines, fields, rates) is for administrators."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise PermissionDenied(_("Sign in first."))
+    role = getattr(user, "role", None)
+    if not (user.is_superuser or (role is not None and role.is_admin)):
+        raise PermissionDenied(_("Only an administrator may change the organisation's set-up."))
+
+
+def _amount(value: Any, field: str, *, positive: bool = False) -> Decimal:
+    try:
+        result = money(value)
+    except Exception:
+        raise ValidationError(
+            {field: _("Enter the amount as a number, such as 12000 or 12000.50.")}
+        ) from None
+    if result < 0 or (positive and result == 0):
+        raise ValidationError(
+            {
+                field: _("The amount must be more than zero.")
+                if positive
+                else _("The amount cannot be negative.")
+            }
+        )
+    return result
+
+
+def _pct(value: Any, field: str) -> Decimal:
+    try:
+        result = Decimal(str(value)).quantize(Decimal("0.01"))
+    except Exception:
+        raise ValidationError({field: _("Enter a percentage between 0 and 100.")}) from None
+    if not 0 <= result <= 100:
+        raise ValidationError({field: _("Enter a percentage between 0 and 100.")})
+    return result
+
+
+def _number(prefix: str) -> str:
+    return f"{prefix}-{timezone.now():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _check_deal_customer(deal: Deal | None, customer: Customer) -> None:
+    if deal is not None and deal.customer_id != customer.pk:
+        raise ValidationError({"deal": _("The deal must belong to the same customer.")})
+
+
+def _check_unique_number(model: Any, number: str, pk: int | None = None) -> None:
+    qs = model.all_objects.filter(number=number)
+    if pk is not None:
+        qs = qs.exclude(pk=pk)
+    if qs.exists():
+        raise ValidationError({"number": _("The number “%(n)s” is already used.") % {"n": number}})
+
+
+def _finish(obj: Any) -> None:
+    obj.full_clean(validate_unique=False, validate_constraints=False)
+
+
+# -- quotes (报价) --------------------------------------------------------------------
+
+QUOTE_FIELDS = {"deal", "currency", "status", "discount_pct", "valid_until", "notes", "number"}
+LINE_FIELDS = {"product", "description", "quantity", "unit_price", "discount_pct"}
+
+
+def _lines(quote: Quote, by: User, lines: list[dict[str, Any]]) -> None:
+    errors: dict[str, list[Any]] = {}
+    built = []
+    for i, line in enumerate(lines):
+        unknown = set(line) - LINE_FIELDS
+        if unknown:
+            errors[f"lines.{i}"] = [
+                _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+            ]
+            continue
+        product = line.get("product")
+        if product is not None and not isinstance(product, Product):
+            product = Product.objects.visible_to(by).filter(pk=product).first()
+            if product is None:
+                errors[f"lines.{i}.product"] = [_("There is no such product that you may see.")]
+                continue
+        if product is None and not line.get("description"):
+            errors[f"lines.{i}.description"] = [_("Choose a product or describe the line.")]
+            continue
+        try:
+            quantity = Decimal(str(line.get("quantity", 1)))
+            if not quantity.is_finite() or quantity <= 0:
+                raise ValueError
+        except Exception:
+            errors[f"lines.{i}.quantity"] = [_("The quantity must be more than zero.")]
+            continue
+        price = line.get("unit_price")
+        if price is None and product is not None:
+            price = product.price
+        try:
+            unit_price = _amount(price, "unit_price")
+            discount = _pct(line.get("discount_pct", 0), "discount_pct")
+        except ValidationError as e:
+            for k, v in e.message_dict.items():
+                errors[f"lines.{i}.{k}"] = v
+            continue
+        built.append(
+            QuoteLine(
+                quote=quote,
+                product=product,
+                description=str(line.get("description") or "")[:300],
+                quantity=quantity.quantize(Decimal("0.01")),
+                unit_price=unit_price,
+                discount_pct=discount,
+                order=i,
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    quote.lines.all().delete()
+    QuoteLine.objects.bulk_create(built)
+
+
+@transaction.atomic
+def create_quote(
+    *,
+    by: User,
+    customer: Customer,
+    deal: Deal | None = None,
+    currency: str | None = None,
+    number: str = "",
+    status: str = Quote.Status.DRAFT,
+    discount_pct: Decimal | int | str = 0,
+    valid_until: dt.date | None = None,
+    notes: str = "",
+    lines: list[dict[str, Any]] | None = None,
+    custom: dict[str, Any] | None = None,
+) -> Quote:
+    """A quote for `customer` (optionally one of its deals), owned by `by`, with lines."""
+    ensure_right(by, "quote", "create")
+    ensure_can(by, customer, "view")
+    if deal is not None:
+        ensure_can(by, deal, "view")
+    _check_deal_customer(deal, customer)
+    number = number or _number("Q")
+    _check_unique_number(Quote, number)
+    quote = Quote(
+        owner=by,
+        number=number,
+        customer=customer,
+        deal=deal,
+        currency_id=_currency(currency or (deal.currency_id if deal else None)),
+        status=status,
+        discount_pct=_pct(discount_pct, "discount_pct"),
+        valid_until=valid_until,
+        notes=notes,
+    )
+    quote.custom = clean_custom_values(object_type="quote", values=custom)
+    _finish(quote)
+    quote.save()
+    _lines(quote, by, lines or [])
+    return quote
+
+
+@transaction.atomic
+def update_quote(
+    *,
+    quote: Quote,
+    by: User,
+    data: dict[str, Any],
+    lines: list[dict[str, Any]] | None = None,
+    custom: dict[str, Any] | None = None,
+    version: int | None = None,
+) -> Quote:
+    """Change a quote's fields; `lines`, when given, replace all its lines."""
+    ensure_can(by, quote, "edit")
+    quote = _lock(Quote, quote)
+    check_version(quote, version)
+    data = dict(data)
+    check_fields(data, QUOTE_FIELDS)
+    if "deal" in data and data["deal"] is not None:
+        ensure_can(by, data["deal"], "view")
+        _check_deal_customer(data["deal"], quote.customer)
+    if "currency" in data:
+        data["currency"] = _currency(data["currency"])
+    if "discount_pct" in data:
+        data["discount_pct"] = _pct(data["discount_pct"], "discount_pct")
+    if data.get("number"):
+        _check_unique_number(Quote, data["number"], quote.pk)
+    apply(quote, data)
+    if custom is not None:
+        quote.custom = clean_custom_values(
+            object_type="quote", values=custom, existing=quote.custom
+        )
+    _finish(quote)
+    quote.version += 1
+    quote.save()
+    if lines is not None:
+        _lines(quote, by, lines)
+    return quote
+
+
+# -- contracts (合同) and payment plans (回款计划) ----------------------------------------
+
+CONTRACT_FIELDS = {
+    "number",
+    "title",
+    "deal",
+    "amount",
+    "currency",
+    "status",
+    "signed_on",
+    "starts_on",
+    "ends_on",
+}
+
+
+def _check_dates(starts_on: dt.date | None, ends_on: dt.date | None) -> None:
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValidationError({"ends_on": _("The end date cannot be before the start date.")})
+
+
+@transaction.atomic
+def create_contract(
+    *,
+    by: User,
+    customer: Customer,
+    title: str,
+    amount: Decimal | int | str,
+    deal: Deal | None = None,
+    currency: str | None = None,
+    number: str = "",
+    status: str = Contract.Status.DRAFT,
+    signed_on: dt.date | None = None,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    custom: dict[str, Any] | None = None,
+) -> Contract:
+    """A contract with `customer`, owned by the customer's owner (else `by`)."""
+    ensure_right(by, "contract", "create")
+    ensure_can(by, customer, "view")
+    if deal is not None:
+        ensure_can(by, deal, "view")
+    _check_deal_customer(deal, customer)
+    _check_dates(starts_on, ends_on)
+    number = number or _number("C")
+    _check_unique_number(Contract, number)
+    contract = Contract(
+        owner=customer.owner or by,
+        number=number,
+        title=title,
+        customer=customer,
+        deal=deal,
+        amount=_amount(amount, "amount"),
+        currency_id=_currency(currency or (deal.currency_id if deal else None)),
+        status=status,
+        signed_on=signed_on,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    contract.custom = clean_custom_values(object_type="contract", values=custom)
+    _finish(contract)
+    contract.save()
+    return contract
+
+
+@transaction.atomic
+def update_contract(
+    *,
+    contract: Contract,
+    by: User,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    version: int | None = None,
+) -> Contract:
+    ensure_can(by, contract, "edit")
+    contract = _lock(Contract, contract)
+    check_version(contract, version)
+    data = dict(data)
+    check_fields(data, CONTRACT_FIELDS)
+    if "deal" in data and data["deal"] is not None:
+        ensure_can(by, data["deal"], "view")
+        _check_deal_customer(data["deal"], contract.customer)
+    if "currency" in data:
+        data["currency"] = _currency(data["currency"])
+        if data["currency"] != contract.currency_id and contract.payments.exists():
+            raise ValidationError(
+                {"currency": _("Payments were recorded in this currency; it cannot change now.")}
+            )
+    if "amount" in data:
+        data["amount"] = _amount(data["amount"], "amount")
+        paid = contract.payments.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+        if data["amount"] < paid:
+            raise ValidationError(
+                {
+                    "amount": _("%(paid)s has already been received; the amount cannot be less.")
+                    % {"paid": money(paid)}
+                }
+            )
+    if data.get("number"):
+        _check_unique_number(Contract, data["number"], contract.pk)
+    apply(contract, data)
+    _check_dates(contract.starts_on, contract.ends_on)
+    if custom is not None:
+        contract.custom = clean_custom_values(
+            object_type="contract", values=custom, existing=contract.custom
+        )
+    _finish(contract)
+    contract.version += 1
+    contract.save()
+    return contract
+
+
+def _check_plan_total(contract: Contract, amount: Decimal, exclude: int | None = None) -> None:
+    qs = PaymentPlan.objects.filter(contract=contract)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    planned = qs.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    if planned + amount > contract.amount:
+        raise ValidationError(
+            {
+                "amount": _(
+                    "The instalments would add up to %(total)s, more than the contract's %(amount)s."
+                )
+                % {"total": money(planned + amount), "amount": money(contract.amount)}
+            }
+        )
+
+
+@transaction.atomic
+def create_payment_plan(
+    *,
+    by: User,
+    contract: Contract,
+    due_on: dt.date,
+    amount: Decimal | int | str,
+    note: str = "",
+) -> PaymentPlan:
+    """An instalment of `contract`; the instalments may not add up to more than it."""
+    ensure_right(by, "payment", "create")
+    ensure_can(by, contract, "view")
+    contract = _lock(Contract, contract)
+    value = _amount(amount, "amount", positive=True)
+    _check_plan_total(contract, value)
+    plan = PaymentPlan(
+        owner=contract.owner, contract=contract, due_on=due_on, amount=value, note=note
+    )
+    _finish(plan)
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def update_payment_plan(
+    *, plan: PaymentPlan, by: User, data: dict[str, Any], version: int | None = None
+) -> PaymentPlan:
+    ensure_can(by, plan, "edit")
+    plan = _lock(PaymentPlan, plan)
+    check_version(plan, version)
+    data = dict(data)
+    check_fields(data, {"due_on", "amount", "note"})
+    if "amount" in data:
+        data["amount"] = _amount(data["amount"], "amount", positive=True)
+        contract = _lock(Contract, plan.contract)
+        _check_plan_total(contract, data["amount"], exclude=plan.pk)
+        received = plan.payments.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+        if data["amount"] < received:
+            raise ValidationError(
+                {
+                    "amount": _(
+                        "%(paid)s has already been received on it; the amount cannot be less."
+                    )
+                    % {"paid": money(received)}
+                }
+            )
+    apply(plan, data)
+    _finish(plan)
+    plan.version += 1
+    plan.save()
+    return plan
+
+
+# -- pipelines and stages ------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_pipeline(
+    *,
+    by: User,
+    name: str,
+    stages: list[dict[str, Any]] | None = None,
+    is_default: bool = False,
+    active: bool = True,
+    order: int = 0,
+) -> Pipeline:
+    """A pipeline with its stages in order. Without `stages`: one open stage, won and lost."""
+    ensure_admin(by)
+    if Pipeline.objects.filter(name=name).exists():
+        raise ValidationError(
+            {"name": _("There is already a pipeline named “%(n)s”.") % {"n": name}}
+        )
+    if is_default:
+        Pipeline.objects.filter(is_default=True).update(is_default=False)
+    pipeline = Pipeline(name=name, is_default=is_default, active=active, order=order)
+    _finish(pipeline)
+    pipeline.save()
+    spec = stages or [
+        {"name": str(_("Open")), "probability": 10},
+        {"name": str(_("Won")), "probability": 100, "kind": Stage.Kind.WON},
+        {"name": str(_("Lost")), "probability": 0, "kind": Stage.Kind.LOST},
+    ]
+    kinds = [s.get("kind", Stage.Kind.OPEN) for s in spec]
+    if (
+        Stage.Kind.OPEN not in kinds
+        or kinds.count(Stage.Kind.WON) != 1
+        or kinds.count(Stage.Kind.LOST) != 1
+    ):
+        raise ValidationError(
+            {
+                "stages": _(
+                    "A pipeline needs at least one open stage, one won stage and one lost stage."
+                )
+            }
+        )
+    for i, stage in enumerate(spec, start=1):
+        _new_stage(pipeline, i, stage, field=f"stages.{i - 1}")
+    return pipeline
+
+
+STAGE_FIELDS = {"name", "probability", "forecast_category", "kind"}
+
+
+def _new_stage(pipeline: Pipeline, order: int, data: dict[str, Any], *, field: str) -> Stage:
+    unknown = set(data) - STAGE_FIELDS
+    if unknown:
+        raise ValidationError(
+            {field: _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}}
+        )
+    stage = Stage(pipeline=pipeline, order=order, **data)
+    try:
+        stage.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as e:
+        raise ValidationError({f"{field}.{k}": v for k, v in e.message_dict.items()}) from None
+    stage.save()
+    return stage
+
+
+@transaction.atomic
+def update_pipeline(*, pipeline: Pipeline, by: User, data: dict[str, Any]) -> Pipeline:
+    ensure_admin(by)
+    pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    check_fields(data, {"name", "is_default", "active", "order"})
+    if (
+        "name" in data
+        and Pipeline.objects.filter(name=data["name"]).exclude(pk=pipeline.pk).exists()
+    ):
+        raise ValidationError(
+            {"name": _("There is already a pipeline named “%(n)s”.") % {"n": data["name"]}}
+        )
+    if data.get("is_default"):
+        Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(is_default=False)
+    apply(pipeline, data)
+    _finish(pipeline)
+    pipeline.save()
+    return pipeline
+
+
+@transaction.atomic
+def add_stage(
+    *,
+    pipeline: Pipeline,
+    by: User,
+    name: str,
+    probability: int = 0,
+    forecast_category: str | None = None,
+    position: int | None = None,
+) -> Stage:
+    """An open stage, at `position` (1-based) among the stages or before won and lost."""
+    ensure_admin(by)
+    pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    stages = list(pipeline.stages.order_by("order"))
+    open_count = sum(1 for s in stages if s.kind == Stage.Kind.OPEN)
+    index = open_count if position is None else max(0, min(position - 1, len(stages)))
+    # Renumber from the top down to keep (pipeline, order) unique at every step.
+    top = (pipeline.stages.aggregate(m=Max("order"))["m"] or 0) + len(stages) + 1
+    for offset, s in enumerate(stages):
+        Stage.objects.filter(pk=s.pk).update(order=top + offset)
+    data: dict[str, Any] = {"name": name, "probability": probability}
+    if forecast_category:
+        data["forecast_category"] = forecast_category
+    new_order = index + 1
+    for i, s in enumerate(stages):
+        Stage.objects.filter(pk=s.pk).update(order=i + 1 if i < index else i + 2)
+    return _new_stage(pipeline, new_order, data, field="stage")
+
+
+@transaction.atomic
+def update_stage(*, stage: Stage, by: User, data: dict[str, Any]) -> Stage:
+    """Rename a stage or change its default probability and forecast category; its kind
+    and pipeline are fixed (deals and their history point at it)."""
+    ensure_admin(by)
+    stage = Stage.objects.select_for_update().get(pk=stage.pk)
+    check_fields(data, {"name", "probability", "forecast_category"})
+    apply(stage, data)
+    _finish(stage)
+    stage.save()
+    return stage
+
+
+# -- custom-field definitions --------------------------------------------------------------
+
+CUSTOM_FIELD_EDITABLE = {"label", "required", "options", "order", "active", "help_text"}
+
+
+def _check_options(field_type: str, options: Any) -> None:
+    if field_type not in (CustomField.Type.SELECT, CustomField.Type.MULTI_SELECT):
+        if options:
+            raise ValidationError({"options": _("Only select fields have options.")})
+        return
+    if not isinstance(options, list) or not options:
+        raise ValidationError({"options": _("Give the options as a list of {value, label}.")})
+    values = []
+    for o in options:
+        if not isinstance(o, dict) or not str(o.get("value", "")).strip() or "label" not in o:
+            raise ValidationError({"options": _("Give the options as a list of {value, label}.")})
+        values.append(str(o["value"]))
+    if len(set(values)) != len(values):
+        raise ValidationError({"options": _("Two options have the same value.")})
+
+
+@transaction.atomic
+def create_custom_field(
+    *,
+    by: User,
+    object_type: str,
+    key: str,
+    label: str,
+    field_type: str,
+    required: bool = False,
+    options: list[dict[str, Any]] | None = None,
+    order: int = 0,
+    active: bool = True,
+    help_text: str = "",
+) -> CustomField:
+    ensure_admin(by)
+    if CustomField.objects.filter(object_type=object_type, key=key).exists():
+        raise ValidationError(
+            {"key": _("This kind of record already has a field “%(k)s”.") % {"k": key}}
+        )
+    _check_options(field_type, options or [])
+    field = CustomField(
+        object_type=object_type,
+        key=key,
+        label=label,
+        field_type=field_type,
+        required=required,
+        options=options or [],
+        order=order,
+        active=active,
+        help_text=help_text,
+    )
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", key or ""):
+        raise ValidationError(
+            {"key": _("Use lower-case letters, digits and underscores, starting with a letter.")}
+        )
+    _finish(field)
+    field.save()
+    return field
+
+
+@transaction.atomic
+def update_custom_field(*, field: CustomField, by: User, data: dict[str, Any]) -> CustomField:
+    """Label, options, order, required, active and help may change; the key, object and
+    type may not (stored values and integrations depend on them)."""
+    ensure_admin(by)
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
+    check_fields(data, CUSTOM_FIELD_EDITABLE)
+    if "options" in data:
+        _check_options(field.field_type, data["options"])
+    apply(field, data)
+    _finish(field)
+    field.save()
+    return field
+
+
+# -- exchange rates ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_exchange_rate(
+    *, by: User, currency: str, effective_on: dt.date, rate: Decimal | int | str
+) -> ExchangeRate:
+    """The rate of `currency` to the base currency from `effective_on`."""
+    ensure_admin(by)
+    code = str(currency).upper()
+    if not Currency.objects.filter(code=code).exists():
+        raise ValidationError(
+            {"currency": _("“%(code)s” is not a known currency.") % {"code": code}}
+        )
+    try:
+        value = Decimal(str(rate))
+    except Exception:
+        value = Decimal(0)
+    if not value.is_finite() or value <= 0:
+        raise ValidationError({"rate": _("The rate must be a number more than zero.")})
+    if ExchangeRate.objects.filter(currency_id=code, effective_on=effective_on).exists():
+        raise ValidationError(
+            {
+                "effective_on": _("%(code)s already has a rate on this day; change that one.")
+                % {"code": code}
+            }
+        )
+    row = ExchangeRate(currency_id=code, effective_on=effective_on, rate=value)
+    _finish(row)
+    row.save()
+    return row
+
+
+@transaction.atomic
+def update_exchange_rate(*, rate: ExchangeRate, by: User, data: dict[str, Any]) -> ExchangeRate:
+    ensure_admin(by)
+    row = ExchangeRate.objects.select_for_update().get(pk=rate.pk)
+    check_fields(data, {"rate"})
+    try:
+        value = Decimal(str(data.get("rate", row.rate)))
+    except Exception:
+        value = Decimal(0)
+    if not value.is_finite() or value <= 0:
+        raise ValidationError({"rate": _("The rate must be a number more than zero.")})
+    row.rate = value
+    _finish(row)
+    row.save()
+    return row
