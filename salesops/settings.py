@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "salesops.analytics",
     "salesops.automation",
     "salesops.imports",
+    "ninja",
+    "salesops.api",
     "salesops.web",
 ]
 
