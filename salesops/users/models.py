@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 
 from salesops.lib.models import AliveManager, ScopedQuerySet, SoftDeleteModel
@@ -73,17 +74,23 @@ class Team(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        old_path = self.path
+        """Keep `path` right: computed from the parent's path as stored (not as held in
+        memory, which may be stale), and carried down to every sub-team on a move."""
         if self.pk is None:
             super().save(*args, **kwargs)
-        new_path = (self.parent.path if self.parent else "") + f"{self.pk:06d}."
-        self.path = new_path
-        kwargs.pop("force_insert", None)
+            kwargs.pop("force_insert", None)
+        old_path = Team.objects.filter(pk=self.pk).values_list("path", flat=True).first() or ""
+        parent_path = (
+            Team.objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or ""
+            if self.parent_id
+            else ""
+        )
+        self.path = parent_path + f"{self.pk:06d}."
         super().save(*args, **kwargs)
-        if old_path and old_path != new_path:
-            for child in Team.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
-                child.path = new_path + child.path[len(old_path) :]
-                Team.objects.filter(pk=child.pk).update(path=child.path)
+        if old_path and old_path != self.path:
+            Team.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                path=Concat(Value(self.path), Substr("path", len(old_path) + 1))
+            )
 
     def clean(self) -> None:
         node = self.parent
