@@ -270,6 +270,60 @@ def _users(ids: set[int | None]) -> dict[int | None, User]:
 # -- the daily jobs ----------------------------------------------------------------------
 
 
+def _move_if_unchanged(customer: Customer, now: dt.datetime) -> bool:
+    """The concurrency guard: one conditional UPDATE that succeeds only if the owner and
+    every date the rule read are still as in the snapshot, and the row is not deleted."""
+    if customer.owner_id is None:
+        return False
+    moved = Customer.all_objects.filter(
+        pk=customer.pk,
+        owner_id=customer.owner_id,
+        owned_since=customer.owned_since,
+        last_followup_at=customer.last_followup_at,
+        last_won_on=customer.last_won_on,
+        deleted_at__isnull=True,
+    ).update(
+        owner=None,
+        owned_since=None,
+        pool_entered_at=now,
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    return moved == 1
+
+
+def _record_reclaims(customers: list[Customer], rule: PoolRule, org: Organisation) -> None:
+    """The pool history and the old owners' notices for customers just moved."""
+    if not customers:
+        return
+    tz = org.tz
+    owners = _users({c.owner_id for c in customers})
+    events, notes = [], []
+    for customer in customers:
+        owner_id = customer.owner_id  # the owner it had until just now
+        if owner_id is None:
+            continue
+        with translation.override(org.locale):
+            reason = _reason(customer, rule, tz)
+        events.append(
+            PoolEvent(
+                customer_id=customer.pk,
+                user_id=owner_id,
+                kind=PoolEvent.Kind.RECLAIMED,
+                reason=reason[:200],
+            )
+        )
+        owner = owners.get(owner_id)
+        with translation.override(owner.language if owner else org.locale):
+            message = _("Customer “%(name)s” has returned to the public pool: %(reason)s.") % {
+                "name": customer.name,
+                "reason": _reason(customer, rule, tz),
+            }
+        notes.append(Notification(recipient_id=owner_id, kind="pool_reclaimed", message=message))
+    PoolEvent.objects.bulk_create(events)
+    Notification.objects.bulk_create(notes)
+
+
 def reclaim_customer(
     *, customer: Customer, rule: PoolRule, now: dt.datetime, org: Organisation | None = None
 ) -> bool:
@@ -279,59 +333,27 @@ def reclaim_customer(
     UPDATE on the owner and every date the rule reads, so a claim, hand-over, follow-up,
     won deal or deletion in between (or another worker doing the same run) leaves it
     alone. True if this call moved it."""
-    org = org or Organisation.get()
-    tz = org.tz
-    old_owner = customer.owner_id
-    if old_owner is None:
-        return False
     with transaction.atomic():
-        moved = Customer.all_objects.filter(
-            pk=customer.pk,
-            owner_id=old_owner,
-            owned_since=customer.owned_since,
-            last_followup_at=customer.last_followup_at,
-            last_won_on=customer.last_won_on,
-            deleted_at__isnull=True,
-        ).update(
-            owner=None,
-            owned_since=None,
-            pool_entered_at=now,
-            version=F("version") + 1,
-            updated_at=now,
-        )
-        if moved != 1:
+        if not _move_if_unchanged(customer, now):
             return False
-        with translation.override(org.locale):
-            reason = _reason(customer, rule, tz)
-        PoolEvent.objects.create(
-            customer_id=customer.pk,
-            user_id=old_owner,
-            kind=PoolEvent.Kind.RECLAIMED,
-            reason=reason[:200],
-        )
-        owner = _users({old_owner}).get(old_owner)
-        with translation.override(owner.language if owner else org.locale):
-            message = _("Customer “%(name)s” has returned to the public pool: %(reason)s.") % {
-                "name": customer.name,
-                "reason": _reason(customer, rule, tz),
-            }
-        Notification.objects.create(recipient_id=old_owner, kind="pool_reclaimed", message=message)
+        _record_reclaims([customer], rule, org or Organisation.get())
     return True
 
 
 def reclaim_customers(*, now: dt.datetime) -> int:
     """Return every customer due on the business date of `now` to the pool; how many moved.
 
-    Idempotent and safe to run in several workers at once: each customer moves in its own
-    short transaction behind a conditional UPDATE."""
+    Idempotent and safe to run in several workers at once: each customer moves behind
+    its own conditional UPDATE (see `reclaim_customer`); a page of customers, their
+    pool events and notices commit together, so nothing is half-written."""
     org = Organisation.get()
-    tz = org.tz
     moved = 0
-    for rule, q in _reclaim_filters(org.local_date(now), tz):
+    for rule, q in _reclaim_filters(org.local_date(now), org.tz):
         for page in _pages(q):
-            for customer in page:
-                if reclaim_customer(customer=customer, rule=rule, now=now, org=org):
-                    moved += 1
+            with transaction.atomic():
+                done = [c for c in page if _move_if_unchanged(c, now)]
+                _record_reclaims(done, rule, org)
+            moved += len(done)
     if moved:
         logger.info("Returned %d customers to the public pool", moved)
     return moved
