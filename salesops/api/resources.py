@@ -63,7 +63,13 @@ def crm_restore(user: Any, obj: Any) -> None:
 
 
 CUSTOM = {"custom": (dict[str, Any] | None, None)}
-USERS_REF = Ref(everyone(User))
+
+
+def _people(user: Any) -> Any:
+    return User.objects.defer("password")
+
+
+USERS_REF = Ref(_people)
 
 # -- people ----------------------------------------------------------------------------
 
@@ -82,7 +88,7 @@ users = Resource(
         "is_active",
         "language",
     ],
-    queryset=everyone(User),
+    queryset=_people,
     filters=["team", "reports_to", "is_active", "username"],
     sorts=["id", "username"],
     default_sort="username",

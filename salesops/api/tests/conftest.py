@@ -31,7 +31,8 @@ def _template_regex(template: str) -> re.Pattern[str]:
 
 
 def find_operation(method: str, path: str) -> tuple[str, dict[str, Any]]:
-    for template, ops in spec()["paths"].items():
+    # Literal segments win over placeholders: /leads/bulk is not /leads/{id}.
+    for template, ops in sorted(spec()["paths"].items(), key=lambda kv: kv[0].count("{")):
         if _template_regex(template).match(path) and method.lower() in ops:
             return template, ops[method.lower()]
     raise AssertionError(f"{method} {path} is not in the OpenAPI document")
