@@ -53,6 +53,8 @@ bench: venv
 		$(SALESOPS) bench; \
 	else \
 		echo "No benchmarks yet: 'salesops bench' comes with later issues."; \
+		others=$$($(SALESOPS) help --commands | grep '^bench_' | tr '\n' ' '); \
+		if [ -n "$$others" ]; then echo "Single benchmarks so far: $$others(run: .venv/bin/salesops NAME)"; fi; \
 	fi
 
 clean:
