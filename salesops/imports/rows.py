@@ -37,6 +37,7 @@ from salesops.imports.values import (
     parse_int,
     parse_phone,
     phone_key,
+    restore,
 )
 
 
@@ -137,6 +138,11 @@ class RowReader:
 
     def convert(self, target: Target, raw: Any) -> Any:
         kind = target.kind
+        if isinstance(raw, str):
+            stripped = raw.strip()
+            raw = restore(stripped)
+            if raw != stripped and kind == "text":
+                return raw  # exactly what was exported, leading tab or CR included
         if kind == "custom":
             return self._custom(target, raw)
         if kind == "email":
