@@ -5,7 +5,10 @@ The organisation's time zone is Asia/Shanghai (UTC+8): business dates are Shangh
 
 import datetime as dt
 import itertools
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from salesops.crm import pool
 from salesops.crm.models import Customer, PoolEvent, PoolRule
@@ -313,3 +316,22 @@ def test_a_new_owner_gets_warnings_in_their_own_language(cast):
     message = Notification.objects.get(recipient=en).message
     assert message.startswith("Customer “Initech” returns to the public pool on")
     assert "Log a follow-up to keep it." in message
+
+
+def test_each_owner_reads_the_notice_in_their_own_language(cast, settings):
+    catalogue = Path(settings.LOCALE_PATHS[0]) / "zh_Hans" / "LC_MESSAGES" / "django.mo"
+    if not catalogue.exists():
+        pytest.skip("the zh-Hans catalogue is not compiled (make compiles it)")
+    rule(reclaim_after_days_without_followup=30)
+    cast.rep.language = "zh-hans"
+    cast.rep.save()
+    cast.outsider.language = "en"
+    cast.outsider.save()
+    owned(cast.rep, since=at(2024, 12, 1), name="甲公司")
+    owned(cast.outsider, since=at(2024, 12, 1), name="Beta Inc")
+    assert pool.reclaim_customers(now=at(2025, 2, 1)) == 2
+    zh = Notification.objects.get(recipient=cast.rep).message
+    en = Notification.objects.get(recipient=cast.outsider).message
+    assert "甲公司" in zh
+    assert "公海" in zh
+    assert en == "Customer “Beta Inc” has returned to the public pool: no follow-up for 30 days."
