@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from salesops.analytics.formulas import MissingRate, RateTable, money_text
 from salesops.analytics.periods import Period
 from salesops.crm.models import Deal, DealLine, Lead, Payment
+from salesops.lib.models import visibility
 from salesops.org.calendar import org_working_days
 from salesops.org.models import ExchangeRate, Organisation
 from salesops.pipeline.models import Pipeline
@@ -119,20 +120,29 @@ class KpiContext:
         return q
 
     # -- base querysets: visible to the viewer, narrowed by the filters ------------------
-    def deals(self) -> QuerySet[Deal]:
-        qs = Deal.objects.visible_to(self.viewer).filter(self._owner_q("owner_id"))
+    def deal_q(self, prefix: str = "") -> Q:
+        """The viewer's scope and the filters as a condition on deals, stated from a
+        model related to them by `prefix` (e.g. "deal__" for stage history)."""
+        rule = visibility(Deal, self.viewer, prefix)
+        if rule is False:
+            return Q(pk__in=[])
+        q = Q(**{f"{prefix}deleted_at__isnull": True}) & self._owner_q(f"{prefix}owner_id")
+        if rule is not True:
+            q &= rule
         f = self.filters
         if f.pipeline is not None:
-            qs = qs.filter(pipeline_id=f.pipeline.pk)
+            q &= Q(**{f"{prefix}pipeline_id": f.pipeline.pk})
         if f.region:
-            qs = qs.filter(customer__region=f.region)
+            q &= Q(**{f"{prefix}customer__region": f.region})
         if f.industry:
-            qs = qs.filter(customer__industry=f.industry)
+            q &= Q(**{f"{prefix}customer__industry": f.industry})
         if f.product_id is not None:
-            qs = qs.filter(
-                pk__in=DealLine.objects.filter(product_id=f.product_id).values("deal_id")
-            )
-        return qs
+            lines = DealLine.objects.filter(product_id=f.product_id).values("deal_id")
+            q &= Q(**{f"{prefix}pk__in": lines})
+        return q
+
+    def deals(self) -> QuerySet[Deal]:
+        return Deal.objects.filter(self.deal_q())
 
     def payments(self) -> QuerySet[Payment]:
         qs = Payment.objects.visible_to(self.viewer).filter(self._owner_q("owner_id"))

@@ -317,22 +317,12 @@ def k_lead_conversion_rate(ctx: KpiContext) -> float | None:
 @kpi("stage_conversion", Kind.OBJECT, _("Stage conversion"))
 def k_stage_conversion(ctx: KpiContext) -> dict[str, float | None]:
     """Per open stage s: of the deals that entered s in P (stage history), the share
-    that later reached a later stage (not the lost one) or won. Keyed by stage id."""
+    that later reached a later stage (not the lost one) or won. Keyed by stage id.
+    `advanced` on each stay is kept by `move_deal_stage`."""
     start, end = ctx.bounds()
-    later = StageHistory.objects.filter(
-        deal_id=OuterRef("deal_id"), entered_at__gt=OuterRef("entered_at")
-    ).filter(
-        Q(stage__kind=Stage.Kind.WON)
-        | (Q(stage__order__gt=OuterRef("stage__order")) & ~Q(stage__kind=Stage.Kind.LOST))
-    )
     rows = (
-        StageHistory.objects.filter(
-            entered_at__gte=start,
-            entered_at__lt=end,
-            stage__kind=Stage.Kind.OPEN,
-            deal_id__in=ctx.deals().values("id"),
-        )
-        .annotate(advanced=Exists(later))
+        StageHistory.objects.filter(ctx.deal_q("deal__"))
+        .filter(entered_at__gte=start, entered_at__lt=end, stage__kind=Stage.Kind.OPEN)
         .values("stage_id")
         .annotate(
             entered=Count("deal_id", distinct=True),

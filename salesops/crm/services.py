@@ -523,6 +523,14 @@ def move_deal_stage(
                 }
             )
     StageHistory.objects.filter(deal=deal, left_at__isnull=True).update(left_at=now)
+    # Earlier stays in open stages before this one have now "advanced" (the funnel).
+    if stage.kind != Stage.Kind.LOST:
+        earlier = StageHistory.objects.filter(
+            deal=deal, advanced=False, stage__kind=Stage.Kind.OPEN
+        )
+        if stage.kind == Stage.Kind.OPEN:
+            earlier = earlier.filter(stage__order__lt=stage.order)
+        earlier.update(advanced=True)
     StageHistory.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=by)
     deal.stage = stage
     deal.stage_entered_at = now

@@ -52,19 +52,31 @@ class ScopedQuerySet(SoftDeleteQuerySet):
     def visible_to(self, user: Viewer | None) -> Self:
         """Records `user` may see: their role's right on the object type, and the
         owners their data scope covers (plus the model's own extra rule)."""
-        model: Any = self.model
-        if user is None or not user.is_authenticated or not user.is_active:
+        condition = visibility(self.model, user)
+        if condition is False:
             return self.none()
-        if not user.has_right(model.object_type, "view"):
-            return self.none()
-        owner_ids = user.visible_owner_ids()
-        if owner_ids is None or model.owner_field is None:
+        if condition is True:
             return self
-        condition = Q(**{f"{model.owner_field}__in": list(owner_ids)})
-        extra = model.extra_visibility(user)
-        if extra is not None:
-            condition |= extra
         return self.filter(condition)
+
+
+def visibility(model: Any, user: Viewer | None, prefix: str = "") -> Q | bool:
+    """The permission rule of `model` for `user` as a condition: True (everything),
+    False (nothing) or a Q. `prefix` states it from a related model, e.g. "deal__" to
+    filter stage-history rows by the visibility of their deal; `visible_to` is this
+    with no prefix."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if not user.has_right(model.object_type, "view"):
+        return False
+    owner_ids = user.visible_owner_ids()
+    if owner_ids is None or model.owner_field is None:
+        return True
+    condition = Q(**{f"{prefix}{model.owner_field}__in": list(owner_ids)})
+    extra = model.extra_visibility(user, prefix=prefix)
+    if extra is not None:
+        condition |= extra
+    return condition
 
 
 class AliveManager(models.Manager):
@@ -130,6 +142,7 @@ class OwnedModel(SoftDeleteModel):
         base_manager_name = "all_objects"
 
     @classmethod
-    def extra_visibility(cls, user: Viewer) -> Q | None:
-        """Rows visible beyond the owner rule (e.g. the public pool). None: no extra."""
+    def extra_visibility(cls, user: Viewer, prefix: str = "") -> Q | None:
+        """Rows visible beyond the owner rule (e.g. the public pool). None: no extra.
+        `prefix` is the path from the queried model (see `visibility`)."""
         return None

@@ -388,7 +388,7 @@ class Target(SoftDeleteModel):
         return f"{self.user or self.team} {self.metric} {self.period_start}"
 
     @classmethod
-    def extra_visibility(cls, user: Any) -> Q | None:
+    def extra_visibility(cls, user: Any, prefix: str = "") -> Q | None:
         """Targets of the user's own teams and their sub-teams are visible too."""
         ids = user.team_ids()
         if not ids:
@@ -396,5 +396,5 @@ class Target(SoftDeleteModel):
         paths = list(Team.objects.filter(id__in=ids).values_list("path", flat=True))
         q = Q()
         for p in paths:
-            q |= Q(team__path__startswith=p)
+            q |= Q(**{f"{prefix}team__path__startswith": p})
         return q

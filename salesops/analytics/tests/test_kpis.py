@@ -14,7 +14,6 @@ from salesops.activities.models import FollowUp
 from salesops.analytics.engine import Filters, KpiContext, compute
 from salesops.analytics.periods import parse_period
 from salesops.crm.models import Contract, Customer, Deal, Lead, Payment
-from salesops.crm.models.deals import StageHistory
 from salesops.crm.tests.factories import PipelineFactory
 from salesops.org.models import ExchangeRate, Holiday
 from salesops.users.models import Target
@@ -368,50 +367,58 @@ def test_touchpoints_count_working_days_and_the_midnight_boundary(cast, org):
     assert kpis(cast.outsider)["touchpoints_per_rep_day"] == pytest.approx(2 / 65)
 
 
-def test_stage_conversion_follows_the_stage_history(cast, org, pipeline):
-    c = customer("X", cast.rep)
+def test_stage_conversion_follows_the_stage_history_written_by_the_services(cast, org, pipeline):
+    from unittest import mock
 
-    def history(d, *steps):
-        times = [at(when) for _name, when in steps] + [None]
-        for (name, _when), entered, left in zip(steps, times, times[1:], strict=False):
-            StageHistory.objects.create(
-                deal=d, stage=stage(pipeline, name), entered_at=entered, left_at=left
+    from salesops.crm import services
+
+    def when(text):
+        return mock.patch("django.utils.timezone.now", return_value=at(text))
+
+    def new(owner, text):
+        with when(text):
+            c = services.create_customer(by=owner, name=f"C {text}")
+            return services.create_deal(by=owner, customer=c, name="d", pipeline=pipeline)
+
+    def move(d, name, text, by=None):
+        with when(text):
+            services.move_deal_stage(
+                deal=d,
+                stage=stage(pipeline, name),
+                by=by or d.owner,
+                lost_reason="price" if name == "Lost" else "",
             )
 
-    x = deal(
-        pipeline, cast.rep, c, "1", status="lost", created=D(2026, 7, 1), closed=D(2026, 7, 20)
-    )
-    history(
-        x,
-        ("Qualify", "2026-07-02 01:00:00"),
-        ("Propose", "2026-07-10 01:00:00"),
-        ("Lost", "2026-07-20 01:00:00"),
-    )
-    y = deal(pipeline, cast.rep, c, "1", created=D(2026, 7, 5), closed=D(2026, 7, 30))
-    history(y, ("Qualify", "2026-07-05 01:00:00"), ("Won", "2026-07-30 01:00:00"))
-    z = deal(pipeline, cast.rep, c, "1", status="open", stage_name="Propose", created=D(2026, 8, 1))
-    history(z, ("Propose", "2026-08-01 01:00:00"))
-    # Won then reopened: its first stay in Negotiate led to Won.
-    r = deal(pipeline, cast.rep, c, "1", status="open", created=D(2026, 7, 3))
-    history(
-        r,
-        ("Negotiate", "2026-07-03 01:00:00"),
-        ("Won", "2026-07-04 01:00:00"),
-        ("Negotiate", "2026-07-05 01:00:00"),
-    )
-    hidden = deal(
-        pipeline, cast.outsider, c, "1", status="open", stage_name="Propose", created=D(2026, 8, 1)
-    )
-    history(hidden, ("Qualify", "2026-08-01 01:00:00"), ("Propose", "2026-08-02 01:00:00"))
-    k = kpis(cast.rep, pipeline=pipeline)
+    x = new(cast.rep, "2026-07-02 01:00:00")  # Qualify → Propose → Lost
+    move(x, "Propose", "2026-07-10 01:00:00")
+    move(x, "Lost", "2026-07-20 01:00:00")
+    y = new(cast.rep, "2026-07-05 01:00:00")  # Qualify → Won
+    move(y, "Won", "2026-07-30 01:00:00")
+    z = new(cast.rep, "2026-08-01 00:30:00")  # Qualify → Propose, still there
+    move(z, "Propose", "2026-08-01 01:00:00")
+    r = new(cast.rep, "2026-07-03 00:00:00")  # Qualify → Negotiate → Won, reopened
+    move(r, "Negotiate", "2026-07-03 01:00:00")
+    move(r, "Won", "2026-07-04 01:00:00")
+    move(r, "Negotiate", "2026-07-05 01:00:00")
+    new(cast.rep, "2026-08-05 01:00:00")  # Qualify, never moved
+    early = new(cast.rep, "2026-06-01 01:00:00")  # entered Qualify before Q3
+    move(early, "Propose", "2026-07-02 01:00:00")
+    hidden = new(cast.outsider, "2026-08-01 01:00:00")  # the outsider's: Qualify → Propose
+    move(hidden, "Propose", "2026-08-02 01:00:00")
+
     ids = {name: str(stage(pipeline, name).pk) for name in ("Qualify", "Propose", "Negotiate")}
+    # rep: Qualify entered by x, y, z, r, the unmoved one (not `early`): 4 advanced of 5.
+    # Propose: x (then lost), z (still), early (still): 0 of 3. Negotiate: r twice: 1 of 1.
+    k = kpis(cast.rep, pipeline=pipeline)
     assert k["stage_conversion"] == {
-        ids["Qualify"]: 1.0,
+        ids["Qualify"]: 0.8,
         ids["Propose"]: 0.0,
         ids["Negotiate"]: 1.0,
     }
-    # The admin also sees the outsider's deal: Qualify 3/3, Propose 0/3.
-    assert kpis(cast.admin)["stage_conversion"][ids["Qualify"]] == 1.0
+    # The admin also sees the outsider's deal: Qualify 5 of 6, Propose 0 of 4.
+    k = kpis(cast.admin)
+    assert k["stage_conversion"][ids["Qualify"]] == pytest.approx(5 / 6)
+    assert k["stage_conversion"][ids["Propose"]] == 0.0
 
 
 def test_team_filter_includes_sub_teams(cast, revenue, pipeline):

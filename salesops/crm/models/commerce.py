@@ -325,8 +325,8 @@ class Payment(OwnedModel):
         verbose_name_plural = _("payments")
         indexes = [
             models.Index(
-                fields=["received_on"],
-                name="payment_received",
+                fields=["received_on", "owner", "currency", "amount"],
+                name="payment_received_kpis",
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(

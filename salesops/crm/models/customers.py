@@ -179,9 +179,9 @@ class Customer(OwnedModel):
         return self.owner_id is None
 
     @classmethod
-    def extra_visibility(cls, user: Any) -> Q | None:
+    def extra_visibility(cls, user: Any, prefix: str = "") -> Q | None:
         """The public pool is visible to everyone who may view customers."""
-        return Q(owner__isnull=True)
+        return Q(**{f"{prefix}owner__isnull": True})
 
 
 class Contact(OwnedModel):

@@ -111,9 +111,19 @@ class Deal(OwnedModel):
         verbose_name_plural = _("deals")
         base_manager_name = "all_objects"
         indexes = [
+            # Covers the KPI queries on closed deals (bookings, cycle, customers), so
+            # they read the index alone.
             models.Index(
-                fields=["status", "closed_on"],
-                name="deal_status_closed",
+                fields=[
+                    "status",
+                    "closed_on",
+                    "owner",
+                    "currency",
+                    "amount",
+                    "created_on",
+                    "customer",
+                ],
+                name="deal_closed_kpis",
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(
@@ -157,10 +167,10 @@ class Deal(OwnedModel):
         return self.name
 
     @classmethod
-    def extra_visibility(cls, user: Any) -> Q | None:
+    def extra_visibility(cls, user: Any, prefix: str = "") -> Q | None:
         """Collaborators on a deal see it too."""
         through = cls.collaborators.through
-        return Q(Exists(through.objects.filter(deal_id=OuterRef("pk"), user_id=user.pk)))
+        return Q(Exists(through.objects.filter(deal_id=OuterRef(f"{prefix}pk"), user_id=user.pk)))
 
     @property
     def effective_probability(self) -> int:
@@ -213,6 +223,9 @@ class StageHistory(models.Model):
     )
     entered_at = models.DateTimeField(_("entered at"))
     left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+    #: Whether the deal later reached a later stage (not the lost one) or won: set by
+    #: `move_deal_stage` when that happens, read by the stage-conversion KPI.
+    advanced = models.BooleanField(_("advanced later"), default=False, db_default=False)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
@@ -228,7 +241,9 @@ class StageHistory(models.Model):
         verbose_name_plural = _("stage history")
         indexes = [
             models.Index(fields=["deal", "entered_at"], name="stage_history_deal"),
-            models.Index(fields=["stage", "entered_at"], name="stage_history_stage"),
+            models.Index(
+                fields=["stage", "entered_at", "deal", "advanced"], name="stage_history_conversion"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
