@@ -26,8 +26,59 @@ def _with_rate_headers(run: Any) -> Any:
     return wrapper
 
 
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "Send the same key to repeat a POST safely: the first response is replayed.",
+    "schema": {"type": "string", "maxLength": 255},
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "description": "The ETag you read; if the record changed since, the answer is 412.",
+    "schema": {"type": "string"},
+}
+RATE_HEADERS = {
+    "X-RateLimit-Limit": {"schema": {"type": "integer"}, "description": "Requests per window."},
+    "X-RateLimit-Remaining": {"schema": {"type": "integer"}, "description": "Left this window."},
+    "X-RateLimit-Reset": {"schema": {"type": "integer"}, "description": "Seconds to the next."},
+}
+
+
+class SalesopsAPI(NinjaAPI):
+    """Adds what the views read from headers to the document: Idempotency-Key on POST,
+    If-Match where a version is checked, ETag, rate-limit and Retry-After headers."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for path, operations in schema["paths"].items():
+            for method, op in operations.items():
+                params = op.setdefault("parameters", [])
+                if method == "post":
+                    params.append(IDEMPOTENCY_KEY)
+                if method in ("patch", "delete") or (method == "post" and "{id}" in path):
+                    params.append(IF_MATCH)
+                for status, response in op["responses"].items():
+                    headers = response.setdefault("headers", {})
+                    if status not in ("401",):
+                        headers.update(RATE_HEADERS)
+                    if status == "429":
+                        headers["Retry-After"] = {
+                            "schema": {"type": "integer"},
+                            "description": "Seconds to wait.",
+                        }
+                    if status in ("200", "201", "412") and "412" in op["responses"]:
+                        headers["ETag"] = {
+                            "schema": {"type": "string"},
+                            "description": "The record's version, for If-Match.",
+                        }
+        return schema
+
+
 def build() -> NinjaAPI:
-    api = NinjaAPI(
+    api = SalesopsAPI(
         title="Salesops API",
         version="1",
         description="Every object and action of Salesops. See docs/api.md.",

@@ -1,0 +1,57 @@
+"""schemathesis against the OpenAPI document, signed in as two users of different
+teams who each have a world of records: no 5xx, no status or body the document does
+not allow. Bounded (a few examples per operation) to keep the suite fast; CI runs it
+on both databases."""
+
+import os
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from salesops.api.tests.conftest import ApiClient
+from salesops.api.tests.worlds import build_world, shared_setup
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+# The coverage phase sends hundreds of boundary cases per operation (minutes in all);
+# SCHEMATHESIS_COVERAGE=1 turns it on for a deep run.
+schema.config.phases.coverage.enabled = os.getenv("SCHEMATHESIS_COVERAGE") == "1"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def two_tokens(cast, settings):
+    settings.API_RATE_LIMIT = "1000000/60"
+    shared = shared_setup()
+    tokens = []
+    for user, tag in ((cast.rep, "east"), (cast.outsider, "west")):
+        client = ApiClient(user)
+        build_world(client, user, shared, tag)
+        tokens.append(client.token.raw)
+    return tokens
+
+
+@schema.parametrize()
+@settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+def test_the_api_answers_fuzzed_requests_of_two_teams_within_its_document(case, two_tokens):
+    for token in two_tokens:
+        response = case.call(headers={"Authorization": f"Bearer {token}"})
+        case.validate_response(response, checks=CHECKS)
