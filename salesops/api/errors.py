@@ -153,8 +153,8 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
             {"WWW-Authenticate": 'Bearer realm="salesops"'},
         )
     if isinstance(exc, HttpError) and exc.status_code == 400:
-        message = _("The body is not valid JSON.")
-        return 422, body(message, {"__all__": [str(message)]}), {}
+        invalid = gettext("The body is not valid JSON.")
+        return 422, body(invalid, {"__all__": [invalid]}), {}
     if isinstance(exc, HttpError):
         message = str(exc)
         if exc.status_code == 403 and "CSRF" in message:
