@@ -27,6 +27,16 @@ class Cast:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Process-level caches must not carry rows across tests' rolled-back transactions."""
+    from salesops.lib.cache import forget_all
+
+    forget_all()
+    yield
+    forget_all()
+
+
+@pytest.fixture(autouse=True)
 def _english(settings):
     """Tests read messages in English unless they switch language themselves; the
     product's default language stays zh-Hans."""

@@ -116,7 +116,9 @@ CUSTOMER_FIELDS = [
 
 
 def _validate(obj: Any, *, exclude: list[str] | None = None) -> None:
-    obj.full_clean(exclude=exclude, validate_unique=False)
+    """Field validation with messages per field. Database constraints are not re-checked
+    here (each costs a query): the services establish them, the database enforces them."""
+    obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
 @transaction.atomic

@@ -6,3 +6,8 @@ class CustomizationConfig(AppConfig):
     name = "salesops.customization"
     label = "customization"
     verbose_name = _("Customisation")
+
+    def ready(self) -> None:
+        from salesops.customization import signals
+
+        signals.connect()

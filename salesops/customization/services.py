@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from salesops.customization.models import CustomField, Picklist
+from salesops.lib.cache import TTLCache
 
 _PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 _url = URLValidator(schemes=["http", "https"])
@@ -22,8 +23,32 @@ TEXT_MAX = 1000
 LONG_TEXT_MAX = 20000
 
 
+_definitions = TTLCache(5.0)
+_picklists = TTLCache(5.0)
+
+
 def definitions(object_type: str) -> list[CustomField]:
-    return list(CustomField.objects.filter(object_type=object_type, active=True))
+    """The active custom fields of `object_type` (cached a few seconds per process)."""
+    return _definitions.get(
+        object_type, lambda: list(CustomField.objects.filter(object_type=object_type, active=True))
+    )
+
+
+def picklist_values(key: str) -> set[str] | None:
+    """The active option values of picklist `key`; None when there is no such picklist."""
+
+    def load() -> set[str] | None:
+        picklist = Picklist.objects.filter(key=key).first()
+        if picklist is None:
+            return None
+        return set(picklist.options.filter(active=True).values_list("value", flat=True))
+
+    return _picklists.get(key, load)
+
+
+def forget_definitions(**_kwargs: Any) -> None:
+    _definitions.clear()
+    _picklists.clear()
 
 
 def clean_custom_values(
@@ -195,10 +220,7 @@ def check_picklist_value(key: str, value: str, *, field: str) -> None:
     """`value` must be an active option of picklist `key`, when that picklist has options."""
     if not value:
         return
-    picklist = Picklist.objects.filter(key=key).first()
-    if picklist is None:
-        return
-    options = set(picklist.options.filter(active=True).values_list("value", flat=True))
+    options = picklist_values(key)
     if options and value not in options:
         raise ValidationError(
             {

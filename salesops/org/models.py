@@ -6,15 +6,18 @@ One Salesops instance serves one organisation (docs/decisions/0001-one-organisat
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from salesops.lib.cache import register
 
 
 def validate_time_zone(value: str) -> None:
@@ -25,6 +28,12 @@ def validate_time_zone(value: str) -> None:
             _("“%(value)s” is not a time zone; use a name such as Asia/Shanghai or UTC."),
             params={"value": value},
         ) from e
+
+
+#: How long a process keeps the organisation's settings before reading them again.
+ORG_CACHE_SECONDS = 5.0
+_org_cache: dict[str, tuple[Organisation, float]] = {}
+register(_org_cache.clear)
 
 
 class Currency(models.Model):
@@ -94,14 +103,31 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        _org_cache.clear()
+
     @classmethod
     def get(cls) -> Organisation:
-        """The organisation; created with defaults on first use."""
+        """The organisation; created with defaults on first use.
+
+        Read at most every few seconds per process (services and KPIs ask for it on
+        every call); saving it in this process refreshes at once, other processes see a
+        change within ORG_CACHE_SECONDS."""
+        cached = _org_cache.get("org")
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         org = cls.objects.filter(pk=1).first()
         if org is None:
             Currency.objects.get_or_create(code="CNY", defaults={"name": "人民币", "symbol": "¥"})
             org, _created = cls.objects.get_or_create(pk=1, defaults={"name": "Salesops"})
+        _org_cache["org"] = (org, time.monotonic() + ORG_CACHE_SECONDS)
         return org
+
+    @staticmethod
+    def forget() -> None:
+        """Drop this process's copy (after writing the row by other means, and in tests)."""
+        _org_cache.clear()
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

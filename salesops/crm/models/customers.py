@@ -217,6 +217,11 @@ class Contact(OwnedModel):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def extra_visibility(cls, user: Any, prefix: str = "") -> Q | None:
+        """Contacts of public-pool customers (no owner) are visible with their customer."""
+        return Q(**{f"{prefix}owner__isnull": True})
+
 
 class PoolRule(models.Model):
     """Rules of the public pool, for one team (and its sub-teams) or, with no team, for all."""

@@ -262,7 +262,8 @@ def expected_ids(model: type[Model], w: World, viewer: str) -> set[int]:
         return set()
     owners = w.ids(rule)
     seen = {row.pk for row in rows if owner_id(model, row) in owners}
-    if model is Customer:
+    if model in (Customer, Contact):
+        # The public pool: customers without an owner, and their contacts.
         seen |= {row.pk for row in rows if row.owner_id is None}
     return seen
 
