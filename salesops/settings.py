@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "salesops.imports",
     "ninja",
     "salesops.api",
+    "salesops.workspace",
     "salesops.web",
 ]
 
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "salesops.web.middleware.PersonalSettingsMiddleware",
 ]
 
 ROOT_URLCONF = "salesops.urls"
@@ -105,6 +107,9 @@ TEMPLATES = [
 DATABASE_URL = os.getenv("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
+    # Test runs create test_<name>; TEST_DATABASE_NAME lets runs on one server not collide.
+    if os.getenv("TEST_DATABASE_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME")}
 else:
     DATABASES = {
         "default": {

@@ -124,7 +124,11 @@ def check() -> int:
     for e in po:
         if e.obsolete:
             continue
-        forms = [e.msgstr_plural.get(i, "") for i in sorted(e.msgstr_plural)] if e.msgid_plural else [e.msgstr]
+        forms = (
+            [e.msgstr_plural.get(i, "") for i in sorted(e.msgstr_plural)]
+            if e.msgid_plural
+            else [e.msgstr]
+        )
         if not all(forms) or not forms:
             problems.append(("untranslated", e.msgid))
             continue
@@ -132,18 +136,29 @@ def check() -> int:
             problems.append(("fuzzy", e.msgid))
         if e.msgid_plural and len(forms) != 1:
             problems.append(("plural forms != 1", e.msgid))
-        want = sorted(set(PLACEHOLDER.findall(e.msgid)) | set(PLACEHOLDER.findall(e.msgid_plural or "")))
+        want = sorted(
+            set(PLACEHOLDER.findall(e.msgid)) | set(PLACEHOLDER.findall(e.msgid_plural or ""))
+        )
         for f in forms:
-            if not e.msgid_plural and sorted(PLACEHOLDER.findall(f)) != sorted(PLACEHOLDER.findall(e.msgid)):
+            if not e.msgid_plural and sorted(PLACEHOLDER.findall(f)) != sorted(
+                PLACEHOLDER.findall(e.msgid)
+            ):
                 problems.append(("placeholder count", f"{e.msgid} => {f}"))
-            if e.msgid[:1].isspace() != f[:1].isspace() or e.msgid[-1:].isspace() != f[-1:].isspace():
+            if (
+                e.msgid[:1].isspace() != f[:1].isspace()
+                or e.msgid[-1:].isspace() != f[-1:].isspace()
+            ):
                 problems.append(("leading/trailing space", f"{e.msgid!r} => {f!r}"))
             if sorted(set(PLACEHOLDER.findall(f))) != want:
                 problems.append(("placeholders", f"{e.msgid} => {f}"))
             if sorted(TAG.findall(f)) != sorted(TAG.findall(e.msgid)):
                 problems.append(("html tags", f"{e.msgid} => {f}"))
             source_words = set(re.findall(r"[A-Za-z]+", e.msgid + " " + (e.msgid_plural or "")))
-            foreign = [w for w in re.findall(r"[A-Za-z]{2,}", PLACEHOLDER.sub("", f)) if w not in source_words and w not in ACRONYMS]
+            foreign = [
+                w
+                for w in re.findall(r"[A-Za-z]{2,}", PLACEHOLDER.sub("", f))
+                if w not in source_words and w not in ACRONYMS
+            ]
             if foreign:
                 problems.append(("latin letters not in the source", f"{e.msgid} => {f}"))
     for path in (ZH, EN):

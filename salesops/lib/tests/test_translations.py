@@ -21,15 +21,28 @@ CATALOGUE = PACKAGE / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 def fresh(tmp_path_factory) -> polib.POFile:
     root = tmp_path_factory.mktemp("src")
     shutil.copytree(
-        PACKAGE, root / "salesops",
+        PACKAGE,
+        root / "salesops",
         ignore=shutil.ignore_patterns("__pycache__", "locale", "*.pyc", "tests"),
     )
     (root / "salesops" / "locale").mkdir()
     env = {**os.environ, "PYTHONPATH": str(root), "DJANGO_SETTINGS_MODULE": "salesops.settings"}
     subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-location",
-         "--no-wrap", "--verbosity", "0"],
-        cwd=root / "salesops", env=env, check=True,
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "makemessages",
+            "-l",
+            "zh_Hans",
+            "--no-location",
+            "--no-wrap",
+            "--verbosity",
+            "0",
+        ],
+        cwd=root / "salesops",
+        env=env,
+        check=True,
     )
     return polib.pofile(str(root / "salesops" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
 
@@ -51,7 +64,8 @@ def test_placeholders_survive_translation():
 
     pattern = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
     wrong = [
-        e.msgid for e in committed.translated_entries()
+        e.msgid
+        for e in committed.translated_entries()
         if sorted(pattern.findall(e.msgid)) != sorted(pattern.findall(e.msgstr))
         and not e.msgid_plural
     ]
