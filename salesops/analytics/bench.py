@@ -62,13 +62,11 @@ SQL: dict[str, str] = {
         join pipeline_stage s on s.id = d.stage_id where d.deleted_at is null
         and d.status = 'open' and d.expected_close >= '{start}' and d.expected_close < '{end}'
         group by d.currency_id""",
-    "stage_conversion": """select h.stage_id, count(distinct h.deal_id) from crm_stagehistory h
+    "stage_conversion": """select h.stage_id, count(distinct h.deal_id),
+        count(distinct case when h.advanced then h.deal_id end) from crm_stagehistory h
         join pipeline_stage s on s.id = h.stage_id join crm_deal d on d.id = h.deal_id
         where d.deleted_at is null and s.kind = 'open' and h.entered_at >= '{start_ts}'
-        and h.entered_at < '{end_ts}' and exists (select 1 from crm_stagehistory l
-          join pipeline_stage ls on ls.id = l.stage_id where l.deal_id = h.deal_id
-          and l.entered_at > h.entered_at and (ls.kind = 'won' or (ls."order" > s."order"
-          and ls.kind <> 'lost'))) group by h.stage_id""",
+        and h.entered_at < '{end_ts}' group by h.stage_id""",
 }
 
 DIFF = {
@@ -96,7 +94,7 @@ TABLES = {
     "crm_payment": ["id", "amount", "currency_id", "received_on", "deleted_at"],
     "crm_lead": ["id", "status", "created_on", "deleted_at"],
     "activities_followup": ["id", "kind", "occurred_at", "owner_id", "deleted_at"],
-    "crm_stagehistory": ["id", "deal_id", "stage_id", "entered_at"],
+    "crm_stagehistory": ["id", "deal_id", "stage_id", "entered_at", "advanced"],
     "pipeline_stage": ["id", "kind", "order", "probability"],
 }
 

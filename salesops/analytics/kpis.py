@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -31,59 +31,97 @@ WON, LOST, OPEN = Deal.Status.WON, Deal.Status.LOST, Deal.Status.OPEN
 # -- shared facts --------------------------------------------------------------------------
 
 
-def won_rows(ctx: KpiContext, p: Period) -> list[tuple[int, str, dt.date, Decimal, int]]:
-    """Won deals closed in p, grouped: (owner, currency, closed_on, Σ amount, count)."""
+class DaysBetween(Func):
+    """Whole days from `start` to `end` (end − start), in the database."""
 
-    def load() -> list:
-        return list(
-            ctx.deals()
-            .filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
-            .values_list("owner_id", "currency_id", "closed_on")
-            .annotate(s=Sum("amount"), n=Count("id"))
-            .order_by()
+    output_field = IntegerField()
+
+    def __init__(self, start: Any, end: Any) -> None:
+        super().__init__(end, start)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
         )
 
-    return ctx.memo(f"won:{p.start}:{p.end}", load)
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra
+        )
 
 
-def bookings_by_owner(ctx: KpiContext, p: Period) -> dict[int | None, Decimal]:
+def won_rows(
+    ctx: KpiContext, p: Period, *, by_owner: bool = False
+) -> list[tuple[int | None, str, dt.date, Decimal, int]]:
+    """Won deals closed in p, grouped: (owner or None, currency, closed_on, Σ amount, count).
+    Grouping by owner only when asked keeps the organisation totals to a few hundred rows."""
+
+    def load() -> list:
+        qs = ctx.deals().filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
+        if by_owner:
+            rows = qs.values_list("owner_id", "currency_id", "closed_on")
+        else:
+            rows = qs.annotate(o=Value(None, output_field=IntegerField())).values_list(
+                "o", "currency_id", "closed_on"
+            )
+        return list(rows.annotate(s=Sum("amount"), n=Count("id")).order_by())
+
+    return ctx.memo(f"won:{p.start}:{p.end}:{by_owner}", load)
+
+
+def bookings_by_owner(
+    ctx: KpiContext, p: Period, *, by_owner: bool = True
+) -> dict[int | None, Decimal]:
     def load() -> dict:
         out: dict[int | None, Decimal] = defaultdict(Decimal)
-        for owner, code, day, s, _n in won_rows(ctx, p):
+        for owner, code, day, s, _n in won_rows(ctx, p, by_owner=by_owner):
             out[owner] += Decimal(s) * ctx.rates.rate_on(code, day)
         return out
 
-    return ctx.memo(f"bookings_by_owner:{p.start}:{p.end}", load)
+    return ctx.memo(f"bookings_by_owner:{p.start}:{p.end}:{by_owner}", load)
 
 
 def bookings(ctx: KpiContext, p: Period) -> Decimal:
-    return sum(bookings_by_owner(ctx, p).values(), Decimal(0))
+    return sum(bookings_by_owner(ctx, p, by_owner=False).values(), Decimal(0))
 
 
-def won_by_owner(ctx: KpiContext, p: Period) -> Counter:
+def won_by_owner(ctx: KpiContext, p: Period, *, by_owner: bool = True) -> Counter:
     out: Counter = Counter()
-    for owner, _c, _d, _s, n in won_rows(ctx, p):
+    for owner, _c, _d, _s, n in won_rows(ctx, p, by_owner=by_owner):
         out[owner] += n
     return out
 
 
-def cycle_histograms(ctx: KpiContext, p: Period) -> dict[int | None, Counter]:
-    """Per owner: {days from created_on to closed_on: how many won deals} over p."""
+def won_count(ctx: KpiContext, p: Period) -> int:
+    return sum(won_by_owner(ctx, p, by_owner=False).values())
+
+
+def cycle_histograms(
+    ctx: KpiContext, p: Period, *, by_owner: bool = True
+) -> dict[int | None, Counter]:
+    """Per owner (or None for all): {days from created_on to closed_on: how many won
+    deals} over p."""
 
     def load() -> dict:
         out: dict[int | None, Counter] = defaultdict(Counter)
-        rows = (
+        qs = (
             ctx.deals()
             .filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
-            .values_list("owner_id", "created_on", "closed_on")
-            .annotate(n=Count("id"))
-            .order_by()
+            .annotate(days=DaysBetween("created_on", "closed_on"))
         )
-        for owner, created, closed, n in rows:
-            out[owner][(closed - created).days] += n
+        if by_owner:
+            rows = qs.values_list("owner_id", "days")
+        else:
+            rows = qs.annotate(o=Value(None, output_field=IntegerField())).values_list("o", "days")
+        for owner, days, n in rows.annotate(n=Count("id")).order_by():
+            out[owner][days] += n
         return out
 
-    return ctx.memo(f"cycles:{p.start}:{p.end}", load)
+    return ctx.memo(f"cycles:{p.start}:{p.end}:{by_owner}", load)
 
 
 def closed_counts(ctx: KpiContext, p: Period) -> dict[int | None, Counter]:
@@ -198,7 +236,7 @@ def last_365(ctx: KpiContext) -> Period:
 
 def mean_cycle(ctx: KpiContext, p: Period) -> float | None:
     total: Counter = Counter()
-    for hist in cycle_histograms(ctx, p).values():
+    for hist in cycle_histograms(ctx, p, by_owner=False).values():
         total.update(hist)
     return fx.mean_of_histogram(total)
 
@@ -228,7 +266,7 @@ def k_collections(ctx: KpiContext) -> Decimal:
 
 @kpi("won_deals", Kind.COUNT, _("Won deals"))
 def k_won_deals(ctx: KpiContext) -> int:
-    return sum(won_by_owner(ctx, ctx.period).values())
+    return won_count(ctx, ctx.period)
 
 
 @kpi("avg_deal_size", Kind.MONEY, _("Average deal size"))
@@ -270,7 +308,7 @@ def k_clv_historical(ctx: KpiContext) -> Decimal | None:
 @kpi("sales_cycle_median", Kind.DAYS, _("Sales cycle (median days)"))
 def k_sales_cycle_median(ctx: KpiContext) -> float | None:
     total: Counter = Counter()
-    for hist in cycle_histograms(ctx, ctx.period).values():
+    for hist in cycle_histograms(ctx, ctx.period, by_owner=False).values():
         total.update(hist)
     return fx.one_decimal(fx.median_of_histogram(total))
 
@@ -439,7 +477,7 @@ def k_sales_velocity(ctx: KpiContext) -> Decimal | None:
     """(open deals × win rate × average deal size) ÷ mean sales cycle, with the rate,
     size and cycle of the 365 days before today."""
     year = last_365(ctx)
-    won = sum(won_by_owner(ctx, year).values())
+    won = won_count(ctx, year)
     return fx.sales_velocity(
         open_deals=ctx.deals().filter(status=OPEN).count(),
         win_rate=win_rate_of(ctx, year),
