@@ -76,6 +76,7 @@ def worker_command(worker_id: str, *extra: str) -> list[str]:
         "0.1",
         "--no-startup-delay",
         "--no-reload",
+        "--skip-checks",  # the system checks have their own tests
         *extra,
     ]
 
