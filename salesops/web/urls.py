@@ -1,11 +1,100 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from typing import Any
 
-from salesops.web import views
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.urls import URLPattern, path
+
+from salesops.web.views import actions, board, create, home, lists, pages, quotes, setup
+from salesops.web.views.records import RecordPage
+
+
+def record_urls(page: type[RecordPage], prefix: str) -> list[URLPattern]:
+    """A record page, its full edit form and its inline field edits."""
+
+    def view(method: str) -> Any:
+        def handler(request: Any, **kwargs: Any) -> Any:
+            instance = page()
+            instance.setup(request, **kwargs)
+            return login_required(getattr(instance, method))(request, **kwargs)
+
+        return handler
+
+    key = page.key
+    urls = [
+        path(f"{prefix}/<int:pk>/", view("get"), name=f"{key}_detail"),
+        path(f"{prefix}/<int:pk>/field/<str:name>/", view("field"), name=f"{key}_field"),
+    ]
+    if key != "quote":
+        urls.append(path(f"{prefix}/<int:pk>/edit/", view("edit"), name=f"{key}_edit"))
+    if key == "quote":
+        urls.append(path(f"{prefix}/<int:pk>/print/", view("print"), name="quote_print"))
+    return urls
+
+
+PREFIX = {
+    "lead": "leads",
+    "customer": "customers",
+    "contact": "contacts",
+    "deal": "deals",
+    "product": "products",
+    "contract": "contracts",
+    "task": "tasks",
+    "followup": "followups",
+    "quote": "quotes",
+}
+LIST_URLS = {
+    lists.LeadList: ("leads/", "lead_list"),
+    lists.CustomerList: ("customers/", "customer_list"),
+    lists.MyCustomerList: ("customers/mine/", "customer_mine"),
+    lists.PoolList: ("pool/", "pool"),
+    lists.ContactList: ("contacts/", "contact_list"),
+    lists.DealList: ("deals/", "deal_list"),
+    lists.FollowUpList: ("followups/", "followup_list"),
+    lists.TaskList: ("tasks/", "task_list"),
+    lists.ProductList: ("products/", "product_list"),
+    lists.QuoteList: ("quotes/", "quote_list"),
+    lists.ContractList: ("contracts/", "contract_list"),
+    lists.PaymentPlanList: ("payment-plans/", "paymentplan_list"),
+    lists.PaymentList: ("payments/", "payment_list"),
+}
+CREATE_URLS = {
+    create.LeadCreate: "leads/new/",
+    create.CustomerCreate: "customers/new/",
+    create.ContactCreate: "contacts/new/",
+    create.DealCreate: "deals/new/",
+    create.ProductCreate: "products/new/",
+    create.FollowUpCreate: "followups/new/",
+    create.TaskCreate: "tasks/new/",
+    create.ContractCreate: "contracts/new/",
+    create.PaymentPlanCreate: "payment-plans/new/",
+    create.PaymentCreate: "payments/new/",
+}
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("", home.home, name="home"),
+    path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", views.healthz, name="healthz"),
+    path("language/", home.set_language, name="language"),
+    path("search/", home.search, name="search"),
+    path("healthz", home.healthz, name="healthz"),
+    *(path(route, view.as_view(), name=name) for view, (route, name) in LIST_URLS.items()),
+    *(path(route, view.as_view(), name=f"{view.key}_new") for view, route in CREATE_URLS.items()),
+    path("quotes/new/", quotes.quote_new, name="quote_new"),
+    path("quotes/<int:pk>/edit/", quotes.quote_edit, name="quote_edit"),
+    *(url for page in pages.PAGES for url in record_urls(page, PREFIX[page.key])),
+    *record_urls(quotes.QuotePage, "quotes"),
+    path("leads/<int:pk>/convert/", actions.convert, name="lead_convert"),
+    path("customers/<int:pk>/claim/", actions.claim, name="customer_claim"),
+    path("customers/<int:pk>/release/", actions.release, name="customer_release"),
+    path("deals/<int:pk>/move/", actions.deal_move, name="deal_move"),
+    path("tasks/<int:pk>/done/", actions.task_done, name="task_done"),
+    path("delete/<str:kind>/<int:pk>/", actions.delete, name="record_delete"),
+    path("board/", board.board, name="board"),
+    path("board/<int:pk>/", board.board, name="board_pipeline"),
+    path("board/<int:pk>/stage/<int:stage_pk>/", board.column_more, name="board_column"),
+    path("settings/", setup.index, name="settings"),
+    path("settings/pipelines/new/", setup.pipeline, name="settings_pipeline_new"),
+    path("settings/pipelines/<int:pk>/", setup.pipeline, name="settings_pipeline"),
+    path("settings/<str:key>/", setup.section, name="settings_section"),
+    path("settings/<str:key>/<int:pk>/", setup.section, name="settings_item"),
 ]

@@ -93,3 +93,70 @@ def _product_default_language(settings: Any) -> None:
     """The root conftest reads messages in English; pages served to the browser keep
     the product's default language, zh-Hans, unless the test switches it."""
     settings.LANGUAGE_CODE = "zh-hans"
+
+
+# -- page tests (added with the daily workspace) ---------------------------------------------
+
+
+@pytest.fixture
+def signed_in(client: Any) -> Callable[..., Any]:
+    """`signed_in(user, language="en")`: the test client signed in as `user`, who reads
+    the app in `language` (pages follow the person's saved language)."""
+
+    def sign_in(user: Any, language: str = "en") -> Any:
+        if user.language != language:
+            type(user).objects.filter(pk=user.pk).update(language=language)
+            user.language = language
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def world(cast: Any) -> Any:
+    """Records of East (rep's) and West (outsider's): the same kinds on both sides, so
+    every page can be checked to show one and hide the other."""
+    from types import SimpleNamespace
+
+    from salesops.activities.tests.factories import FollowUpFactory, TaskFactory
+    from salesops.crm.tests.factories import (
+        ContactFactory,
+        CustomerFactory,
+        DealFactory,
+        LeadFactory,
+        PipelineFactory,
+        ProductFactory,
+    )
+    from salesops.crm.tests.more_factories import (
+        ContractFactory,
+        PaymentFactory,
+        PaymentPlanFactory,
+        QuoteFactory,
+    )
+
+    pipeline = PipelineFactory(name="New business", is_default=True)
+
+    def side(owner: Any, tag: str) -> SimpleNamespace:
+        customer = CustomerFactory(owner=owner, name=f"{tag} customer")
+        contract = ContractFactory(owner=owner, customer=customer, title=f"{tag} contract")
+        return SimpleNamespace(
+            lead=LeadFactory(owner=owner, name=f"{tag} lead", company=f"{tag} lead company"),
+            customer=customer,
+            contact=ContactFactory(customer=customer, name=f"{tag} contact"),
+            deal=DealFactory(owner=owner, customer=customer, pipeline=pipeline, name=f"{tag} deal"),
+            followup=FollowUpFactory(owner=owner, customer=customer, subject=f"{tag} call"),
+            task=TaskFactory(owner=owner, customer=customer, title=f"{tag} task"),
+            quote=QuoteFactory(owner=owner, customer=customer, number=f"Q-{tag}"),
+            contract=contract,
+            plan=PaymentPlanFactory(owner=owner, contract=contract, note=f"{tag} plan"),
+            payment=PaymentFactory(owner=owner, contract=contract, reference=f"{tag} payment"),
+        )
+
+    return SimpleNamespace(
+        cast=cast,
+        pipeline=pipeline,
+        product=ProductFactory(name="Widget", price="100.00", currency_id="CNY"),
+        east=side(cast.rep, "East"),
+        west=side(cast.outsider, "West"),
+    )

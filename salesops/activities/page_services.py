@@ -1,0 +1,64 @@
+"""Writes on tasks the pages need beyond `services`: changing a task and handing it to
+someone else. Same contract as `services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from salesops.activities.models import Task
+from salesops.lib.services import NotVisible, ensure_can
+from salesops.lib.updates import apply, check_fields, check_version
+from salesops.users.models import User
+
+TASK_FIELDS = {"title", "description", "due_at", "remind_at", "priority"}
+
+
+def _lock(task: Task) -> Task:
+    try:
+        return Task.objects.select_for_update().get(pk=task.pk)
+    except Task.DoesNotExist:
+        raise NotVisible(_("This record does not exist or you may not see it.")) from None
+
+
+def _check_assignee(by: User, owner: User) -> None:
+    visible = by.visible_owner_ids()
+    if visible is not None and owner.pk not in visible:
+        raise ValidationError(
+            {"owner": _("You may only assign tasks to yourself or people in your data scope.")}
+        )
+    if not owner.is_active:
+        raise ValidationError(
+            {"owner": _("%(name)s is deactivated; choose an active user.") % {"name": owner}}
+        )
+
+
+@transaction.atomic
+def update_task(*, task: Task, by: User, data: dict[str, Any], version: int | None = None) -> Task:
+    """Change a task's title, description, due and reminder times or priority."""
+    ensure_can(by, task, "edit")
+    task = _lock(task)
+    check_version(task, version)
+    check_fields(data, TASK_FIELDS)
+    apply(task, data)
+    if task.remind_at and task.due_at and task.remind_at > task.due_at:
+        raise ValidationError({"remind_at": _("The reminder must come before the due time.")})
+    task.full_clean(validate_unique=False)
+    task.version += 1
+    task.save()
+    return task
+
+
+@transaction.atomic
+def assign_task(*, task: Task, to: User, by: User) -> Task:
+    ensure_can(by, task, "edit")
+    _check_assignee(by, to)
+    task = _lock(task)
+    if task.owner_id != to.pk:
+        task.owner = to
+        task.version += 1
+        task.save(update_fields=["owner", "version", "updated_at"])
+    return task

@@ -1,0 +1,183 @@
+"""Read-side queries the pages need: a constant number of queries per page, whatever
+the number of rows, and always within `visible_to(user)`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from salesops.crm.models import Contact, Customer, Deal, Lead, PoolRule
+from salesops.crm.pool import reclaim_due_on
+from salesops.org.models import ExchangeRate, Organisation
+from salesops.users.models import Team, User
+
+
+def rules_by_owner(owner_ids: Iterable[int]) -> dict[int, PoolRule | None]:
+    """The pool rule governing each owner (as `pool.rule_for_user`), in three queries."""
+    ids = set(owner_ids)
+    rules = {r.team_id: r for r in PoolRule.objects.filter(active=True)}
+    if not rules or not ids:
+        return dict.fromkeys(ids)
+    parents: dict[int, int | None] = dict(Team.objects.values_list("id", "parent_id"))
+    out: dict[int, PoolRule | None] = {}
+    for uid, team_id in User.objects.filter(pk__in=ids).values_list("id", "team_id"):
+        node, seen = team_id, set()
+        while node is not None and node not in rules and node not in seen:
+            seen.add(node)
+            node = parents.get(node)
+        out[uid] = rules[node] if node is not None and node in rules else rules.get(None)
+    return out
+
+
+def days_left_for(customers: list[Customer], today: dt.date | None = None) -> dict[int, int | None]:
+    """Whole days before each owned customer returns to the public pool (None: never)."""
+    org = Organisation.get()
+    today = today or org.local_date()
+    rules = rules_by_owner(c.owner_id for c in customers if c.owner_id)
+    out: dict[int, int | None] = {}
+    for c in customers:
+        due = reclaim_due_on(
+            customer=c, rule=rules.get(c.owner_id) if c.owner_id else None, tz=org.tz
+        )
+        out[c.pk] = None if due is None else max(0, (due - today).days)
+    return out
+
+
+def returning_soon(user: Any, *, within: int | None = None, limit: int = 10) -> list[Customer]:
+    """The user's own customers that return to the pool within their rule's warning
+    days (or `within`), soonest first, each with `days_left`."""
+    rule = rules_by_owner([user.pk]).get(user.pk)
+    if rule is None:
+        return []
+    window = within if within is not None else max(rule.warning_days, 7)
+    mine = list(
+        Customer.objects.visible_to(user)
+        .filter(owner=user)
+        .only(
+            "id",
+            "name",
+            "owner_id",
+            "owned_since",
+            "created_at",
+            "last_followup_at",
+            "last_won_on",
+            "deleted_at",
+        )[:2000]
+    )
+    left = days_left_for(mine)
+    soon = []
+    for c in mine:
+        days = left[c.pk]
+        if days is not None and days <= window:
+            c.days_left = days
+            soon.append(c)
+    soon.sort(key=lambda c: (left[c.pk] or 0, c.name))
+    return soon[:limit]
+
+
+def rates_today() -> dict[str, Decimal]:
+    """The latest rate of every currency to the base currency (base: 1)."""
+    org = Organisation.get()
+    today = org.local_date()
+    rates: dict[str, Decimal] = {str(org.base_currency_id): Decimal(1)}
+    for code, rate in (
+        ExchangeRate.objects.filter(effective_on__lte=today)
+        .order_by("currency_id", "-effective_on")
+        .values_list("currency_id", "rate")
+    ):
+        rates.setdefault(code, rate)
+    return rates
+
+
+def to_base(rows: Iterable[tuple[str, Decimal | None]], rates: dict[str, Decimal]) -> Decimal:
+    """Σ amount × today's rate; a currency without a rate counts at 1 (and is reported
+    by the KPI pages, which use dated rates)."""
+    total = Decimal(0)
+    for code, amount in rows:
+        if amount:
+            total += amount * rates.get(code, Decimal(1))
+    return total.quantize(Decimal("0.01"))
+
+
+def stage_totals(deals: QuerySet[Deal]) -> dict[int, dict[str, Any]]:
+    """Per stage: how many deals and their amount in the base currency (one query)."""
+    rates = rates_today()
+    out: dict[int, dict[str, Any]] = {}
+    rows = (
+        deals.order_by()
+        .values_list("stage_id", "currency_id")
+        .annotate(n=Count("id"), total=Sum("amount"))
+    )
+    for stage_id, code, n, total in rows:
+        slot = out.setdefault(stage_id, {"count": 0, "amount": Decimal(0)})
+        slot["count"] += n
+        slot["amount"] += to_base([(code, total)], rates)
+    return out
+
+
+def duplicates_of_lead(lead: Lead, user: Any, limit: int = 10) -> dict[str, list[Any]]:
+    """Customers and contacts that look like the lead (same company name, phone or
+    e-mail), among those `user` may see."""
+    customer_q = Q()
+    contact_q = Q()
+    if lead.company:
+        customer_q |= Q(name__iexact=lead.company.strip())
+    if lead.phone:
+        customer_q |= Q(phone=lead.phone)
+        contact_q |= Q(phone=lead.phone) | Q(mobile=lead.phone)
+    if lead.email:
+        customer_q |= Q(email__iexact=lead.email)
+        contact_q |= Q(email__iexact=lead.email)
+    customers = (
+        list(Customer.objects.visible_to(user).filter(customer_q).select_related("owner")[:limit])
+        if customer_q
+        else []
+    )
+    contacts = (
+        list(Contact.objects.visible_to(user).filter(contact_q).select_related("customer")[:limit])
+        if contact_q
+        else []
+    )
+    return {"customers": customers, "contacts": contacts}
+
+
+def global_search(user: Any, text: str, limit: int = 10) -> dict[str, list[Any]]:
+    """Leads, customers, contacts and deals matching `text` by name, phone or e-mail,
+    within the user's data scope (one query per kind)."""
+    text = text.strip()[:100]
+    if len(text) < 2:
+        return {"leads": [], "customers": [], "contacts": [], "deals": []}
+
+    def like(*fields: str) -> Q:
+        q = Q()
+        for f in fields:
+            q |= Q(**{f"{f}__icontains": text})
+        return q
+
+    def scoped(model: Any, right: str) -> Any:
+        return (
+            model.objects.visible_to(user)
+            if user.has_right(right, "view")
+            else model.objects.none()
+        )
+
+    return {
+        "leads": list(
+            scoped(Lead, "lead").filter(like("name", "company", "phone", "email"))[:limit]
+        ),
+        "customers": list(
+            scoped(Customer, "customer").filter(like("name", "phone", "email"))[:limit]
+        ),
+        "contacts": list(
+            scoped(Contact, "contact")
+            .filter(like("name", "phone", "mobile", "email"))
+            .select_related("customer")[:limit]
+        ),
+        "deals": list(
+            scoped(Deal, "deal").filter(like("name")).select_related("customer", "stage")[:limit]
+        ),
+    }

@@ -1,0 +1,170 @@
+"""Writes for the organisation's set-up from the app: its settings, people, teams,
+roles and holiday calendar (administrators only), and a person's own language.
+
+Same contract as the other services: keyword-only, atomic, and a refusal
+(ValidationError with a message per field, PermissionDenied) writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from salesops.lib.updates import apply, check_fields
+from salesops.org.models import Holiday, Organisation
+from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Team, User
+
+
+def is_admin(user: Any) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    role = getattr(user, "role", None)
+    return bool(user.is_superuser or (role is not None and role.is_admin))
+
+
+def ensure_admin(user: Any) -> None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise PermissionDenied(_("Sign in first."))
+    if not is_admin(user):
+        raise PermissionDenied(_("Only an administrator may change the organisation's set-up."))
+
+
+def set_language(*, user: User, language: str) -> None:
+    """Remember the language a person reads the app in."""
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise ValidationError({"language": _("Choose Simplified Chinese or English.")})
+    if user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
+
+
+ORG_FIELDS = {
+    "name",
+    "base_currency",
+    "time_zone",
+    "fiscal_year_start_month",
+    "locale",
+    "activity_window_days",
+    "gross_margin",
+}
+
+
+@transaction.atomic
+def update_organisation(*, by: User, data: dict[str, Any]) -> Organisation:
+    ensure_admin(by)
+    check_fields(data, ORG_FIELDS)
+    org = Organisation.objects.select_for_update().get(pk=Organisation.get().pk)
+    apply(org, data)
+    org.full_clean(validate_unique=False, validate_constraints=False)
+    org.save()
+    return org
+
+
+USER_FIELDS = {
+    "username",
+    "display_name",
+    "email",
+    "phone",
+    "language",
+    "team",
+    "reports_to",
+    "role",
+    "is_active",
+}
+
+
+@transaction.atomic
+def save_user(
+    *, by: User, data: dict[str, Any], user: User | None = None, password: str = ""
+) -> User:
+    """Create (no `user`) or change a person. A new person needs a password; an
+    administrator cannot deactivate or demote themselves (someone must stay in charge)."""
+    ensure_admin(by)
+    check_fields(data, USER_FIELDS)
+    target = User() if user is None else User.objects.select_for_update().get(pk=user.pk)
+    apply(target, data)
+    if target.pk == by.pk and (not target.is_active or not is_admin(target)):
+        raise ValidationError(
+            _("You cannot deactivate yourself or take away your own administrator role.")
+        )
+    if target.reports_to_id is not None and target.reports_to_id == target.pk:
+        raise ValidationError({"reports_to": _("A person cannot report to themselves.")})
+    if User.objects.filter(username=target.username).exclude(pk=target.pk).exists():
+        raise ValidationError({"username": _("This username is taken.")})
+    if user is None and not password:
+        raise ValidationError({"password": _("Give the new person a first password.")})
+    if password:
+        try:
+            validate_password(password, target)
+        except ValidationError as e:
+            raise ValidationError({"password": e.messages}) from None
+        target.set_password(password)
+    target.full_clean(exclude=["password"], validate_unique=False)
+    target.save()
+    target.forget_permissions()
+    return target
+
+
+@transaction.atomic
+def save_team(*, by: User, data: dict[str, Any], team: Team | None = None) -> Team:
+    ensure_admin(by)
+    check_fields(data, {"name", "parent", "manager"})
+    target = Team() if team is None else Team.objects.select_for_update().get(pk=team.pk)
+    apply(target, data)
+    if not target.name:
+        raise ValidationError({"name": _("Give the team a name.")})
+    target.clean()
+    target.save()
+    return target
+
+
+def clean_rights(raw: dict[str, list[str]]) -> dict[str, list[str]]:
+    types = {t for t, _label in OBJECT_TYPES}
+    rights = {r for r, _label in RIGHTS}
+    return {
+        t: [r for r, _label in RIGHTS if r in set(values)]
+        for t, values in raw.items()
+        if t in types and set(values) <= rights and values
+    }
+
+
+@transaction.atomic
+def save_role(*, by: User, data: dict[str, Any], role: Role | None = None) -> Role:
+    ensure_admin(by)
+    check_fields(data, {"name", "data_scope", "rights", "is_sales_rep", "is_admin"})
+    target = Role() if role is None else Role.objects.select_for_update().get(pk=role.pk)
+    if "rights" in data:
+        data = {**data, "rights": clean_rights(data["rights"])}
+    apply(target, data)
+    if role is not None and by.role_id == role.pk and not target.is_admin and not by.is_superuser:
+        raise ValidationError(
+            {"is_admin": _("You cannot take away the administrator right of your own role.")}
+        )
+    if Role.objects.filter(name=target.name).exclude(pk=target.pk).exists():
+        raise ValidationError({"name": _("There is already a role with this name.")})
+    target.full_clean(validate_unique=False)
+    target.save()
+    return target
+
+
+@transaction.atomic
+def add_holiday(*, by: User, day: dt.date, kind: str, name: str = "") -> Holiday:
+    ensure_admin(by)
+    if Holiday.objects.filter(day=day).exists():
+        raise ValidationError({"day": _("This date is already in the calendar.")})
+    holiday = Holiday(day=day, kind=kind, name=name)
+    holiday.full_clean(validate_unique=False)
+    holiday.save()
+    return holiday
+
+
+@transaction.atomic
+def delete_holiday(*, by: User, holiday: Holiday) -> None:
+    ensure_admin(by)
+    Holiday.objects.filter(pk=holiday.pk).delete()

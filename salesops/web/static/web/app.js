@@ -1,0 +1,62 @@
+// Small progressive enhancements; every page works without them. No inline handlers:
+// behaviour hangs on data- attributes (the CSP allows only scripts from this site).
+(function () {
+  "use strict";
+
+  function on(type, selector, handler) {
+    document.addEventListener(type, function (event) {
+      var target = event.target.closest ? event.target.closest(selector) : null;
+      if (target) handler(event, target);
+    });
+  }
+
+  // A <select data-autosubmit> submits its form when changed.
+  on("change", "select[data-autosubmit]", function (event, select) {
+    if (select.value && select.form) select.form.requestSubmit();
+  });
+
+  // A <select data-navigate> goes to the URL of the chosen option.
+  on("change", "select[data-navigate]", function (event, select) {
+    if (select.value) window.location.assign(select.value);
+  });
+
+  // Buttons with data-confirm ask first.
+  on("click", "[data-confirm]", function (event, button) {
+    if (!window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  });
+
+  // A checkbox data-select-all="ids" ticks every checkbox named ids in its form.
+  on("change", "input[data-select-all]", function (event, box) {
+    var name = box.getAttribute("data-select-all");
+    var form = box.form || document;
+    form.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (c) {
+      c.checked = box.checked;
+    });
+  });
+
+  // Bulk bar: show the inputs of the chosen action only.
+  function syncBulk() {
+    var action = document.getElementById("bulk-action");
+    if (!action) return;
+    document.querySelectorAll("[data-for-action]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-for-action") !== action.value;
+    });
+  }
+  on("change", "#bulk-action", syncBulk);
+  document.addEventListener("DOMContentLoaded", syncBulk);
+
+  // <button data-close-dialog> closes its dialog.
+  on("click", "[data-close-dialog]", function (event, button) {
+    var dialog = button.closest("dialog");
+    if (dialog) dialog.close();
+  });
+
+  // Narrow screens start with the menu folded.
+  document.addEventListener("DOMContentLoaded", function () {
+    var nav = document.getElementById("nav");
+    if (nav && window.matchMedia("(max-width: 800px)").matches) nav.open = false;
+  });
+})();

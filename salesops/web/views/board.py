@@ -1,0 +1,170 @@
+"""The pipeline board (kanban): a column per stage with its count and amount in the
+base currency, cards paged per column, drag and drop (static/web/board.js) and a menu
+on every card that does the same without a mouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from salesops.crm import queries
+from salesops.crm.models import Deal
+from salesops.customization.models import PicklistOption
+from salesops.pipeline.models import Pipeline, Stage
+from salesops.users.models import Team
+from salesops.web.auth import me
+from salesops.web.listing import page_of
+from salesops.web.views.listview import people
+
+#: Cards shown per column before "more".
+CARDS = 20
+#: Won and lost columns show deals closed in this many days.
+CLOSED_DAYS = 30
+
+
+def _deals(request: HttpRequest, pipeline: Pipeline) -> tuple[QuerySet[Deal], dict[str, str]]:
+    """The deals of `pipeline` the user may see, narrowed by the owner/team filter."""
+    user: Any = me(request)
+    qs = Deal.objects.visible_to(user).filter(pipeline=pipeline)
+    chosen = {"owner": request.GET.get("owner", ""), "team": request.GET.get("team", "")}
+    owner = chosen["owner"]
+    if owner == "me":
+        qs = qs.filter(owner=user)
+    elif owner.isdigit() and int(owner) in {pk for pk, _n in people(user)}:
+        qs = qs.filter(owner_id=int(owner))
+    else:
+        chosen["owner"] = ""
+    team = Team.objects.filter(pk=chosen["team"]).first() if chosen["team"].isdigit() else None
+    if team is not None:
+        qs = qs.filter(owner__team__path__startswith=team.path)
+    else:
+        chosen["team"] = ""
+    return qs, chosen
+
+
+def _in_column(deals: QuerySet[Deal], stage: Stage, since: dt.date) -> QuerySet[Deal]:
+    qs = deals.filter(stage=stage)
+    if stage.kind != Stage.Kind.OPEN:
+        qs = qs.filter(closed_on__gte=since)
+    else:
+        qs = qs.filter(status=Deal.Status.OPEN)
+    return qs
+
+
+def _since(request: HttpRequest) -> dt.date:
+    org: Any = request.org  # type: ignore[attr-defined]
+    return org.local_date() - dt.timedelta(days=CLOSED_DAYS)
+
+
+def render_board(
+    request: HttpRequest,
+    pipeline: Pipeline,
+    *,
+    error: str | None = None,
+    moved: int | None = None,
+) -> HttpResponse:
+    user: Any = me(request)
+    if not user.has_right("deal", "view"):
+        raise PermissionDenied(_("Your role does not allow you to see deals."))
+    deals, chosen = _deals(request, pipeline)
+    stages = list(pipeline.stages.order_by("order"))
+    since = _since(request)
+    totals = queries.stage_totals(
+        deals.filter(Q(status=Deal.Status.OPEN) | Q(closed_on__gte=since))
+    )
+    columns = []
+    for stage in stages:
+        cards, cursor = page_of(
+            _in_column(deals, stage, since).select_related("customer", "owner"),
+            sort="id",
+            descending=True,
+            cursor=None,
+            size=CARDS,
+        )
+        columns.append(
+            {
+                "stage": stage,
+                "cards": cards,
+                "cursor": cursor,
+                "count": totals.get(stage.pk, {}).get("count", 0),
+                "amount": totals.get(stage.pk, {}).get("amount", 0),
+            }
+        )
+    context = {
+        "title": _("Pipeline board"),
+        "pipeline": pipeline,
+        "pipelines": Pipeline.objects.filter(active=True),
+        "columns": columns,
+        "stages": stages,
+        "open_stages": [s for s in stages if s.kind == Stage.Kind.OPEN],
+        "chosen": chosen,
+        "people": people(user),
+        "teams": Team.objects.values_list("id", "name").order_by("path"),
+        "base_currency": request.org.base_currency_id,  # type: ignore[attr-defined]
+        "lost_reasons": list(
+            PicklistOption.objects.filter(picklist__key="lost_reason", active=True).values_list(
+                "value", "label"
+            )
+        ),
+        "error": error,
+        "moved": moved,
+        "can_edit": user.has_right("deal", "edit"),
+        "closed_days": CLOSED_DAYS,
+        "filter_query": "&".join(f"{k}={v}" for k, v in chosen.items() if v),
+    }
+    template = "web/board.html#board" if request.htmx else "web/board.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@login_required
+def board(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    if pk is None:
+        pipeline = Pipeline.default()
+        if pipeline is None:
+            raise Http404(_("Create a pipeline first."))
+    else:
+        pipeline = get_object_or_404(Pipeline, pk=pk)
+    return render_board(request, pipeline)
+
+
+@login_required
+def column_more(request: HttpRequest, pk: int, stage_pk: int) -> HttpResponse:
+    """The next cards of one column."""
+    pipeline = get_object_or_404(Pipeline, pk=pk)
+    stage = get_object_or_404(Stage, pk=stage_pk, pipeline=pipeline)
+    user: Any = me(request)
+    if not user.has_right("deal", "view"):
+        raise PermissionDenied
+    deals, chosen = _deals(request, pipeline)
+    cards, cursor = page_of(
+        _in_column(deals, stage, _since(request)).select_related("customer", "owner"),
+        sort="id",
+        descending=True,
+        cursor=request.GET.get("after"),
+        size=CARDS,
+    )
+    stages = list(pipeline.stages.order_by("order"))
+    return render(
+        request,
+        "web/board.html#cards",
+        {
+            "pipeline": pipeline,
+            "column": {"stage": stage, "cards": cards, "cursor": cursor},
+            "stages": stages,
+            "open_stages": [s for s in stages if s.kind == Stage.Kind.OPEN],
+            "can_edit": user.has_right("deal", "edit"),
+            "filter_query": "&".join(f"{k}={v}" for k, v in chosen.items() if v),
+            "lost_reasons": list(
+                PicklistOption.objects.filter(picklist__key="lost_reason", active=True).values_list(
+                    "value", "label"
+                )
+            ),
+        },
+    )

@@ -1,0 +1,214 @@
+"""Sign-in, language, search, health, and the home page per role: a rep's day, a
+manager's team, an analyst's or administrator's organisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from salesops.activities import queries as activity_queries
+from salesops.analytics import engine
+from salesops.analytics.periods import preset
+from salesops.crm import queries
+from salesops.crm.models import Deal
+from salesops.users import admin_services
+from salesops.users.models import Target, User
+from salesops.web.auth import me
+
+LANGUAGES = {code for code, _name in settings.LANGUAGES}
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+class LoginView(auth_views.LoginView):
+    """Sign in; the person's saved language applies from the first page after."""
+
+    template_name = "web/login.html"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        language = form.get_user().language
+        if language in LANGUAGES:
+            translation.activate(language)
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        return response
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch between zh-Hans and English; remembered for the person (and the browser)."""
+    language = request.POST.get("language", "")
+    target = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if language not in LANGUAGES:
+        return response
+    if me(request).is_authenticated:
+        admin_services.set_language(user=me(request), language=language)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+    return response
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "")
+    results = queries.global_search(me(request), text)
+    return render(
+        request,
+        "web/search.html",
+        {
+            "title": _("Search"),
+            "search_q": text,
+            "results": results,
+            "too_short": 0 < len(text.strip()) < 2,
+            "found": any(results.values()),
+        },
+    )
+
+
+# -- home -------------------------------------------------------------------------------------
+
+
+def role_of(user: Any) -> str:
+    role = user.role
+    if admin_services.is_admin(user):
+        return "admin"
+    if user.managed_teams.exists():
+        return "manager"
+    if role is not None and role.is_sales_rep:
+        return "rep"
+    if user.data_scope in ("all",):
+        return "analyst"
+    if user.data_scope in ("team", "team_tree", "subordinates"):
+        return "manager"
+    return "rep"
+
+
+def _kpis(user: Any, today: dt.date, ids: list[str], **filters: Any) -> dict[str, Any]:
+    ctx = engine.KpiContext(
+        viewer=user,
+        period=preset("this_month", today=today),
+        filters=engine.Filters(**filters),
+        today=today,
+    )
+    values, _errors = engine.compute(ctx, ids)
+    return values
+
+
+def rep_home(request: HttpRequest, user: Any, today: dt.date) -> dict[str, Any]:
+    org: Any = request.org  # type: ignore[attr-defined]
+    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=org.tz)
+    month = preset("this_month", today=today)
+    closing = (
+        Deal.objects.visible_to(user)
+        .open()
+        .filter(owner=user)
+        .closing_between(month.start, month.end)
+    )
+    closing_rows = list(closing.select_related("customer", "stage").order_by("expected_close")[:10])
+    rates = queries.rates_today()
+    closing_total = queries.to_base(
+        closing.order_by().values_list("currency_id").annotate(s=Sum("amount")), rates
+    )
+    targets = list(
+        Target.objects.filter(user=user, period_start__lte=today)
+        .filter(period_kind=Target.PeriodKind.MONTH, period_start=month.start)
+        .order_by("metric")
+    )
+    attained = _kpis(user, today, ["attainment"], owner=user)["attainment"] if targets else {}
+    progress = []
+    for t in targets:
+        rate = attained.get(t.metric, {}).get("users", {}).get(str(user.pk))
+        progress.append(
+            {
+                "target": t,
+                "rate": rate,
+                "actual": (Decimal(str(rate)) * t.value) if rate is not None else None,
+                "money": t.metric in (Target.Metric.BOOKINGS, Target.Metric.COLLECTIONS),
+                "meter": min(rate or 0, 1.5),
+            }
+        )
+    return {
+        "tasks": activity_queries.tasks_due(user, until=tomorrow),
+        "now": dt.datetime.now(tz=org.tz),
+        "closing": closing_rows,
+        "closing_total": closing_total,
+        "returning": queries.returning_soon(user),
+        "next_steps": activity_queries.next_steps(user, limit=5),
+        "progress": progress,
+    }
+
+
+def team_home(user: Any, today: dt.date) -> dict[str, Any]:
+    values = _kpis(
+        user,
+        today,
+        [
+            "bookings",
+            "won_deals",
+            "win_rate",
+            "open_pipeline",
+            "weighted_pipeline",
+            "rep_performance",
+        ],
+    )
+    reps = values.pop("rep_performance") or {}
+    names = {u.pk: u for u in User.objects.filter(pk__in=[int(k) for k in reps])}
+    rows = sorted(
+        ({"user": names.get(int(k)), **v} for k, v in reps.items()),
+        key=lambda r: -Decimal(r["bookings"] or 0),
+    )
+    return {"kpis": values, "reps": rows}
+
+
+def org_home(user: Any, today: dt.date) -> dict[str, Any]:
+    values = _kpis(
+        user,
+        today,
+        [
+            "bookings",
+            "collections",
+            "won_deals",
+            "new_customers",
+            "win_rate",
+            "avg_deal_size",
+            "open_pipeline",
+            "weighted_pipeline",
+            "lead_conversion_rate",
+            "sales_cycle_median",
+        ],
+    )
+    return {"kpis": values}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user: Any = me(request)
+    org: Any = request.org  # type: ignore[attr-defined]
+    today = org.local_date()
+    kind = role_of(user)
+    context: dict[str, Any] = {"org": org, "kind": kind, "today": today, "title": _("Home")}
+    if kind == "rep":
+        context.update(rep_home(request, user, today))
+    elif kind == "manager":
+        context.update(team_home(user, today))
+        context.update(rep_home(request, user, today))
+    else:
+        context.update(org_home(user, today))
+    context["base"] = org.base_currency_id
+    return render(request, "web/home.html", context)
