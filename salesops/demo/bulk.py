@@ -52,7 +52,7 @@ class Loader:
         self._dropped: list[tuple[str, str]] = []  # (table, statement to recreate)
 
     # -- writing -------------------------------------------------------------------------
-    def _table(self, key: str) -> _Table:
+    def table(self, key: str) -> _Table:
         t = self._tables.get(key)
         if t is None:
             model, fields = TABLES[key]
@@ -92,7 +92,7 @@ class Loader:
         if not rows:
             return
         started = time.perf_counter()
-        t = self._table(key)
+        t = self.table(key)
         if t.extra:
             rows = [row + t.extra for row in rows]
         if self.vendor == "sqlite":
@@ -112,7 +112,7 @@ class Loader:
         keeping them up to date row by row."""
         with self.connection.cursor() as cur:
             for key in keys:
-                table = self._table(key).db_table
+                table = self.table(key).db_table
                 for name, statement in self._index_definitions(cur, table):
                     self._dropped.append((table, statement))
                     cur.execute(f"DROP INDEX {self.connection.ops.quote_name(name)}")
@@ -179,7 +179,7 @@ class bulk_session:  # used as a context manager, like a function
     PostgreSQL: `SET LOCAL` inside the transaction does the same job (see `tune_transaction`).
     """
 
-    def __init__(self, connection: BaseDatabaseWrapper, *, cache_mib: int = 1024) -> None:
+    def __init__(self, connection: BaseDatabaseWrapper, *, cache_mib: int = 64) -> None:
         self.connection = connection
         self.cache_mib = cache_mib
         self._saved: dict[str, Any] = {}

@@ -9,48 +9,36 @@ the same day give identical rows, ids included.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import gc
 import multiprocessing
-import os
 import time
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
-from salesops.demo.bulk import Loader, SeedError, analyze, bulk_session, tune_transaction
-from salesops.demo.config import PASSWORD, build_plan, pool_rule_row
+from salesops.demo.bulk import Loader, analyze, bulk_session, tune_transaction
+from salesops.demo.config import PASSWORD, OrgPlan, build_plan, pool_rule_row
 from salesops.demo.history import History
+from salesops.demo.parallel import AUX_KEYS, AuxSpec, Pipeline, attached, aux_spec
 from salesops.demo.reset import existing_data, wipe
 from salesops.demo.scales import SCALES, Scale
 from salesops.demo.tables import BIG_TABLES, TABLES
 from salesops.org.models import Currency
 from salesops.users.models import Team
 
-CONFIG_KEYS = [
-    "organisation",
-    "rate",
-    "holiday",
-    "picklist",
-    "picklist_option",
-    "custom_field",
-    "pipeline",
-    "stage",
-    "role",
-    "user",
-    "product",
-    "price_list",
-    "price_list_item",
-    "tag",
-]
-#: Above this many deals the history is generated in a second process while this one
-#: writes (fork only).
+CONFIG_KEYS = ["organisation", "rate", "holiday", "picklist", "picklist_option", "custom_field",
+               "pipeline", "stage", "role", "user", "product", "price_list", "price_list_item",
+               "tag"]  # fmt: skip
+#: From this many deals on, the history is generated in another process (fork only).
 PARALLEL_FROM = 50_000
 DEMO_LOGINS = ["admin", "analyst", "manager", "rep1", "rep2"]
+Progress = Callable[[str, int, float], None]
 
 
 @dataclass
@@ -59,7 +47,7 @@ class SeedResult:
     existing: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    #: seconds per phase / table (writing only), for tuning
+    #: seconds per phase and CPU seconds per process, for tuning
     timings: dict[str, float] = field(default_factory=dict)
     #: (username, role name) of the demo logins
     logins: list[tuple[str, str]] = field(default_factory=list)
@@ -80,10 +68,11 @@ def seed(
     today: dt.date | None = None,
     using: str = "default",
     parallel: bool | None = None,
-    progress: Callable[[str, int, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> SeedResult:
     """Seed the database `using`. Without `reset`, a database that already has users,
-    customers, leads or deals is left untouched (`skipped`)."""
+    customers, leads or deals is left untouched (`skipped`). `parallel` (default: from
+    50,000 deals on, where fork exists) uses a second process or two."""
     sc = SCALES[scale] if isinstance(scale, str) else scale
     existing = existing_data(using)
     if existing and not reset:
@@ -94,55 +83,28 @@ def seed(
     # one hash for every demo user: Argon2 per user would cost more than the data
     password_hash = make_password(PASSWORD, salt=f"salesopsdemo{seed}")
     plan = build_plan(
-        scale=sc,
-        seed=seed,
-        locale=locale,
-        today=today,
-        vendor=connection.vendor,
+        scale=sc, seed=seed, locale=locale, today=today, vendor=connection.vendor,
         password_hash=password_hash,
-    )
+    )  # fmt: skip
     if parallel is None:
-        parallel = sc.deals >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods()
+        parallel = sc.deals >= PARALLEL_FROM
+    parallel = parallel and "fork" in multiprocessing.get_all_start_methods()
     timings: dict[str, float] = {}
-    with bulk_session(connection), transaction.atomic(using=using):
-        tune_transaction(connection)
-        t = time.perf_counter()
-        wipe(connection)
-        for code, name, symbol in (
-            ("CNY", "人民币 Chinese yuan", "¥"),
-            ("USD", "US dollar", "$"),
-            ("EUR", "Euro", "€"),
-        ):
-            Currency.objects.using(using).get_or_create(
-                code=code, defaults={"name": name, "symbol": symbol}
-            )
-        timings["wipe"] = time.perf_counter() - t
+    cpu_started = time.process_time()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples and no cycles
+    try:
         loader = Loader(connection)
-        for key in CONFIG_KEYS:
-            loader.write(key, plan.rows[key])
-        for team in plan.teams:  # Team.save() keeps the materialised path
-            Team(
-                pk=team.id, name=team.name, parent_id=team.parent_id, manager_id=team.manager_id
-            ).save(using=using)
-        loader.drop_secondary_indexes(BIG_TABLES)
-        t = time.perf_counter()
-        history = History(plan)
-        next_report = sc.deals // 10
-        for key, rows in _stream(history, parallel):
-            loader.write(key, rows)
-            if progress is not None and key == "deal" and loader.counts["deal"] >= next_report:
-                progress("deal", loader.counts["deal"], time.perf_counter() - started)
-                next_report += sc.deals // 10
-        timings["history"] = time.perf_counter() - t
-        loader.write("pool_rule", [pool_rule_row(plan)])
-        t = time.perf_counter()
-        loader.restore()
-        timings["indexes"] = time.perf_counter() - t
-        models = [TABLES[k][0] for k in loader.counts] + [Team]
-        loader.reset_sequences(models)
+        aux = aux_spec(connection, loader) if parallel and connection.vendor == "sqlite" else None
+        with attached(connection, aux):
+            _load(connection, loader, plan, parallel, aux, timings, progress, started)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     t = time.perf_counter()
     analyze(connection, [TABLES[k][0]._meta.db_table for k in loader.counts])
     timings["analyze"] = time.perf_counter() - t
+    timings["cpu: this process"] = time.process_time() - cpu_started
     for key, seconds in loader.seconds.items():
         timings[f"write {key}"] = seconds
     counts = dict(loader.counts)
@@ -151,56 +113,74 @@ def seed(
     by_name = {u.username: u for u in plan.users}
     logins = [(name, role_names[by_name[name].role_key]) for name in DEMO_LOGINS]
     return SeedResult(
-        skipped=False,
-        counts=counts,
-        seconds=time.perf_counter() - started,
-        timings=timings,
-        logins=logins,
-        today=today,
-    )
+        skipped=False, counts=counts, seconds=time.perf_counter() - started, timings=timings,
+        logins=logins, today=today,
+    )  # fmt: skip
 
 
-def _stream(history: History, parallel: bool) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-    if not parallel:
-        yield from history.chunks()
-        return
-    # The child only computes rows: it never touches the database connection it inherits,
-    # and leaves with os._exit so that nothing closes that connection on its way out.
-    ctx = multiprocessing.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(history, sender), daemon=True)
-    child.start()
-    sender.close()
-    try:
-        while True:
-            try:
-                message = receiver.recv()
-            except EOFError as e:
-                raise SeedError("The generator process ended unexpectedly.") from e
-            if message[0] == "__done__":
-                history.plan.pool_cap = message[1]
-                break
-            if message[0] == "__error__":
-                raise SeedError(message[1])
-            yield message
-    finally:
-        receiver.close()
-        child.join(timeout=5)
-        if child.is_alive():
-            child.kill()
+def _load(
+    connection: BaseDatabaseWrapper,
+    loader: Loader,
+    plan: OrgPlan,
+    parallel: bool,
+    aux: AuxSpec | None,
+    timings: dict[str, float],
+    progress: Progress | None,
+    started: float,
+) -> None:
+    """Everything that happens inside the one transaction."""
+    using = connection.alias
+    with bulk_session(connection), transaction.atomic(using=using):
+        tune_transaction(connection)
+        t = time.perf_counter()
+        wipe(connection)
+        for code, name, symbol in (("CNY", "人民币 Chinese yuan", "¥"), ("USD", "US dollar", "$"),
+                                   ("EUR", "Euro", "€")):  # fmt: skip
+            Currency.objects.using(using).get_or_create(
+                code=code, defaults={"name": name, "symbol": symbol}
+            )
+        timings["wipe"] = time.perf_counter() - t
+        for key in CONFIG_KEYS:
+            loader.write(key, plan.rows[key])
+        for team in plan.teams:  # Team.save() keeps the materialised path
+            Team(
+                pk=team.id, name=team.name, parent_id=team.parent_id, manager_id=team.manager_id
+            ).save(using=using)
+        # the aux writer's tables keep their indexes: the transfer fills them in order
+        loader.drop_secondary_indexes(k for k in BIG_TABLES if aux is None or k not in AUX_KEYS)
 
-
-def _child(history: History, sender: Any) -> None:  # pragma: no cover - runs in the fork
-    code = 0
-    try:
-        for item in history.chunks():
-            sender.send(item)
-        sender.send(("__done__", history.plan.pool_cap))
-    except BaseException as e:
-        code = 1
-        # if even this fails, the parent sees EOF and reports it
-        with contextlib.suppress(Exception):
-            sender.send(("__error__", f"{type(e).__name__}: {e}"))
-    finally:
-        sender.close()
-        os._exit(code)
+        t, c = time.perf_counter(), time.process_time()
+        history = History(plan)
+        pipeline = Pipeline(history, aux) if parallel else None
+        try:
+            stream: Iterable[tuple[str, list[tuple[Any, ...]]]] = (
+                pipeline if pipeline is not None else history.chunks()
+            )
+            step = max(1, plan.scale.deals // 10)
+            next_report = step
+            for key, rows in stream:
+                loader.write(key, rows)
+                if progress is not None and key == "deal" and loader.counts["deal"] >= next_report:
+                    progress("deal", loader.counts["deal"], time.perf_counter() - started)
+                    next_report += step
+            timings["stream"] = time.perf_counter() - t
+            timings["cpu: stream"] = time.process_time() - c
+            loader.write("pool_rule", [pool_rule_row(plan)])
+            t, c = time.perf_counter(), time.process_time()
+            loader.restore()
+            timings["indexes"] = time.perf_counter() - t
+            timings["cpu: indexes"] = time.process_time() - c
+            if pipeline is not None:
+                t, c = time.perf_counter(), time.process_time()
+                for key, n in pipeline.transfer(connection).items():
+                    loader.counts[key] += n
+                timings["transfer"] = time.perf_counter() - t
+                timings["cpu: transfer"] = time.process_time() - c
+                for name, cpu in pipeline.child_cpu.items():
+                    timings[f"cpu: {name} process"] = cpu
+        finally:
+            if pipeline is not None:
+                pipeline.stop()
+        loader.reset_sequences([TABLES[k][0] for k in loader.counts] + [Team])
+        t = time.perf_counter()
+    timings["commit"] = time.perf_counter() - t

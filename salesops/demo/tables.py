@@ -217,7 +217,10 @@ TABLES: dict[str, tuple[type[models.Model], list[str]]] = {
         ],
     ),
     "deal_collaborator": (Deal.collaborators.through, ["id", "deal", "user"]),
-    "stage_history": (StageHistory, ["id", "deal", "stage", "entered_at", "left_at", "entered_by"]),
+    "stage_history": (
+        StageHistory,
+        ["id", "deal", "stage", "entered_at", "left_at", "entered_by", "advanced"],
+    ),
     "deal_line": (DealLine, ["id", "deal", "product", "quantity", "unit_price", "discount_pct"]),
     "quote": (
         Quote,
