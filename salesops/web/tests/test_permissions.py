@@ -76,9 +76,7 @@ def test_actions_on_another_teams_records_are_404_and_write_nothing(world, signe
     w = world.west
     before = StageHistory.objects.count()
     won = world.pipeline.stages.get(kind="won")
-    assert (
-        client.post(reverse("deal_move", args=[w.deal.pk]), {"stage": won.pk}).status_code == 404
-    )
+    assert client.post(reverse("deal_move", args=[w.deal.pk]), {"stage": won.pk}).status_code == 404
     assert client.post(reverse("customer_release", args=[w.customer.pk])).status_code == 404
     assert client.post(reverse("task_done", args=[w.task.pk])).status_code == 404
     assert client.post(reverse("record_delete", args=["deal", w.deal.pk])).status_code == 404
