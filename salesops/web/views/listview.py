@@ -38,6 +38,7 @@ from salesops.web.listing import (
     parse_filter,
     search_condition,
 )
+from salesops.web.templatetags.web import cell
 from salesops.workspace import services as workspace
 from salesops.workspace.models import SavedView
 
@@ -225,7 +226,7 @@ class RecordList(LoginRequiredMixin, View):
             "view": self,
             "title": self.title,
             "query": query,
-            "rows": [{"obj": obj, "url": self.url_of(obj)} for obj in rows],
+            "rows": self.rendered_rows(rows, query.columns),
             "columns": query.columns,
             "all_columns": self.all_columns(),
             "filters": filters,
@@ -245,6 +246,21 @@ class RecordList(LoginRequiredMixin, View):
             "sort_param": ("-" if query.descending else "") + query.sort,
             **extra,
         }
+
+    def rendered_rows(self, rows: list[Any], columns: list[Column]) -> list[dict[str, Any]]:
+        """Each row with its cells formatted once, here rather than by a tag per cell
+        (a page of 50 rows × 10 columns renders in a fraction of the time)."""
+        labels = [str(c.label) for c in columns]
+        out = []
+        for obj in rows:
+            url = self.url_of(obj)
+            out.append(
+                {
+                    "obj": obj,
+                    "cells": [(labels[i], cell(obj, c, url)) for i, c in enumerate(columns)],
+                }
+            )
+        return out
 
     def url_of(self, obj: Any) -> str:
         return reverse(self.detail_url, args=[obj.pk]) if self.detail_url else ""
