@@ -76,6 +76,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", home.set_language, name="language"),
     path("search/", home.search, name="search"),
+    path("lookup/<str:kind>/", home.lookup, name="lookup"),
     path("healthz", home.healthz, name="healthz"),
     *(path(route, view.as_view(), name=name) for view, (route, name) in LIST_URLS.items()),
     *(path(route, view.as_view(), name=f"{view.key}_new") for view, route in CREATE_URLS.items()),

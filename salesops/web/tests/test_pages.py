@@ -489,3 +489,22 @@ def test_home_renders_for_every_role(world, signed_in, who):
         assert 'id="my-tasks"' in html and 'id="targets"' in html and "Bookings" in html
     if who in ("analyst", "admin"):
         assert "Open pipeline" in html
+
+
+def test_a_chooser_lookup_finds_only_records_in_scope(world, signed_in):
+    client = signed_in(world.cast.rep)
+    found = client.get(reverse("lookup", args=["customer"]), {"q": "customer"}).json()
+    assert [r["label"] for r in found["results"]] == ["East customer"]
+    assert client.get(reverse("lookup", args=["user"])).status_code == 404
+
+
+def test_a_list_counts_its_rows_up_to_a_cap(cast, signed_in, monkeypatch):
+    from salesops.web import listing
+
+    for i in range(4):
+        LeadFactory(owner=cast.rep, name=f"Counted {i}")
+    client = signed_in(cast.rep)
+    assert "4 records" in client.get(reverse("lead_list")).content.decode()
+    monkeypatch.setattr(listing, "COUNT_CAP", 3)
+    monkeypatch.setattr(listing.count_upto, "__defaults__", (3,))
+    assert "More than 3 records" in client.get(reverse("lead_list")).content.decode()

@@ -51,6 +51,7 @@ def chooser(user: Any, model: Any, label: Any, *, required: bool = True) -> form
     qs = model.objects.visible_to(user)
     field = forms.ModelChoiceField(queryset=qs, label=label, required=required)
     field.widget.attrs["data-lookup"] = model._meta.model_name
+    field.widget.attrs["data-lookup-placeholder"] = _("Type to search")
     return field
 
 

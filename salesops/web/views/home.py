@@ -212,3 +212,39 @@ def home(request: HttpRequest) -> HttpResponse:
         context.update(org_home(user, today))
     context["base"] = org.base_currency_id
     return render(request, "web/home.html", context)
+
+
+LOOKUPS: dict[str, tuple[str, list[str]]] = {
+    "customer": ("customer", ["name", "phone", "email"]),
+    "deal": ("deal", ["name"]),
+    "contact": ("contact", ["name", "mobile", "email"]),
+    "lead": ("lead", ["name", "company"]),
+    "contract": ("contract", ["number", "title"]),
+    "paymentplan": ("payment", ["contract__number", "note"]),
+}
+
+
+@login_required
+def lookup(request: HttpRequest, kind: str) -> HttpResponse:
+    """Records of one kind matching `q`, for a chooser in a form (JSON, at most 20),
+    within the user's data scope."""
+    from django.apps import apps
+    from django.db.models import Q
+    from django.http import Http404, JsonResponse
+
+    if kind not in LOOKUPS:
+        raise Http404
+    right, fields = LOOKUPS[kind]
+    user = me(request)
+    if not user.has_right(right, "view"):
+        return JsonResponse({"results": []})
+    model: Any = apps.get_model("crm", kind)
+    text = request.GET.get("q", "").strip()[:100]
+    qs = model.objects.visible_to(user)
+    if text:
+        condition = Q()
+        for f in fields:
+            condition |= Q(**{f"{f}__icontains": text})
+        qs = qs.filter(condition)
+    rows = [{"id": o.pk, "label": str(o)} for o in qs.order_by("-id")[:20]]
+    return JsonResponse({"results": rows})

@@ -31,6 +31,7 @@ from salesops.web.listing import (
     Column,
     Filter,
     Query,
+    count_upto,
     custom_columns,
     custom_filters,
     definitions,
@@ -193,10 +194,12 @@ class RecordList(LoginRequiredMixin, View):
             size=self.page_size,
         )
         self.decorate(rows)
-        context = self.context(query, rows, cursor, **extra)
         template = self.template_name
         if request.htmx and request.GET.get("after"):  # type: ignore[attr-defined]
             template += "#rows"
+        else:
+            extra["total"], extra["more_than"] = count_upto(qs)
+        context = self.context(query, rows, cursor, **extra)
         return render(request, template, context)
 
     def context(self, query: Query, rows: list[Any], cursor: str | None, **extra: Any) -> dict:

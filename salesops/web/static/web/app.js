@@ -60,3 +60,39 @@
     if (nav && window.matchMedia("(max-width: 800px)").matches) nav.open = false;
   });
 })();
+
+// A chooser <select data-lookup="customer"> offers only a few records; a search box
+// beside it asks /lookup/<kind>/?q= for more (within the person's data scope).
+(function () {
+  "use strict";
+  function attach(select) {
+    if (select.dataset.lookupReady) return;
+    select.dataset.lookupReady = "1";
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "lookup-search";
+    box.placeholder = select.getAttribute("data-lookup-placeholder") || "…";
+    box.setAttribute("aria-label", box.placeholder);
+    select.parentNode.insertBefore(box, select);
+    var timer = null;
+    box.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var url = "/lookup/" + encodeURIComponent(select.getAttribute("data-lookup")) +
+          "/?q=" + encodeURIComponent(box.value);
+        fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
+          var keep = select.value;
+          var chosen = select.selectedOptions[0];
+          while (select.options.length > 1) select.remove(1);
+          if (keep && chosen) select.add(new Option(chosen.text, keep, true, true));
+          data.results.forEach(function (row) {
+            if (String(row.id) !== keep) select.add(new Option(row.label, row.id));
+          });
+        });
+      }, 250);
+    });
+  }
+  function scan() { document.querySelectorAll("select[data-lookup]").forEach(attach); }
+  document.addEventListener("DOMContentLoaded", scan);
+  document.addEventListener("htmx:afterSettle", scan);
+})();
