@@ -1,7 +1,8 @@
 """Helper for keeping the zh-Hans catalogue complete (the translator's tool, not the product's).
 
+    .venv/bin/python scripts/i18n-zh.py extract           # makemessages as the test does; list what needs translating
     .venv/bin/python scripts/i18n-zh.py todo [OUT.json]   # untranslated / fuzzy entries as a JSON to fill in
-    .venv/bin/python scripts/i18n-zh.py apply IN.json     # write the filled-in translations, drop fuzzy flags
+    .venv/bin/python scripts/i18n-zh.py apply IN.json     # write translations ({msgid: msgstr} or the todo list), drop fuzzy
     .venv/bin/python scripts/i18n-zh.py check             # placeholders, HTML tags, fuzzy, empty, headers
     .venv/bin/python scripts/i18n-zh.py dump              # every entry: msgid => msgstr, for a read-through
 
@@ -92,6 +93,8 @@ def todo(out: str | None) -> None:
 
 def apply(src: str) -> None:
     rows = json.loads(Path(src).read_text(encoding="utf-8"))
+    if isinstance(rows, dict):  # {msgid: msgstr}
+        rows = [{"msgctxt": None, "msgid": k, "msgstr": v} for k, v in rows.items()]
     po = load(ZH)
     index = {(e.msgctxt, e.msgid): e for e in po if not e.obsolete}
     done = skipped = 0
@@ -175,6 +178,25 @@ def check() -> int:
     return 1 if problems else 0
 
 
+def extract() -> None:
+    """makemessages exactly as the translation test does, then list what needs a translation."""
+    import subprocess
+
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "salesops"), "makemessages", "-l", "zh_Hans", "-l", "en",
+         "--no-location", "--no-wrap", "--ignore=tests", "--verbosity", "0"],
+        cwd=ROOT / "salesops", check=True,
+    )
+    po = load(ZH)
+    for e in po:
+        if e.obsolete or (e.translated() and "fuzzy" not in e.flags):
+            continue
+        old = (e.msgstr_plural.get(0) if e.msgid_plural else e.msgstr) or ""
+        extra = f"   [plural: {e.msgid_plural!r}]" if e.msgid_plural else ""
+        extra += f"   [was: {e.previous_msgid!r} => {old}]" if e.previous_msgid else ""
+        print(f"{e.msgid!r}{extra}")
+
+
 def dump() -> None:
     for e in load(ZH):
         if e.obsolete:
@@ -191,6 +213,8 @@ if __name__ == "__main__":
         apply(args[0])
     elif cmd == "check":
         sys.exit(check())
+    elif cmd == "extract":
+        extract()
     elif cmd == "dump":
         dump()
     else:
