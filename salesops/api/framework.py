@@ -215,7 +215,8 @@ def _get(resource: Resource, user: Any, pk: int, *, deleted: bool = False) -> An
 
 
 def _locked(resource: Resource, user: Any, pk: int) -> Any:
-    obj = resource.queryset(user).select_for_update().filter(pk=pk).first()
+    # of=self: a scope may join other tables (targets' teams); lock only the row.
+    obj = resource.queryset(user).select_for_update(of=("self",)).filter(pk=pk).first()
     if obj is None:
         raise ApiError(404, NOT_FOUND)
     return obj
@@ -326,14 +327,18 @@ def register(router: Router, resource: Resource) -> None:
         )
         names = querying.parse_names("fields", params.fields, resource.output_names())
         expand = querying.parse_names("expand", params.expand, set(resource.expand)) or []
-        qs = querying.order_and_seek(qs, sort=sort, descending=descending, cursor=params.cursor)
         if names is not None and not set(names) & set(resource.computed):
             db_names = {n for n in names if n in resource.fields} | {"id", sort, *expand}
             qs = qs.only(*db_names)
         qs = _with_prefetch(qs, resource, names)
-        objs = list(qs[: params.limit + 1])
-        more = len(objs) > params.limit
-        objs = objs[: params.limit]
+        objs, more = querying.fetch_page(
+            qs,
+            sort=sort,
+            descending=descending,
+            cursor=params.cursor,
+            limit=params.limit,
+            params=request.GET,
+        )
         data = serialize(objs, resource, user, names=names, expand=expand)
         next_cursor = querying.encode_cursor(sort, descending, objs[-1]) if more else None
         return json_response({"data": data, "next_cursor": next_cursor})

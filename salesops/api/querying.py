@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
@@ -265,34 +265,80 @@ def _decode_cursor(raw: str, sort: str, descending: bool, model: type[models.Mod
     return value, last_id
 
 
-def order_and_seek(
-    qs: models.QuerySet, *, sort: str, descending: bool, cursor: str | None
-) -> models.QuerySet:
-    """Order by (sort, id), nulls last, and start after `cursor`. The range condition
-    leads with `sort >= value` so that an index on the sort key can be used."""
+def fetch_page(
+    qs: models.QuerySet,
+    *,
+    sort: str,
+    descending: bool,
+    cursor: str | None,
+    limit: int,
+    params: Any = (),
+) -> tuple[list[Any], bool]:
+    """One page ordered by (sort, id), starting after `cursor`; (rows, more after).
+
+    Empty values sort as the largest (PostgreSQL's own index order): last ascending,
+    first descending, so a plain index on the sort key serves both directions. They are
+    read as their own segment, so each query is a range on the index:
+    `sort >= value AND (sort > value OR id > last_id)`. A page that crosses from the
+    values to the empties takes two queries; every other page takes one."""
     model = qs.model
     field: Any = model._meta.get_field(sort)
-    nullable = field.null
-    if sort == "id":
-        qs = qs.order_by("-id" if descending else "id")
-    else:
-        expr = F(sort).desc(nulls_last=True) if descending else F(sort).asc(nulls_last=True)
-        qs = qs.order_by(expr, "-id" if descending else "id")
-    if not cursor:
-        return qs
-    value, last_id = _decode_cursor(cursor, sort, descending, model)
+    value: Any = None
+    last_id: int | None = None
+    if cursor:
+        value, last_id = _decode_cursor(cursor, sort, descending, model)
     after = "lt" if descending else "gt"
+    id_order = "-id" if descending else "id"
     if sort == "id":
-        return qs.filter(**{f"id__{after}": last_id})
-    if value is None:
-        return qs.filter(**{f"{sort}__isnull": True, f"id__{after}": last_id})
-    ahead = "lte" if descending else "gte"
-    cond = Q(**{f"{sort}__{ahead}": value}) & (
-        Q(**{f"{sort}__{after}": value}) | Q(**{f"id__{after}": last_id})
+        seek = qs.filter(**{f"id__{after}": last_id}) if last_id is not None else qs
+        rows = list(seek.order_by(id_order)[: limit + 1])
+        return rows[:limit], len(rows) > limit
+
+    def values_segment() -> models.QuerySet | None:
+        seg = qs.filter(**{f"{sort}__isnull": False}) if field.null else qs
+        if last_id is not None:
+            if value is None:  # the cursor is among the empties
+                return None if not descending else seg.order_by(f"-{sort}", "-id")
+            ahead = "lte" if descending else "gte"
+            seg = seg.filter(
+                Q(**{f"{sort}__{ahead}": value})
+                & (Q(**{f"{sort}__{after}": value}) | Q(**{f"id__{after}": last_id}))
+            )
+        return seg.order_by(f"-{sort}" if descending else sort, id_order)
+
+    def empties_segment() -> models.QuerySet | None:
+        if not field.null or _filters_out_empties(sort, params):
+            return None
+        if last_id is not None and value is not None and descending:
+            return None  # the empties came first and are done
+        seg = qs.filter(**{f"{sort}__isnull": True})
+        if last_id is not None and value is None:
+            seg = seg.filter(**{f"id__{after}": last_id})
+        return seg.order_by(id_order)
+
+    segments = (
+        [empties_segment, values_segment] if descending else [values_segment, empties_segment]
     )
-    if nullable:
-        cond |= Q(**{f"{sort}__isnull": True})
-    return qs.filter(cond)
+    rows: list[Any] = []
+    for make in segments:
+        seg = make()
+        if seg is None:
+            continue
+        rows += list(seg[: limit + 1 - len(rows)])
+        if len(rows) > limit:
+            break
+    return rows[:limit], len(rows) > limit
+
+
+def _filters_out_empties(sort: str, params: Any) -> bool:
+    """A comparison on the sort field already excludes empty values: skip their segment
+    (a contradictory query may otherwise scan the whole table)."""
+    for param in params:
+        if param == sort or (param.startswith(f"{sort}__") and param != f"{sort}__isnull"):
+            return True
+        if param == f"{sort}__isnull" and str(params.get(param)).lower() in ("false", "0", "no"):
+            return True
+    return False
 
 
 def parse_names(param: str, raw: str | None, allowed: list[str] | set[str]) -> list[str] | None:

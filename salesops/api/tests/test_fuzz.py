@@ -7,7 +7,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -40,7 +42,14 @@ def two_tokens(cast, settings):
         client = ApiClient(user)
         build_world(client, user, shared, tag)
         tokens.append(client.token.raw)
-    return tokens
+    # The WSGI handler closes "old" connections at each request's start and end, which on
+    # PostgreSQL closes the test's own transaction; Django's test client disconnects the
+    # same receiver (and connects it again after each of its requests, hence here).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield tokens
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
