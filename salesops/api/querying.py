@@ -291,8 +291,8 @@ def fetch_page(
     id_order = "-id" if descending else "id"
     if sort == "id":
         seek = qs.filter(**{f"id__{after}": last_id}) if last_id is not None else qs
-        rows = list(seek.order_by(id_order)[: limit + 1])
-        return rows[:limit], len(rows) > limit
+        page = list(seek.order_by(id_order)[: limit + 1])
+        return page[:limit], len(page) > limit
 
     def values_segment() -> models.QuerySet | None:
         seg = qs.filter(**{f"{sort}__isnull": False}) if field.null else qs
