@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -154,6 +154,8 @@ def create_task(
 @transaction.atomic
 def complete_task(*, task: Task, by: User, done: bool = True) -> Task:
     ensure_can(by, task, "edit")
-    Task.objects.filter(pk=task.pk).update(done_at=timezone.now() if done else None)
+    Task.objects.filter(pk=task.pk).update(
+        done_at=timezone.now() if done else None, version=F("version") + 1
+    )
     task.refresh_from_db()
     return task
