@@ -111,6 +111,11 @@ class Loader:
         `restore` builds them again from the saved definitions, which is much faster than
         keeping them up to date row by row."""
         with self.connection.cursor() as cur:
+            if self.vendor == "postgresql":
+                # check the rows written so far now: a table with pending deferred checks
+                # cannot be altered
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cur.execute("SET CONSTRAINTS ALL DEFERRED")
             for key in keys:
                 table = self.table(key).db_table
                 for name, statement in self._index_definitions(cur, table):

@@ -117,14 +117,19 @@ class History:
             list(range(len(FOLLOWUP_KINDS))), [w for _k, w, _d in FOLLOWUP_KINDS]
         )
         subjects = words.FOLLOWUP_SUBJECTS[loc]
+        endings = [(o, n) for o in words.OUTCOMES[loc] for n in words.NEXT_STEPS[loc]]
         kinds = [
-            (kind, dur[0] if dur else 0, (dur[1] - dur[0]) if dur else 0, subjects[kind])
+            (
+                kind,
+                dur[0] if dur else 0,
+                (dur[1] - dur[0]) if dur else 0,
+                # every (subject, outcome, next step): one draw picks all three
+                [(subject, o, n) for subject in subjects[kind] for o, n in endings],
+            )
             for kind, _w, dur in FOLLOWUP_KINDS
         ]
-        #: one entry per slot of the weighted table: (kind, min minutes, span, subjects)
+        #: one entry per slot of the weighted table: (kind, min minutes, span, texts)
         self.fu_kinds = [kinds[k] for k in kind_table]
-        self.outcomes = words.OUTCOMES[loc]
-        self.next_steps = words.NEXT_STEPS[loc]
         self.source_table = table(words.LEAD_SOURCES)
         self.industry_table = table(words.INDUSTRIES)
         self.region_table = table(words.REGIONS)
@@ -334,27 +339,26 @@ class History:
                 d = last_day
             ats.append(midnight[d] + WORK_START + int(r() * WORK_SPAN))
         ats.sort()
-        fmt = self.fmt
+        # the datetime text, inlined from Timeline.fmt (the hottest line of the generator)
+        prefix = tl.utc_prefix
+        times = tl.time_str
+        base = tl.utc_day0
         nxt = self.ids["followup"]
         kinds = self.fu_kinds
         n_kinds = len(kinds)
-        outcomes = self.outcomes
-        n_out = len(outcomes)
-        steps = self.next_steps
-        n_steps = len(steps)
         append = self.buf["followup"].append
         n_contacts = len(contacts) if contacts else 0
         for at in ats:
-            kind, dur_lo, dur_span, subjects = kinds[int(r() * n_kinds)]
-            s = fmt(at)
+            kind, dur_lo, dur_span, texts = kinds[int(r() * n_kinds)]
+            subject, outcome, step = texts[int(r() * len(texts))]
+            s = prefix[at // 86400 - base] + times[at % 86400]
             ct = contact
             if n_contacts and r() < 0.3:
                 ct = contacts[int(r() * n_contacts)]  # type: ignore[index]
             append((
                 nxt(), s, s, None, 1, owner, "{}", kind, s,
                 dur_lo + int(r() * dur_span) if dur_span else None,
-                subjects[int(r() * len(subjects))], outcomes[int(r() * n_out)],
-                steps[int(r() * n_steps)], lead, customer, ct, deal,
+                subject, outcome, step, lead, customer, ct, deal,
             ))  # fmt: skip
         return ats[-1]
 
@@ -559,9 +563,10 @@ class History:
                     contacts=contacts,
                 )  # fmt: skip
                 last_fu = max(last_fu, at)
-                at = self._followups(1, oid, recent_day, recent_day + 1, customer=cid,
-                                     contact=contacts[-1])  # fmt: skip
-                last_fu = max(last_fu, at)
+                if n_keep > 0:
+                    at = self._followups(1, oid, recent_day, recent_day + 1, customer=cid,
+                                         contact=contacts[-1])  # fmt: skip
+                    last_fu = max(last_fu, at)
 
         # the lead row (now that the first deal's id is known)
         if from_lead:

@@ -47,12 +47,12 @@ class Timeline:
             offset = int(local_noon.utcoffset().total_seconds())  # type: ignore[union-attr]
             self.midnight.append((epoch_day0 + i) * 86400 - offset)
         # UTC calendar days that instants may fall on (one either side for offsets)
-        self._utc_day0 = epoch_day0 - 2
-        self._utc_prefix = [
-            (EPOCH + dt.timedelta(days=self._utc_day0 + k)).isoformat() + " "
+        self.utc_day0 = epoch_day0 - 2
+        self.utc_prefix = [
+            (EPOCH + dt.timedelta(days=self.utc_day0 + k)).isoformat() + " "
             for k in range(self.n_days + 4)
         ]
-        self._time_str = [
+        self.time_str = [
             f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}{datetime_suffix}"
             for s in range(86400)
         ]
@@ -149,13 +149,13 @@ class Timeline:
 
     def fmt(self, instant: int) -> str:
         """The instant as the database's datetime text (UTC)."""
-        return self._utc_prefix[instant // 86400 - self._utc_day0] + self._time_str[instant % 86400]
+        return self.utc_prefix[instant // 86400 - self.utc_day0] + self.time_str[instant % 86400]
 
     def formatter(self) -> Callable[[int], str]:
         """`fmt` as a closure over local names, for hot loops."""
-        prefix = self._utc_prefix
-        times = self._time_str
-        base = self._utc_day0
+        prefix = self.utc_prefix
+        times = self.time_str
+        base = self.utc_day0
 
         def fmt(instant: int) -> str:
             return prefix[instant // 86400 - base] + times[instant % 86400]
