@@ -347,7 +347,7 @@ def build_plan(
         t = TeamPlan(len(teams) + 1, name, 1, key)
         teams.append(t)
         region_team[key] = t
-    n_sub = max(len(TEAM_REGIONS), round(scale.reps / 6))
+    n_sub = max(6, round(scale.reps / 6))
     per_region = _largest_remainder(n_sub, [s for *_r, s in TEAM_REGIONS], minimum=1)
     subteams: dict[str, list[TeamPlan]] = {}
     for (key, name_zh, name_en, _share), count in zip(TEAM_REGIONS, per_region, strict=True):
@@ -403,10 +403,10 @@ def build_plan(
         t.manager_id = boss.id
     team_by_id = {t.id: t for t in teams}
 
-    # reps: rep1 in the first East team, rep2 in the first South team, the rest in turn
-    rep_teams = [subteams["east"][0], subteams["south"][0]]
-    while len(rep_teams) < scale.reps:
-        rep_teams.append(all_sub[(len(rep_teams) - 2) % len(all_sub)])
+    # reps in turn over the teams, region by region (East 1, South 1, North 1,
+    # International 1, East 2, …): rep1 in East 1, rep2 in South 1
+    rota = sorted(all_sub, key=lambda t: (subteams[t.region or ""].index(t), all_sub.index(t)))
+    rep_teams = [rota[n % len(rota)] for n in range(scale.reps)]
     reps = []
     for n, t in enumerate(rep_teams, start=1):
         if n == 1:

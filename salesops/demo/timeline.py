@@ -9,7 +9,6 @@ the database takes, from tables built here, so no datetime objects are made per 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import zoneinfo
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
@@ -168,7 +167,3 @@ class Timeline:
 
     def month_date(self, month: int) -> str:
         return self.date_str[self.month_start[month]]
-
-
-def lognormal_factor(u_gauss: float, sigma: float) -> float:
-    return math.exp(sigma * u_gauss)
