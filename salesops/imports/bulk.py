@@ -81,13 +81,17 @@ class BulkContactImporter:
             self._load_odd_keys()
         meta = Contact._meta
         self.table = meta.db_table
-        assert Contact.extra_visibility(user) is None
+        # The same rule as Contact.objects.visible_to, in SQL: the owners in scope, and
+        # contacts of public-pool customers (no owner; Contact.extra_visibility).
         owners = user.visible_owner_ids() if user.has_right("contact", "view") else set()
         if owners is None:
             self.scope_sql, self.scope_params = "deleted_at IS NULL", []
+        elif not user.has_right("contact", "view"):
+            self.scope_sql, self.scope_params = "1 = 0", []
         else:
             ids = sorted(owners) or [-1]
-            self.scope_sql = f"deleted_at IS NULL AND owner_id IN ({', '.join(['%s'] * len(ids))})"
+            marks = ", ".join(["%s"] * len(ids))
+            self.scope_sql = f"deleted_at IS NULL AND (owner_id IN ({marks}) OR owner_id IS NULL)"
             self.scope_params = ids
         self.written = list(CONTACT_FIELDS)
         self.defaults = [(f, _default(f)) for f in self.written]
