@@ -68,11 +68,14 @@ def seed(
     today: dt.date | None = None,
     using: str = "default",
     parallel: bool | None = None,
+    rebuild_indexes: bool | None = None,
     progress: Progress | None = None,
 ) -> SeedResult:
     """Seed the database `using`. Without `reset`, a database that already has users,
-    customers, leads or deals is left untouched (`skipped`). `parallel` (default: from
-    50,000 deals on, where fork exists) uses a second process or two."""
+    customers, leads or deals is left untouched (`skipped`). From 50,000 deals on (by
+    default), `parallel` uses more processes (where fork exists) and `rebuild_indexes`
+    drops the big tables' secondary indexes (and PostgreSQL's foreign keys) for the load
+    and builds them again afterwards."""
     sc = SCALES[scale] if isinstance(scale, str) else scale
     existing = existing_data(using)
     if existing and not reset:
@@ -89,6 +92,8 @@ def seed(
     if parallel is None:
         parallel = sc.deals >= PARALLEL_FROM
     parallel = parallel and "fork" in multiprocessing.get_all_start_methods()
+    if rebuild_indexes is None:
+        rebuild_indexes = sc.deals >= PARALLEL_FROM
     timings: dict[str, float] = {}
     cpu_started = time.process_time()
     gc_was_enabled = gc.isenabled()
@@ -97,7 +102,8 @@ def seed(
         loader = Loader(connection)
         aux = aux_spec(connection, loader) if parallel and connection.vendor == "sqlite" else None
         with attached(connection, aux):
-            _load(connection, loader, plan, parallel, aux, timings, progress, started)
+            _load(connection, loader, plan, parallel, rebuild_indexes, aux, timings, progress,
+                  started)  # fmt: skip
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -123,6 +129,7 @@ def _load(
     loader: Loader,
     plan: OrgPlan,
     parallel: bool,
+    rebuild_indexes: bool,
     aux: AuxSpec | None,
     timings: dict[str, float],
     progress: Progress | None,
@@ -147,7 +154,8 @@ def _load(
                 pk=team.id, name=team.name, parent_id=team.parent_id, manager_id=team.manager_id
             ).save(using=using)
         # the aux writer's tables keep their indexes: the transfer fills them in order
-        loader.drop_secondary_indexes(k for k in BIG_TABLES if aux is None or k not in AUX_KEYS)
+        if rebuild_indexes:
+            loader.drop_secondary_indexes(k for k in BIG_TABLES if aux is None or k not in AUX_KEYS)
 
         t, c = time.perf_counter(), time.process_time()
         history = History(plan)

@@ -32,6 +32,7 @@ from salesops.crm.models import (
     Quote,
     StageHistory,
 )
+from salesops.demo.bulk import Loader, SeedError
 from salesops.demo.seeding import seed
 from salesops.org.models import ExchangeRate, Holiday, Organisation
 from salesops.pipeline.models import Stage
@@ -216,7 +217,7 @@ def test_the_same_seed_gives_the_same_rows_and_another_seed_other_rows():
 def test_two_processes_write_the_same_rows_as_one():
     seed(scale="tiny", today=TODAY)
     inline = digest()
-    counts = seed(scale="tiny", today=TODAY, reset=True, parallel=True).counts
+    counts = seed(scale="tiny", today=TODAY, reset=True, parallel=True, rebuild_indexes=True).counts
     assert digest() == inline
     assert counts["followup"] == FollowUp.all_objects.count() == 800
     if connection.vendor == "sqlite":
@@ -255,3 +256,12 @@ def test_reset_replaces_the_data_and_english_names_are_english():
         n=Count("id", filter=Q(targets__metric="bookings"))
     )
     assert all(u.n >= 12 for u in per_rep)
+
+
+@pytest.mark.django_db
+def test_a_column_the_generator_does_not_know_gets_its_default_or_a_clear_error():
+    loader = Loader(connection)
+    known = ["id", "deal", "stage", "entered_at", "left_at", "entered_by"]
+    assert loader._prepare(StageHistory, known).extra == (False,)  # `advanced`
+    with pytest.raises(SeedError, match="crm.Deal.name"):
+        loader._prepare(Deal, ["id"])
