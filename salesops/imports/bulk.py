@@ -84,6 +84,7 @@ class BulkContactImporter:
         # The same rule as Contact.objects.visible_to, in SQL: the owners in scope, and
         # contacts of public-pool customers (no owner; Contact.extra_visibility).
         owners = user.visible_owner_ids() if user.has_right("contact", "view") else set()
+        self.scope_params: list[int]
         if owners is None:
             self.scope_sql, self.scope_params = "deleted_at IS NULL", []
         elif not user.has_right("contact", "view"):
