@@ -21,7 +21,9 @@ venv:
 	@scripts/ensure-venv
 
 # .mo files are built, not committed (compilemessages refuses to run with no catalogue).
+# ensure-static installs the pinned npm libraries (ECharts) into the static files.
 messages: venv
+	@scripts/ensure-static
 	@if find salesops -name '*.po' -path '*/locale/*' | grep -q .; then \
 		$(SALESOPS) compilemessages --ignore=.venv --ignore=node_modules --verbosity 0; \
 	fi
