@@ -822,7 +822,7 @@ class History:
             purpose = words.RENEWAL_PURPOSE[plan.locale].format(year=tl.date_str[dday][:4])
         else:
             purpose = self.purposes[int(r() * len(self.purposes))]
-        dname = f"{short}-{purpose}"
+        dname = f"{short}-{purpose}" if self.zh else f"{short} – {purpose}"
         contact = contacts[0] if r() < 0.6 else contacts[int(r() * len(contacts))]
         buf["deal"].append((
             did, texts[0], stage_at, None, len(visited), oid, custom, dname, cid, contact,

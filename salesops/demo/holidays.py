@@ -1,6 +1,6 @@
 """China's public holidays and make-up working days (调休) for the demo calendar.
 
-2024–2026 are the dates the State Council published. Other years are approximated from
+2023–2026 are the dates the State Council published. Other years are approximated from
 the Spring Festival date (the real schedule is published each November), without
 make-up days.
 """
@@ -44,6 +44,14 @@ WORKDAY_NAME = ("{}调休上班", "Make-up working day ({})")
 # (key, first day off, last day off, [make-up working days])
 _Spec = tuple[str, tuple[int, int], tuple[int, int], list[tuple[int, int]]]
 PUBLISHED: dict[int, list[_Spec]] = {
+    2023: [
+        ("new_year", (1, 1), (1, 2), []),
+        ("spring", (1, 21), (1, 27), [(1, 28), (1, 29)]),
+        ("qingming", (4, 5), (4, 5), []),
+        ("labour", (4, 29), (5, 3), [(4, 23), (5, 6)]),
+        ("dragon", (6, 22), (6, 24), [(6, 25)]),
+        ("national_mid_autumn", (9, 29), (10, 6), [(10, 7), (10, 8)]),
+    ],
     2024: [
         ("new_year", (1, 1), (1, 1), []),
         ("spring", (2, 10), (2, 17), [(2, 4), (2, 18)]),
