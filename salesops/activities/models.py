@@ -86,9 +86,10 @@ class FollowUp(OwnedModel):
                 name="followup_time",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # Covering for per-rep touchpoint counts (kind read from the index).
             models.Index(
-                fields=["owner", "occurred_at"],
-                name="followup_owner_time",
+                fields=["owner", "occurred_at", "kind"],
+                name="followup_owner_time_kind",
                 condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["customer", "occurred_at"], name="followup_customer"),
