@@ -10,6 +10,7 @@ from ninja import Schema
 from pydantic import Field
 
 from salesops.activities import services as activities
+from salesops.activities import update_services as activity_updates
 from salesops.activities.models import FollowUp, Task
 from salesops.api.framework import Ref, Resource
 from salesops.api.schemas import in_schema
@@ -457,10 +458,22 @@ followups = Resource(
         extra=CUSTOM,
     ),
     create=lambda u, d: activities.log_followup(by=u, **d),
+    update_schema=in_schema(
+        "FollowUpUpdate",
+        FollowUp,
+        [*sorted(activity_updates.FOLLOWUP_EDITABLE), "custom"],
+        extra=CUSTOM,
+        partial=True,
+    ),
+    update=lambda u, o, d, v: activity_updates.update_followup(
+        followup=o, by=u, custom=d.pop("custom", None), data=d, version=v
+    ),
     delete=crm_delete,
     restore=crm_restore,
     refs=LINKS,
-    description="Logging a follow-up moves its customer's last follow-up forward.",
+    description="Logging a follow-up moves its customer's last follow-up forward; changing "
+    "when it happened keeps that date the latest of the customer's follow-ups. What a "
+    "follow-up is linked to cannot be changed.",
 )
 
 tasks = Resource(
@@ -518,6 +531,10 @@ tasks = Resource(
         required=("title",),
     ),
     create=lambda u, d: activities.create_task(by=u, **d),
+    update_schema=in_schema(
+        "TaskUpdate", Task, sorted(activity_updates.TASK_EDITABLE), partial=True
+    ),
+    update=lambda u, o, d, v: activity_updates.update_task(task=o, by=u, data=d, version=v),
     delete=crm_delete,
     restore=crm_restore,
     refs={**LINKS, "owner": USERS_REF},

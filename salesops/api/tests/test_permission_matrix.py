@@ -42,6 +42,8 @@ PATCHES = {
     "customers": {"name": "Taken"},
     "contacts": {"name": "Taken"},
     "deals": {"amount": "1"},
+    "followups": {"subject": "Taken"},
+    "tasks": {"title": "Taken"},
     "quotes": {"notes": "Taken"},
     "contracts": {"title": "Taken"},
     "payment-plans": {"note": "Taken"},
