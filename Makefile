@@ -58,6 +58,7 @@ bench: venv
 		others=$$($(SALESOPS) help --commands | grep '^bench_' | tr '\n' ' '); \
 		if [ -n "$$others" ]; then echo "Single benchmarks so far: $$others(run: .venv/bin/salesops NAME)"; fi; \
 	fi
+	$(SALESOPS) bench_api
 
 clean:
 	rm -rf test-artifacts .mypy_cache .ruff_cache
