@@ -1,0 +1,14 @@
+"""Background tasks of the API (`django.tasks`, run by `salesops worker`)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from salesops.api.idempotency import purge_idempotency_records
+
+
+@task
+def purge_idempotency() -> int:
+    """Delete stored Idempotency-Key responses older than IDEMPOTENCY_TTL_HOURS (24 by
+    default); how many were deleted. Meant to run once a day."""
+    return purge_idempotency_records()
