@@ -4,7 +4,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import URLPattern, path
 
-from salesops.web.views import actions, board, create, home, lists, pages, quotes, setup
+from salesops.web.views import (
+    actions,
+    board,
+    create,
+    dashboard_charts,
+    dashboard_drill,
+    dashboards,
+    home,
+    lists,
+    pages,
+    quotes,
+    setup,
+)
 from salesops.web.views.records import RecordPage
 
 
@@ -90,6 +102,11 @@ urlpatterns = [
     path("deals/<int:pk>/move/", actions.deal_move, name="deal_move"),
     path("tasks/<int:pk>/done/", actions.task_done, name="task_done"),
     path("delete/<str:kind>/<int:pk>/", actions.delete, name="record_delete"),
+    path("dashboards/", dashboards.org_dashboard, name="dashboard"),
+    path("dashboards/team/<int:pk>/", dashboards.team_dashboard, name="dashboard_team"),
+    path("dashboards/rep/<int:pk>/", dashboards.rep_dashboard, name="dashboard_rep"),
+    path("dashboards/data.json", dashboard_charts.chart_data, name="dashboard_data"),
+    path("dashboards/drill/<str:metric>/", dashboard_drill.drill, name="dashboard_drill"),
     path("board/", board.board, name="board"),
     path("board/<int:pk>/", board.board, name="board_pipeline"),
     path("board/<int:pk>/stage/<int:stage_pk>/", board.column_more, name="board_column"),

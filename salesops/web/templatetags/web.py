@@ -159,6 +159,7 @@ def _nav() -> list[tuple[str, Any, str | None]]:
                 ("section", _("Sales"), None),
                 ("deal_list", _("Deals"), "deal"),
                 ("board", _("Pipeline board"), "deal"),
+                ("dashboard", _("Dashboards"), "deal"),
                 ("followup_list", _("Follow-ups"), "followup"),
                 ("task_list", _("Tasks"), "task"),
                 ("section", _("Orders"), None),

@@ -1,0 +1,312 @@
+"""Drill-down: the exact records a dashboard number counts, with the same query as the
+KPI (through the KPI context, so the viewer's scope and the filters apply), its total
+in the base currency, and a CSV export of every row.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from salesops.activities.models import FollowUp
+from salesops.analytics import engine
+from salesops.analytics import kpis as k
+from salesops.analytics.formulas import MissingRate, money_text
+from salesops.crm.models import Deal
+from salesops.crm.models.deals import StageHistory
+from salesops.imports.exporting import write_csv
+from salesops.web.auth import me
+from salesops.web.templatetags.web import format_money
+from salesops.web.views.dashboards import read_period, scope_from_params
+
+#: Most rows shown on the page; the CSV export has them all.
+PAGE_ROWS = 500
+
+
+@dataclass
+class Drill:
+    title: Any
+    #: "won", "closed", "open": deals; "payments"; "touchpoints"
+    rows: Callable[[engine.KpiContext, Any], QuerySet]
+    kind: str
+    #: the date a money row converts at: the event's date, or None for the latest rate
+    rate_date: str | None = None
+
+
+def won(ctx: engine.KpiContext, params: Any) -> QuerySet:
+    p = ctx.period
+    qs = ctx.deals().filter(status=k.WON, closed_on__gte=p.start, closed_on__lt=p.end)
+    low, high = params.get("cycle_min", ""), params.get("cycle_max", "")
+    if low.isdigit() or high.isdigit():
+        qs = qs.annotate(days=k.DaysBetween("created_on", "closed_on"))
+        if low.isdigit():
+            qs = qs.filter(days__gte=int(low))
+        if high.isdigit():
+            qs = qs.filter(days__lte=int(high))
+    return qs
+
+
+def closed(ctx: engine.KpiContext, params: Any) -> QuerySet:
+    p = ctx.period
+    return ctx.deals().filter(
+        status__in=[k.WON, k.LOST], closed_on__gte=p.start, closed_on__lt=p.end
+    )
+
+
+def new_customers(ctx: engine.KpiContext, params: Any) -> QuerySet:
+    """The first won deal in P of each customer with no earlier won deal (as
+    `kpis.new_customer_deals`): one row per new customer."""
+    p = ctx.period
+    base = ctx.deals().filter(status=k.WON)
+    earlier = base.filter(customer_id=OuterRef("customer_id"), closed_on__lt=p.start)
+    firsts: dict[int, int] = {}
+    for pk, customer in (
+        base.filter(closed_on__gte=p.start, closed_on__lt=p.end)
+        .filter(~Exists(earlier))
+        .order_by("closed_on", "id")
+        .values_list("id", "customer_id")
+    ):
+        firsts.setdefault(customer, pk)
+    return ctx.deals().filter(pk__in=list(firsts.values()))
+
+
+def open_deals(ctx: engine.KpiContext, params: Any) -> QuerySet:
+    p = ctx.period
+    qs = ctx.deals().filter(status=k.OPEN, expected_close__gte=p.start, expected_close__lt=p.end)
+    if params.get("stage", "").isdigit():
+        qs = qs.filter(stage_id=int(params["stage"]))
+    return qs
+
+
+def entered(ctx: engine.KpiContext, params: Any) -> QuerySet:
+    """Deals that entered the stage in P (stage history), as `stage_conversion` counts."""
+    if not params.get("stage", "").isdigit():
+        raise Http404
+    start, end = ctx.bounds()
+    ids = StageHistory.objects.filter(ctx.deal_q("deal__")).filter(
+        entered_at__gte=start, entered_at__lt=end, stage_id=int(params["stage"])
+    )
+    return Deal.objects.filter(pk__in=ids.values("deal_id"))
+
+
+def payments(ctx: engine.KpiContext, params: Any) -> QuerySet:
+    p = ctx.period
+    return ctx.payments().filter(received_on__gte=p.start, received_on__lt=p.end)
+
+
+def touchpoints(ctx: engine.KpiContext, params: Any) -> QuerySet:
+    start, end = ctx.bounds()
+    return FollowUp.objects.visible_to(ctx.viewer).filter(
+        kind__in=FollowUp.TOUCHPOINT_KINDS,
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        owner_id__in=ctx.reps,
+    )
+
+
+DRILLS: dict[str, Drill] = {
+    "won": Drill(gettext_lazy("Won deals closed in the period"), won, "deal", "closed_on"),
+    "closed": Drill(gettext_lazy("Deals won or lost in the period"), closed, "deal", "closed_on"),
+    "new_customers": Drill(
+        gettext_lazy("First won deals of new customers"), new_customers, "deal", "closed_on"
+    ),
+    "open": Drill(
+        gettext_lazy("Open deals expected to close in the period"), open_deals, "deal", None
+    ),
+    "entered": Drill(gettext_lazy("Deals that entered the stage in the period"), entered, "deal"),
+    "payments": Drill(
+        gettext_lazy("Payments received in the period"), payments, "payment", "received_on"
+    ),
+    "touchpoints": Drill(gettext_lazy("Touchpoints in the period"), touchpoints, "followup"),
+}
+
+
+def in_base(ctx: engine.KpiContext, drill: Drill, obj: Any) -> Decimal | None:
+    if drill.kind == "followup" or obj.amount is None:
+        return None
+    today = ctx.today or ctx.org.local_date()
+    day = getattr(obj, drill.rate_date) if drill.rate_date else today
+    if day is None:
+        return None
+    try:
+        return Decimal(obj.amount) * ctx.rates.rate_on(obj.currency_id, day)
+    except MissingRate:
+        return None
+
+
+def table(ctx: engine.KpiContext, drill: Drill, qs: QuerySet) -> tuple[list[str], Callable]:
+    """(headers, row function) for the drill's kind of record."""
+    base = str(ctx.org.base_currency_id)
+    if drill.kind == "deal":
+        headers = [
+            _("Deal"),
+            _("Customer"),
+            _("Owner"),
+            _("Stage"),
+            _("Status"),
+            _("Amount"),
+            _("Currency"),
+            _("Amount in %(currency)s") % {"currency": base},
+            _("Expected close"),
+            _("Closed on"),
+            _("Created on"),
+        ]
+
+        def deal_row(d: Any) -> list[Any]:
+            return [
+                d.name,
+                d.customer,
+                d.owner,
+                d.stage.name if d.stage_id else "",
+                d.get_status_display(),
+                d.amount,
+                d.currency_id,
+                money_text(in_base(ctx, drill, d)),
+                d.expected_close,
+                d.closed_on,
+                d.created_on,
+            ]
+
+        return headers, deal_row
+    if drill.kind == "payment":
+        headers = [
+            _("Received on"),
+            _("Contract"),
+            _("Owner"),
+            _("Reference"),
+            _("Amount"),
+            _("Currency"),
+            _("Amount in %(currency)s") % {"currency": base},
+        ]
+
+        def payment_row(p: Any) -> list[Any]:
+            return [
+                p.received_on,
+                p.contract.number,
+                p.owner,
+                p.reference,
+                p.amount,
+                p.currency_id,
+                money_text(in_base(ctx, drill, p)),
+            ]
+
+        return headers, payment_row
+    headers = [_("Occurred at"), _("Kind"), _("Subject"), _("Customer"), _("Owner")]
+
+    def followup_row(f: Any) -> list[Any]:
+        return [
+            timezone.localtime(f.occurred_at, ctx.tz).replace(tzinfo=None),
+            f.get_kind_display(),
+            f.subject,
+            f.customer or "",
+            f.owner,
+        ]
+
+    return headers, followup_row
+
+
+RELATED = {
+    "deal": ["customer", "owner", "stage"],
+    "payment": ["contract", "owner"],
+    "followup": ["customer", "owner"],
+}
+ORDER = {
+    "deal": ["-closed_on", "-id"],
+    "payment": ["-received_on", "-id"],
+    "followup": ["-occurred_at"],
+}
+
+
+def total_of(ctx: engine.KpiContext, drill: Drill, qs: QuerySet) -> Decimal | None:
+    """Σ amount in the base currency, converted as the KPI does (None for follow-ups)."""
+    if drill.kind == "followup":
+        return None
+    today = ctx.today or ctx.org.local_date()
+    fields = ["currency_id", "amount"] + ([drill.rate_date] if drill.rate_date else [])
+    total = Decimal(0)
+    for row in qs.order_by().values_list(*fields).iterator():
+        if row[1]:
+            total += Decimal(row[1]) * ctx.rates.rate_on(
+                row[0], row[2] if drill.rate_date else today
+            )
+    return total
+
+
+@login_required
+def drill(request: HttpRequest, metric: str) -> HttpResponse:
+    definition = DRILLS.get(metric)
+    if definition is None:
+        raise Http404
+    viewer: Any = me(request)
+    org: Any = request.org  # type: ignore[attr-defined]
+    scope = scope_from_params(viewer, request.GET)
+    try:
+        period, _preset, text = read_period(request.GET, org, org.local_date())
+    except ValidationError as e:
+        return render(
+            request,
+            "web/dashboards/drill.html",
+            {"title": definition.title, "error": " ".join(e.messages)},
+            status=400,
+        )
+    ctx = engine.KpiContext(viewer=viewer, period=period, filters=scope.filters())
+    qs = definition.rows(ctx, request.GET).select_related(*RELATED[definition.kind])
+    qs = qs.order_by(*ORDER[definition.kind])
+    headers, row_of = table(ctx, definition, qs)
+    if request.GET.get("format") == "csv":
+        return csv_response(metric, period, headers, (row_of(obj) for obj in qs.iterator()))
+    try:
+        total = total_of(ctx, definition, qs)
+    except MissingRate as e:
+        total = None
+        messages = _("There is no exchange rate for %(currency)s on or before %(day)s; add one.")
+        error = messages % {"currency": e.code, "day": e.day.isoformat()}
+    else:
+        error = ""
+    count = qs.count()
+    rows = [row_of(obj) for obj in qs[:PAGE_ROWS]]
+    params = request.GET.copy()
+    params["format"] = "csv"
+    return render(
+        request,
+        "web/dashboards/drill.html",
+        {
+            "title": definition.title,
+            "scope": scope,
+            "period": period,
+            "count": count,
+            "total": format_money(total, org.base_currency_id) if total is not None else "",
+            "total_value": money_text(total) if total is not None else "",
+            "headers": headers,
+            "rows": rows,
+            "shown": len(rows),
+            "error": error,
+            "csv_url": f"{reverse('dashboard_drill', args=[metric])}?{urlencode(params)}",
+            "back": f"{scope.page_url()}?{urlencode({'period': text})}",
+        },
+    )
+
+
+def csv_response(
+    metric: str, period: Any, headers: list[str], rows: Iterator[list[Any]]
+) -> HttpResponse:
+    out = io.StringIO()
+    write_csv(headers, ([str(v) if hasattr(v, "pk") else v for v in r] for r in rows), out)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"{metric}-{period.start.isoformat()}-{period.last_day.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
