@@ -157,7 +157,7 @@ def test_a_tiles_drill_down_lists_exactly_what_it_counts(cast, books, signed_in,
     assert drill.context["count"] == count
     if kpi_id != "win_rate":
         assert drill.context["total"] == t["text"]
-    names = " ".join(str(row[0]) for row in drill.context["rows"])
+    names = " ".join(str(row[0]) for _url, row in drill.context["rows"])
     assert "West" not in names and "deleted" not in names and "old" not in names
 
 
@@ -224,3 +224,30 @@ def test_the_charts_draw_in_a_browser(cast, books, live_server, new_page, screen
     assert page.locator("[data-rendered='chart']").count() >= 5
     screenshot(page, "dashboard-org-rep")
     assert errors == []
+
+
+def test_every_chart_element_opens_the_list_of_what_it_counts(cast, books, signed_in):
+    for day in (2, 2, 3):
+        FollowUp.objects.create(
+            owner=cast.rep,
+            kind="call",
+            subject="East call",
+            customer=Customer.objects.get(name="East one Co"),
+            occurred_at=dt.datetime(2026, 7, day, 3, tzinfo=dt.UTC),
+        )
+    client = signed_in(cast.rep)
+    charts = client.get(reverse("dashboard_data"), {"period": "2026-07"}).json()["charts"]
+    checked = 0
+    for key, chart in charts.items():
+        points = [p for s in chart.get("series", []) for p in s["points"]]
+        points += chart.get("items", []) + chart.get("cells", [])
+        for point in points:
+            response = client.get(point["url"])
+            assert response.status_code == 200, (key, point["url"])
+            if key in ("cycle", "heatmap"):
+                assert response.context["count"] == point["value"], (key, point)
+            if key == "trend" and point["value"]:
+                assert float(response.context["total_value"]) == point["value"], point
+            checked += 1
+    assert checked > 20
+    assert [c["value"] for c in charts["heatmap"]["cells"]] == [2, 1]

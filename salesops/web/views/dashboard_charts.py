@@ -360,6 +360,7 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
         ]
         labels = [b.start.strftime("%Y-%m") for b in buckets]
     index = {b.start: i for i, b in enumerate(buckets)}
+    days = [1 if by_day else max(org_working_days(b.start, b.end), 1) for b in buckets]
     counts: Counter = Counter()
     for owner, day, n in rows:
         key = day if by_day else max(day.replace(day=1), period.start)
@@ -372,9 +373,7 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
             n = counts[(rep, x)]
             if not n:
                 continue
-            value = (
-                n if by_day else round(n / max(org_working_days(bucket.start, bucket.end), 1), 2)
-            )
+            value = n if by_day else round(n / days[x], 2)
             url = drill_url(Scope("rep", rep=User(pk=rep)), bucket, "touchpoints")
             cells.append({"x": x, "y": y, "value": value, "url": url})
     return {
