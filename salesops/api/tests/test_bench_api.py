@@ -44,3 +44,9 @@ def test_it_runs_on_a_tiny_data_set_and_prints_the_figures(tmp_path):
     assert "deal list as" in out
     assert "one-row view (ceiling)" in out
     assert "of the ceiling's req/s" in out
+
+
+def test_server_cpu_is_per_request_and_absent_when_unknown():
+    run = Run("x", seconds=1.0, latencies_ms=[1.0] * 9, errors=1, server_cpu_seconds=0.05)
+    assert run.cpu_ms == pytest.approx(5.0)
+    assert Run("x", latencies_ms=[1.0]).cpu_ms is None

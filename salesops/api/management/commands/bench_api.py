@@ -53,6 +53,8 @@ class Run:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    #: CPU time the server's workers spent during the run (None where /proc is absent)
+    server_cpu_seconds: float | None = None
 
     def percentile(self, q: float) -> float:
         """Nearest rank; 0 when nothing was measured."""
@@ -64,6 +66,35 @@ class Run:
     @property
     def rps(self) -> float:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """Server CPU per request: unlike latency, hardly changed by other load on the
+        machine, so `cores * 1000 / cpu_ms` estimates the throughput of idle cores."""
+        if self.server_cpu_seconds is None or not self.latencies_ms:
+            return None
+        return self.server_cpu_seconds * 1000 / (len(self.latencies_ms) + self.errors)
+
+
+def children_cpu_seconds(parent: int) -> float | None:
+    """User + system CPU seconds of the processes whose parent is `parent` (Linux)."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        entries = os.listdir("/proc")
+    except (OSError, ValueError, AttributeError):
+        return None
+    total = 0.0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _free_port() -> int:
@@ -220,7 +251,7 @@ class Command(BaseCommand):
             f"{os.cpu_count()} CPUs shared with the load generator."
         )
         try:
-            with gunicorn(workers=workers, port=port):
+            with gunicorn(workers=workers, port=port) as server:
                 runs = []
                 for name, path, raw in targets:
                     headers = {"Authorization": f"Bearer {raw}"} if raw else {}
@@ -236,9 +267,12 @@ class Command(BaseCommand):
                             clients=clients,
                             name=name,
                         )
-                    runs.append(
-                        load(port, path, headers, seconds=seconds, clients=clients, name=name)
-                    )
+                    cpu_before = children_cpu_seconds(server.pid)
+                    run = load(port, path, headers, seconds=seconds, clients=clients, name=name)
+                    cpu_after = children_cpu_seconds(server.pid)
+                    if cpu_before is not None and cpu_after is not None:
+                        run.server_cpu_seconds = cpu_after - cpu_before
+                    runs.append(run)
         finally:
             ApiToken.objects.filter(pk__in=[t.token.pk for t in tokens]).delete()
         self._report(runs)
@@ -246,11 +280,13 @@ class Command(BaseCommand):
     def _report(self, runs: list[Run]) -> None:
         self.stdout.write(
             f"{'what':<36}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'requests':>10}{'errors':>8}"
+            f"{'cpu ms':>8}"
         )
         for run in runs:
+            cpu = "-" if run.cpu_ms is None else f"{run.cpu_ms:.1f}"
             self.stdout.write(
                 f"{run.name:<36}{run.percentile(0.5):9.1f}{run.percentile(0.99):9.1f}"
-                f"{run.rps:9.0f}{len(run.latencies_ms):10d}{run.errors:8d}"
+                f"{run.rps:9.0f}{len(run.latencies_ms):10d}{run.errors:8d}{cpu:>8}"
             )
         ceiling = runs[-1]
         self.stdout.write(
@@ -269,3 +305,10 @@ class Command(BaseCommand):
                 f"{run.name}: {ratio:.2f} of the ceiling's req/s, p50 {p50x:.1f}x the "
                 f"ceiling's; budget {'met' if ok else 'MISSED'}"
             )
+        cores = os.cpu_count() or 1
+        for run in runs:
+            if run.cpu_ms:
+                self.stdout.write(
+                    f"{run.name}: {run.cpu_ms:.1f} ms of server CPU per request, at most "
+                    f"{cores * 1000 / run.cpu_ms:.0f} req/s on {cores} idle cores"
+                )
