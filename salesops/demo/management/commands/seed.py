@@ -78,7 +78,12 @@ class Command(BaseCommand):
         except SeedError as e:
             raise CommandError(str(e)) from e
         if result.skipped:
-            found = ", ".join(f"{n:,} {k}" for k, n in result.existing.items())
+            labels = {"users": _("users"), "customers": _("customers"), "leads": _("leads"),
+                      "deals": _("deals")}  # fmt: skip
+            found = ", ".join(
+                _("%(what)s: %(count)s") % {"what": labels.get(k, k), "count": f"{n:,}"}
+                for k, n in result.existing.items()
+            )
             out.write(
                 _(
                     "The database already has data (%(found)s); nothing was changed. "
