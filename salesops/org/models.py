@@ -12,8 +12,10 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Length, Upper
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +39,16 @@ register(_org_cache.clear)
 
 
 class Currency(models.Model):
-    code = models.CharField(_("code"), max_length=3, primary_key=True)
+    code = models.CharField(
+        _("code"),
+        max_length=3,
+        primary_key=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Z]{3}$", _("Use the three capital letters of ISO 4217, such as CNY.")
+            )
+        ],
+    )
     name = models.CharField(_("name"), max_length=60)
     symbol = models.CharField(_("symbol"), max_length=5, blank=True)
     active = models.BooleanField(_("active"), default=True)
@@ -47,8 +58,12 @@ class Currency(models.Model):
         verbose_name = _("currency")
         verbose_name_plural = _("currencies")
         constraints = [
+            # Three upper-case letters, written without REGEXP (which SQLite lacks
+            # outside Django).
             models.CheckConstraint(
-                condition=models.Q(code__regex=r"^[A-Z]{3}$"), name="currency_code_iso"
+                condition=models.Q(Exact(Length("code"), 3))
+                & models.Q(Exact(models.F("code"), Upper("code"))),
+                name="currency_code_iso",
             )
         ]
 
