@@ -285,6 +285,7 @@ class User(AbstractUser):
     def forget_permissions(self) -> None:
         """Drop the cached scope (after the user's role or teams change)."""
         self.__dict__.pop("_visible_owner_ids", None)
+        self.__dict__.pop("_collaborator_deal_ids", None)
 
 
 class Notification(models.Model):

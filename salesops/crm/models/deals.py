@@ -169,10 +169,15 @@ class Deal(OwnedModel):
     @classmethod
     def extra_visibility(cls, user: Any, prefix: str = "") -> Q | None:
         """Collaborators on a deal see it too."""
-        # A plain IN (subquery) rather than a correlated EXISTS: OR-ed with the owner
-        # rule it still lets the database use the owner indexes.
-        through = cls.collaborators.through
-        return Q(**{f"{prefix}pk__in": through.objects.filter(user_id=user.pk).values("deal_id")})
+        # The ids are read first (a person collaborates on few deals): OR-ed with the
+        # owner rule, a list keeps the owner indexes usable, where a subquery made
+        # PostgreSQL scan an organisation-wide index.
+        ids = getattr(user, "_collaborator_deal_ids", None)
+        if ids is None:
+            through = cls.collaborators.through
+            ids = list(through.objects.filter(user_id=user.pk).values_list("deal_id", flat=True))
+            user._collaborator_deal_ids = ids  # one request, one user object
+        return Q(**{f"{prefix}pk__in": ids}) if ids else None
 
     @property
     def effective_probability(self) -> int:
