@@ -251,3 +251,31 @@ def test_every_chart_element_opens_the_list_of_what_it_counts(cast, books, signe
             checked += 1
     assert checked > 20
     assert [c["value"] for c in charts["heatmap"]["cells"]] == [2, 1]
+
+
+def test_a_pipeline_narrows_the_tiles_charts_and_drill_downs(cast, books, signed_in):
+    other = PipelineFactory(name="Renewals")
+    Deal.objects.create(
+        name="East renewal",
+        customer=Customer.objects.get(name="East one Co"),
+        pipeline=other,
+        stage=other.stages.get(name="Won"),
+        amount=Decimal("50"),
+        currency_id="CNY",
+        status="won",
+        created_on=D(2026, 6, 1),
+        closed_on=D(2026, 7, 5),
+        owner=cast.rep,
+    )
+    client = signed_in(cast.rep)
+    everything = client.get(reverse("dashboard"), {"period": Q3})
+    assert tile(everything, "bookings")["text"] == "¥1,750.00"
+    page = client.get(reverse("dashboard"), {"period": Q3, "pipeline": books.pk})
+    bookings = tile(page, "bookings")
+    assert bookings["text"] == "¥1,700.00"
+    assert f"pipeline={books.pk}" in bookings["url"]
+    assert client.get(bookings["url"]).context["total"] == "¥1,700.00"
+    charts = client.get(page.context["data_url"]).json()["charts"]
+    july = charts["trend"]["labels"].index("2026-07")
+    assert charts["trend"]["series"][0]["points"][july]["value"] == 1000.0
+    assert client.get(reverse("dashboard"), {"pipeline": "999999"}).status_code == 404

@@ -217,7 +217,7 @@ def leaderboard(scope: Scope, period: Period, values: dict[str, Any]) -> dict[st
                 "points": [
                     {
                         "value": float(v["bookings"] or 0),
-                        "url": drill_url(Scope("rep", rep=User(pk=int(key))), period, "won"),
+                        "url": drill_url(scope.of_rep(int(key)), period, "won"),
                     }
                     for key, v in rows
                 ],
@@ -252,7 +252,7 @@ def gauges(scope: Scope, period: Period, values: dict[str, Any]) -> dict[str, An
             for uid, rate in by.get("users", {}).items():
                 if rate is not None:
                     name = f"{user_names.get(int(uid), uid)} · {labels.get(metric, metric)}"
-                    rep = Scope("rep", rep=User(pk=int(uid)))
+                    rep = scope.of_rep(int(uid))
                     items.append((name, rate, drill_url(rep, period, "won")))
     return {
         "type": "gauges",
@@ -374,7 +374,7 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
             if not n:
                 continue
             value = n if by_day else round(n / days[x], 2)
-            url = drill_url(Scope("rep", rep=User(pk=rep)), bucket, "touchpoints")
+            url = drill_url(scope.of_rep(rep), bucket, "touchpoints")
             cells.append({"x": x, "y": y, "value": value, "url": url})
     return {
         "type": "heatmap",

@@ -286,6 +286,7 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
         error = ""
     count = qs.count()
     rows = [(link_of(definition, obj), row_of(obj)) for obj in qs[:PAGE_ROWS]]
+    pipeline = {"pipeline": scope.pipeline.pk} if scope.pipeline is not None else {}
     params = request.GET.copy()
     params["format"] = "csv"
     return render(
@@ -303,7 +304,7 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
             "shown": len(rows),
             "error": error,
             "csv_url": f"{reverse('dashboard_drill', args=[metric])}?{urlencode(params)}",
-            "back": f"{scope.page_url()}?{urlencode({'period': text})}",
+            "back": f"{scope.page_url()}?{urlencode({'period': text, **pipeline})}",
         },
     )
 

@@ -10,7 +10,7 @@ applies; a team or rep outside that scope is a 404, not an empty page.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from salesops.analytics import engine
 from salesops.analytics.kpis import period_of, team_members
 from salesops.analytics.periods import PRESETS, Period, parse_period, preset
+from salesops.pipeline.models import Pipeline
 from salesops.users.models import Target, Team, User
 from salesops.web.auth import me
 from salesops.web.templatetags.web import format_money, format_number, percent
@@ -49,21 +50,27 @@ assert set(PRESET_LABELS) <= set(PRESETS)
 
 @dataclass(frozen=True)
 class Scope:
-    """The organisation, a team with its sub-teams, or one rep."""
+    """The organisation, a team with its sub-teams, or one rep; optionally one pipeline."""
 
     kind: str  # "org", "team", "rep"
     team: Team | None = None
     rep: User | None = None
+    pipeline: Pipeline | None = None
 
     def filters(self) -> engine.Filters:
-        return engine.Filters(team=self.team, owner=self.rep)
+        return engine.Filters(team=self.team, owner=self.rep, pipeline=self.pipeline)
 
     def params(self) -> dict[str, int]:
+        out = {"pipeline": self.pipeline.pk} if self.pipeline is not None else {}
         if self.team is not None:
-            return {"team": self.team.pk}
+            return {"team": self.team.pk, **out}
         if self.rep is not None:
-            return {"owner": self.rep.pk}
-        return {}
+            return {"owner": self.rep.pk, **out}
+        return out
+
+    def of_rep(self, pk: int) -> Scope:
+        """One rep's part of this scope (leaderboard bars, heat-map cells)."""
+        return Scope("rep", rep=User(pk=pk), pipeline=self.pipeline)
 
     def page_url(self) -> str:
         if self.team is not None:
@@ -103,6 +110,17 @@ def rep_scope(viewer: Any, pk: int) -> Scope:
     return Scope("rep", rep=rep)
 
 
+def with_pipeline(scope: Scope, params: Any) -> Scope:
+    """The scope narrowed to the pipeline named by `?pipeline=` (404 if there is none)."""
+    value = str(params.get("pipeline", "") or "")
+    if not value:
+        return scope
+    pipeline = Pipeline.objects.filter(pk=int(value)).first() if value.isdigit() else None
+    if pipeline is None:
+        raise Http404
+    return replace(scope, pipeline=pipeline)
+
+
 def scope_from_params(viewer: Any, params: Any) -> Scope:
     """The scope named by `team` or `owner` query parameters (drill-down, chart data)."""
     for key, resolve in (("team", team_scope), ("owner", rep_scope)):
@@ -110,8 +128,8 @@ def scope_from_params(viewer: Any, params: Any) -> Scope:
         if value:
             if not str(value).isdigit():
                 raise Http404
-            return resolve(viewer, int(value))
-    return Scope("org")
+            return with_pipeline(resolve(viewer, int(value)), params)
+    return with_pipeline(Scope("org"), params)
 
 
 # -- which period ------------------------------------------------------------------------------
@@ -290,10 +308,12 @@ def choices(viewer: Any) -> list[tuple[str, str]]:
 def dashboard_page(request: HttpRequest, scope: Scope) -> HttpResponse:
     viewer: Any = me(request)
     org: Any = request.org  # type: ignore[attr-defined]
+    scope = with_pipeline(scope, request.GET)
     context: dict[str, Any] = {
         "title": _("Dashboard: %(scope)s") % {"scope": scope.title},
         "scope": scope,
         "presets": list(PRESET_LABELS.items()),
+        "pipelines": list(Pipeline.objects.order_by("name").values_list("id", "name")),
         "choices": choices(viewer),
         "here": scope.page_url(),
     }
