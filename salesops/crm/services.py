@@ -115,6 +115,15 @@ CUSTOMER_FIELDS = [
 ]
 
 
+def _refuse_unknown(fields: dict[str, Any], allowed: list[str]) -> None:
+    """Mass assignment: anything but the allowed fields (owner, ids, status…) is refused."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+
+
 def _validate(obj: Any, *, exclude: list[str] | None = None) -> None:
     """Field validation with messages per field. Database constraints are not re-checked
     here (each costs a query): the services establish them, the database enforces them."""
@@ -126,11 +135,7 @@ def create_lead(
     *, by: User, owner: User | None = None, custom: dict | None = None, **fields: Any
 ) -> Lead:
     ensure_right(by, "lead", "create")
-    unknown = set(fields) - set(LEAD_FIELDS)
-    if unknown:
-        raise ValidationError(
-            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
-        )
+    _refuse_unknown(fields, LEAD_FIELDS)
     owner = by if owner is None else owner
     _check_owner(by=by, owner=owner)
     check_picklist_value("lead_source", fields.get("source", ""), field="source")
@@ -149,11 +154,7 @@ def create_customer(
     """Create a customer owned by `owner` (default: `by`), or in the public pool when
     `owner` is None. The pool cap applies to the owner."""
     ensure_right(by, "customer", "create")
-    unknown = set(fields) - set(CUSTOMER_FIELDS)
-    if unknown:
-        raise ValidationError(
-            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
-        )
+    _refuse_unknown(fields, CUSTOMER_FIELDS)
     the_owner: User | None = by if owner == "me" else owner  # type: ignore[assignment]
     _check_owner(by=by, owner=the_owner)
     check_picklist_value("industry", fields.get("industry", ""), field="industry")
@@ -184,11 +185,7 @@ def create_contact(
     """A contact of `customer`, owned by the customer's owner (contacts follow it)."""
     ensure_right(by, "contact", "create")
     ensure_can(by, customer, "edit")
-    unknown = set(fields) - set(CONTACT_FIELDS)
-    if unknown:
-        raise ValidationError(
-            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
-        )
+    _refuse_unknown(fields, CONTACT_FIELDS)
     contact = Contact(customer=customer, owner=customer.owner, **fields)
     contact.custom = clean_custom_values(object_type="contact", values=custom)
     _validate(contact)
@@ -199,11 +196,7 @@ def create_contact(
 @transaction.atomic
 def create_product(*, by: User, custom: dict | None = None, **fields: Any) -> Product:
     ensure_right(by, "product", "create")
-    unknown = set(fields) - set(PRODUCT_FIELDS)
-    if unknown:
-        raise ValidationError(
-            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
-        )
+    _refuse_unknown(fields, PRODUCT_FIELDS)
     currency = fields.pop("currency", None)
     if "price" in fields:
         try:
