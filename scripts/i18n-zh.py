@@ -183,9 +183,21 @@ def extract() -> None:
     import subprocess
 
     subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "salesops"), "makemessages", "-l", "zh_Hans", "-l", "en",
-         "--no-location", "--no-wrap", "--ignore=tests", "--verbosity", "0"],
-        cwd=ROOT / "salesops", check=True,
+        [
+            str(ROOT / ".venv" / "bin" / "salesops"),
+            "makemessages",
+            "-l",
+            "zh_Hans",
+            "-l",
+            "en",
+            "--no-location",
+            "--no-wrap",
+            "--ignore=tests",
+            "--verbosity",
+            "0",
+        ],
+        cwd=ROOT / "salesops",
+        check=True,
     )
     po = load(ZH)
     for e in po:
