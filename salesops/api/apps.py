@@ -6,3 +6,12 @@ class ApiConfig(AppConfig):
     name = "salesops.api"
     label = "api"
     verbose_name = _("REST API")
+
+    def ready(self) -> None:
+        import datetime as dt
+
+        from salesops.api.tasks import purge_idempotency
+        from salesops.automation.schedule import Job, register
+
+        # Stored Idempotency-Key responses are dropped daily, after the night's reclaim.
+        register(Job("api.purge_idempotency", purge_idempotency, dt.time(3, 0)))

@@ -39,6 +39,21 @@ SCHEDULE: list[Job] = [
 ]
 
 
+#: Jobs of higher layers (which automation may not import), added from their app's
+#: `ready()` through `register`.
+_registered: list[Job] = []
+
+
+def register(job: Job) -> None:
+    """Add a job of another app to the daily schedule (once per name)."""
+    if all(j.name != job.name for j in (*SCHEDULE, *_registered)):
+        _registered.append(job)
+
+
+def all_jobs() -> list[Job]:
+    return [*SCHEDULE, *_registered]
+
+
 def latest_due_day(*, at: dt.time, local_now: dt.datetime) -> dt.date:
     """The business day of the most recent occurrence of `at` not after `local_now`."""
     today = local_now.date()
@@ -50,7 +65,7 @@ def enqueue_due_jobs(
 ) -> list[str]:
     """Enqueue each job whose latest due occurrence has not been enqueued yet; the names
     of the jobs this call enqueued. Cheap when there is nothing to do: one query."""
-    jobs = SCHEDULE if schedule is None else schedule
+    jobs = all_jobs() if schedule is None else schedule
     local_now = timezone.localtime(now or timezone.now(), Organisation.get().tz)
     due = {job.name: latest_due_day(at=job.at, local_now=local_now) for job in jobs}
     done = set(
