@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "salesops.lib",
     "salesops.org",
+    "salesops.audit",
     "salesops.users",
     "salesops.customization",
     "salesops.pipeline",
@@ -67,6 +68,8 @@ INSTALLED_APPS = [
     "ninja",
     "salesops.api",
     "salesops.workspace",
+    "salesops.reports",
+    "salesops.subscriptions",
     "salesops.web",
 ]
 
