@@ -50,15 +50,7 @@ lint: venv
 	done; \
 	exit $$status
 
-bench: venv
-	@if $(SALESOPS) help bench >/dev/null 2>&1; then \
-		$(SALESOPS) bench; \
-	else \
-		echo "No benchmarks yet: 'salesops bench' comes with later issues."; \
-		others=$$($(SALESOPS) help --commands | grep '^bench_' | tr '\n' ' '); \
-		if [ -n "$$others" ]; then echo "Single benchmarks so far: $$others(run: .venv/bin/salesops NAME)"; fi; \
-	fi
-	$(SALESOPS) bench_api
-
-clean:
-	rm -rf test-artifacts .mypy_cache .ruff_cache
+# Seeds var/bench-$(SCALE).sqlite3 and a PostgreSQL database once, then runs every benchmark
+# beside its same-run baseline (see scripts/bench for SCALE, BENCH_POSTGRES_URL and ONLY).
+bench: messages
+	@scripts/bench
