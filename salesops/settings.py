@@ -175,6 +175,12 @@ WORKER_HEARTBEAT_SECONDS = envint("WORKER_HEARTBEAT_SECONDS", "10")
 WORKER_STALE_SECONDS = envint("WORKER_STALE_SECONDS", "60")
 WORKER_MAX_ATTEMPTS = envint("WORKER_MAX_ATTEMPTS", "3")
 
+# API rate limit per token (or session user): "REQUESTS/SECONDS". The counts are kept
+# in the database (shared by every worker process) unless API_RATE_LIMIT_STORE names a
+# shared cache of CACHES (e.g. Redis).
+API_RATE_LIMIT = os.getenv("API_RATE_LIMIT", "1200/60")
+API_RATE_LIMIT_STORE = os.getenv("API_RATE_LIMIT_STORE", "database")
+
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "salesops@localhost")
 # E-mail goes over SMTP when EMAIL_HOST is set; otherwise it is printed to the console.
 if os.getenv("EMAIL_HOST"):

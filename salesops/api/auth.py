@@ -8,51 +8,30 @@ A deactivated user's tokens stop working at once (401).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja.security import APIKeyCookie, HttpBearer
 
+from salesops.api import ratelimit
 from salesops.api.errors import ApiError
 from salesops.api.tokens import find_token
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def rate_limit() -> tuple[int, int]:
-    """(requests, seconds) allowed per caller; the setting API_RATE_LIMIT is "N/SECONDS"."""
-    spec = str(getattr(settings, "API_RATE_LIMIT", "1200/60"))
-    count, _sep, seconds = spec.partition("/")
-    return int(count), int(seconds or 60)
-
-
 def check_rate(request: HttpRequest, principal: str) -> None:
-    """A fixed window per caller in the cache named by API_RATE_LIMIT_CACHE (default
-    "default"). Production with several processes needs a shared cache (Redis,
-    Memcached or the database cache) or each process counts on its own."""
-    limit, window = rate_limit()
-    now = time.time()
-    bucket = int(now // window)
-    reset = int((bucket + 1) * window - now) + 1
-    cache = caches[getattr(settings, "API_RATE_LIMIT_CACHE", "default")]
-    key = f"api-rate:{principal}:{bucket}"
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        used = 1
-    remaining = max(limit - used, 0)
-    request._ratelimit = (limit, remaining, reset)  # type: ignore[attr-defined]
-    if used > limit:
+    """Count the request against the caller's quota (shared by every worker process,
+    see `salesops.api.ratelimit`); past it, 429 with Retry-After."""
+    quota = ratelimit.hit(principal)
+    request._ratelimit = (quota.limit, quota.remaining, quota.reset)  # type: ignore[attr-defined]
+    if quota.exceeded:
         raise ApiError(
             429,
-            _("Too many requests; wait %(s)s seconds and try again.") % {"s": reset},
-            headers={"Retry-After": str(reset)},
+            _("Too many requests; wait %(s)s seconds and try again.") % {"s": quota.reset},
+            headers={"Retry-After": str(quota.reset)},
         )
 
 

@@ -76,3 +76,17 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key}"
+
+
+class RateCounter(models.Model):
+    """Requests of one caller in one fixed window (`bucket` = epoch seconds // window
+    length), shared by every worker process; see `salesops.api.ratelimit`."""
+
+    pk = models.CompositePrimaryKey("principal", "bucket")
+    #: "token:<id>" or "user:<id>"
+    principal = models.CharField(max_length=40)
+    bucket = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.bucket}: {self.hits}"

@@ -31,3 +31,46 @@ def test_limits_are_counted_per_token(cast, settings):
     first.get("/leads")
     assert first.get("/leads").status_code == 429
     assert second.get("/leads").status_code == 200
+
+
+def test_a_new_window_starts_the_count_again_and_forgets_the_old_one(cast, settings):
+    from salesops.api import ratelimit
+    from salesops.api.models import RateCounter
+
+    settings.API_RATE_LIMIT = "2/60"
+    start = 60 * 1_000_000.0
+    assert [ratelimit.hit("token:1", now=start + i).used for i in range(3)] == [1, 2, 3]
+    assert ratelimit.hit("token:1", now=start + 2).exceeded
+    later = ratelimit.hit("token:1", now=start + 61)
+    assert (later.used, later.remaining, later.exceeded) == (1, 1, False)
+    assert RateCounter.objects.filter(principal="token:1").count() == 1
+
+
+def test_retry_after_counts_the_seconds_to_the_end_of_the_window(cast, settings):
+    from salesops.api import ratelimit
+
+    settings.API_RATE_LIMIT = "1/60"
+    assert ratelimit.hit("user:9", now=60 * 1000 + 45.5).reset == 15
+
+
+def test_the_daily_purge_drops_counters_of_ended_windows_only(cast, settings):
+    import time
+
+    from salesops.api import ratelimit
+    from salesops.api.models import RateCounter
+
+    now = time.time()
+    ratelimit.hit("token:old", now=now - 3600)
+    ratelimit.hit("token:new", now=now)
+    assert ratelimit.purge(now=now) == 1
+    assert list(RateCounter.objects.values_list("principal", flat=True)) == ["token:new"]
+
+
+def test_a_shared_cache_may_keep_the_counts_instead(cast, settings):
+    settings.API_RATE_LIMIT = "2/60"
+    settings.API_RATE_LIMIT_STORE = "default"
+    api = ApiClient(cast.rep)
+    assert [api.get("/leads").status_code for _ in range(3)] == [200, 200, 429]
+    from salesops.api.models import RateCounter
+
+    assert not RateCounter.objects.exists()
