@@ -1,10 +1,10 @@
-"""Writes on quotes, contracts, payment plans, pipelines and stages, custom-field
-definitions and exchange rates: the only write path for them (pages, the API and
+"""Writes on quotes, contracts, payment plans, price lists, pipelines and stages,
+custom-field definitions and exchange rates: the only write path for them (pages, the API and
 imports call these).
 
 Same contract as `crm.services`: keyword-only, atomic, and a refusal
 (ValidationError with a message per field, PermissionDenied, NotVisible) writes
-nothing. Set-up records (pipelines, custom fields, exchange rates) are changed by
+nothing. Set-up records (price lists, pipelines, custom fields, exchange rates) are changed by
 administrators only; everyone may read them.
 """
 
@@ -22,7 +22,17 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from salesops.crm.models import Contract, Customer, Deal, PaymentPlan, Product, Quote, QuoteLine
+from salesops.crm.models import (
+    Contract,
+    Customer,
+    Deal,
+    PaymentPlan,
+    PriceList,
+    PriceListItem,
+    Product,
+    Quote,
+    QuoteLine,
+)
 from salesops.crm.services import _currency, _lock
 from salesops.customization.models import CustomField
 from salesops.customization.services import clean_custom_values
@@ -661,3 +671,107 @@ def update_exchange_rate(*, rate: ExchangeRate, by: User, data: dict[str, Any]) 
     _finish(row)
     row.save()
     return row
+
+
+# -- price lists (价格表) ------------------------------------------------------------------
+
+PRICE_LIST_FIELDS = {"name", "currency", "valid_from", "valid_until", "active"}
+
+
+def _price_items(price_list: PriceList, by: User, items: list[dict[str, Any]]) -> None:
+    """Replace the list's items: one price per visible product."""
+    errors: dict[str, list[Any]] = {}
+    built: dict[int, PriceListItem] = {}
+    for i, item in enumerate(items):
+        unknown = set(item) - {"product", "price"}
+        if unknown:
+            errors[f"items.{i}"] = [
+                _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+            ]
+            continue
+        product = item.get("product")
+        if product is not None and not isinstance(product, Product):
+            product = Product.objects.visible_to(by).filter(pk=product).first()
+        if product is None:
+            errors[f"items.{i}.product"] = [_("There is no such product that you may see.")]
+            continue
+        if product.pk in built:
+            errors[f"items.{i}.product"] = [_("This product is already on the list.")]
+            continue
+        try:
+            price = _amount(item.get("price"), "price")
+        except ValidationError as e:
+            errors[f"items.{i}.price"] = e.message_dict["price"]
+            continue
+        built[product.pk] = PriceListItem(price_list=price_list, product=product, price=price)
+    if errors:
+        raise ValidationError(errors)
+    price_list.items.all().delete()
+    PriceListItem.objects.bulk_create(built.values())
+
+
+def _check_price_list(price_list: PriceList) -> None:
+    if PriceList.objects.filter(name=price_list.name).exclude(pk=price_list.pk).exists():
+        raise ValidationError(
+            {"name": _("There is already a price list named “%(n)s”.") % {"n": price_list.name}}
+        )
+    _check_dates(price_list.valid_from, price_list.valid_until)
+    _finish(price_list)
+
+
+@transaction.atomic
+def create_price_list(
+    *,
+    by: User,
+    name: str,
+    currency: str | None = None,
+    valid_from: dt.date | None = None,
+    valid_until: dt.date | None = None,
+    active: bool = True,
+    items: list[dict[str, Any]] | None = None,
+) -> PriceList:
+    """A price list (administrators) with its items: [{product, price}, ...]."""
+    ensure_admin(by)
+    price_list = PriceList(
+        name=name,
+        currency_id=_currency(currency),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        active=active,
+    )
+    _check_price_list(price_list)
+    price_list.save()
+    _price_items(price_list, by, items or [])
+    return price_list
+
+
+@transaction.atomic
+def update_price_list(
+    *,
+    price_list: PriceList,
+    by: User,
+    data: dict[str, Any],
+    items: list[dict[str, Any]] | None = None,
+) -> PriceList:
+    """Change a price list; `items`, when given, replace all its items."""
+    ensure_admin(by)
+    price_list = PriceList.objects.select_for_update().get(pk=price_list.pk)
+    data = dict(data)
+    check_fields(data, PRICE_LIST_FIELDS)
+    if "currency" in data:
+        data["currency"] = _currency(data["currency"])
+    apply(price_list, data)
+    _check_price_list(price_list)
+    price_list.save()
+    if items is not None:
+        _price_items(price_list, by, items)
+    return price_list
+
+
+@transaction.atomic
+def retire_price_list(*, price_list: PriceList, by: User, active: bool = False) -> PriceList:
+    """Take a price list out of use (`active=False`) or back into use, items kept."""
+    ensure_admin(by)
+    PriceList.objects.filter(pk=price_list.pk).update(active=active)
+    price_list.refresh_from_db()
+    return price_list
