@@ -19,6 +19,7 @@ from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from salesops.audit import services as audit
 from salesops.crm.models import (
     Contact,
     Contract,
@@ -144,6 +145,7 @@ def create_lead(
     lead.created_on = Organisation.get().local_date(lead.created_at)
     _validate(lead)
     lead.save()
+    audit.record(by=by, obj=lead, action=audit.Action.CREATED)
     return lead
 
 
@@ -171,6 +173,7 @@ def create_customer(
         _lock_user(the_owner)
         _check_cap(owner=the_owner)
     customer.save()
+    audit.record(by=by, obj=customer, action=audit.Action.CREATED)
     return customer
 
 
@@ -190,6 +193,7 @@ def create_contact(
     contact.custom = clean_custom_values(object_type="contact", values=custom)
     _validate(contact)
     contact.save()
+    audit.record(by=by, obj=contact, action=audit.Action.CREATED)
     return contact
 
 
@@ -213,6 +217,7 @@ def create_product(*, by: User, custom: dict | None = None, **fields: Any) -> Pr
         )
     _validate(product)
     product.save()
+    audit.record(by=by, obj=product, action=audit.Action.CREATED)
     return product
 
 
@@ -287,6 +292,7 @@ def convert_lead(
     )
     _validate(contact)
     contact.save()
+    audit.record(by=by, obj=contact, action=audit.Action.CREATED)
     deal = None
     if with_deal:
         deal = create_deal(
@@ -303,6 +309,7 @@ def convert_lead(
         )
         deal.source_lead = lead
         deal.save(update_fields=["source_lead"])
+    converted = audit.snapshot(lead, ["status", "converted_customer", "converted_deal"])
     lead.status = Lead.Status.CONVERTED
     lead.converted_at = timezone.now()
     lead.converted_customer = customer
@@ -310,6 +317,7 @@ def convert_lead(
     lead.converted_deal = deal
     lead.version += 1
     lead.save()
+    audit.record(by=by, obj=lead, action=audit.Action.UPDATED, changes=converted.changes(lead))
     return Conversion(lead, customer, contact, deal, created=True)
 
 
@@ -349,8 +357,9 @@ def claim_customer(*, customer: Customer, by: User) -> Customer:
                     }
                 )
     _check_cap(owner=by)
-    _move_customer(customer, to=by, now=now)
+    moved = _move_customer(customer, to=by, now=now)
     PoolEvent.objects.create(customer=customer, user=by, kind=PoolEvent.Kind.CLAIMED)
+    audit.record(by=by, obj=customer, action=audit.Action.CLAIMED, changes=moved)
     return customer
 
 
@@ -364,8 +373,9 @@ def assign_customer(*, customer: Customer, to: User, by: User) -> Customer:
     if customer.owner_id == to.pk:
         return customer
     _check_cap(owner=to)
-    _move_customer(customer, to=to, now=timezone.now())
+    moved = _move_customer(customer, to=to, now=timezone.now())
     PoolEvent.objects.create(customer=customer, user=to, kind=PoolEvent.Kind.ASSIGNED)
+    audit.record(by=by, obj=customer, action=audit.Action.OWNER_CHANGED, changes=moved)
     return customer
 
 
@@ -377,15 +387,18 @@ def release_customer(*, customer: Customer, by: User, reason: str = "") -> Custo
     if customer.owner_id is None:
         raise ValidationError(_("This customer is already in the public pool."))
     old_owner_id = customer.owner_id
-    _move_customer(customer, to=None, now=timezone.now())
+    moved = _move_customer(customer, to=None, now=timezone.now())
     PoolEvent.objects.create(
         customer=customer, user_id=old_owner_id, kind=PoolEvent.Kind.RELEASED, reason=reason[:200]
     )
+    audit.record(by=by, obj=customer, action=audit.Action.RELEASED, changes=moved)
     return customer
 
 
-def _move_customer(customer: Customer, *, to: User | None, now: dt.datetime) -> None:
-    """Change the owner; the customer's contacts follow it (open deals stay with their owner)."""
+def _move_customer(customer: Customer, *, to: User | None, now: dt.datetime) -> dict[str, Any]:
+    """Change the owner; the customer's contacts follow it (open deals stay with their owner).
+    Returns the change in the audit log's format."""
+    before = audit.snapshot(customer, ["owner"])
     customer.owner = to
     customer.owned_since = now if to is not None else None
     customer.pool_entered_at = None if to is not None else now
@@ -394,6 +407,7 @@ def _move_customer(customer: Customer, *, to: User | None, now: dt.datetime) -> 
         update_fields=["owner", "owned_since", "pool_entered_at", "version", "updated_at"]
     )
     Contact.objects.filter(customer=customer).update(owner=to, version=F("version") + 1)
+    return before.changes(customer)
 
 
 # -- deals ----------------------------------------------------------------------------
@@ -473,8 +487,19 @@ def create_deal(
     deal.custom = clean_custom_values(object_type="deal", values=custom)
     _validate(deal)
     deal.save()
+    audit.record(by=by, obj=deal, action=audit.Action.CREATED)
     StageHistory.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=by)
     return deal
+
+
+#: A stage move that changes the status is in the audit log with these fields (every
+#: stage move is in the stage history already).
+CLOSE_FIELDS = ["status", "closed_on", "lost_reason", "lost_note"]
+CLOSE_ACTIONS = {
+    Deal.Status.WON: audit.Action.WON,
+    Deal.Status.LOST: audit.Action.LOST,
+    Deal.Status.OPEN: audit.Action.REOPENED,
+}
 
 
 @transaction.atomic
@@ -517,6 +542,7 @@ def move_deal_stage(
                     % {"day": deal.created_on.isoformat()}
                 }
             )
+    closing = audit.snapshot(deal, CLOSE_FIELDS)
     StageHistory.objects.filter(deal=deal, left_at__isnull=True).update(left_at=now)
     # Earlier stays in open stages before this one have now "advanced" (the funnel).
     if stage.kind != Stage.Kind.LOST:
@@ -546,6 +572,10 @@ def move_deal_stage(
         deal.lost_note = lost_note if stage.kind == Stage.Kind.LOST else ""
     deal.version += 1
     deal.save()
+    if deal.status != closing.raw["status"]:
+        audit.record(
+            by=by, obj=deal, action=CLOSE_ACTIONS[deal.status], changes=closing.changes(deal)
+        )
     if was_won or deal.status == Deal.Status.WON:
         _refresh_customer_wins(deal.customer_id)
     return deal
@@ -679,6 +709,7 @@ def record_payment(
     )
     _validate(payment)
     payment.save()
+    audit.record(by=by, obj=payment, action=audit.Action.CREATED)
     return payment
 
 
@@ -758,6 +789,9 @@ def update_record(
     for field, key in PICKLISTS.get(model, {}).items():
         if field in data:
             check_picklist_value(key, data[field] or "", field=field)
+    before = audit.snapshot(
+        obj, [*data, *(["tags"] if tags is not None else [])], custom=custom is not None
+    )
     apply(obj, data)
     if custom is not None:
         obj.custom = clean_custom_values(
@@ -768,6 +802,7 @@ def update_record(
     obj.save()
     if tags is not None:
         obj.tags.set(tags)
+    audit.record(by=by, obj=obj, action=audit.Action.UPDATED, changes=before.changes(obj))
     return obj
 
 
@@ -787,6 +822,7 @@ def delete_customer(*, customer: Customer, by: User) -> None:
             deleted_at=now, version=F("version") + 1
         )
     Customer.objects.filter(pk=customer.pk).update(deleted_at=now, version=F("version") + 1)
+    audit.record(by=by, obj=customer, action=audit.Action.DELETED, at=now)
 
 
 @transaction.atomic
@@ -801,6 +837,7 @@ def restore_customer(*, customer: Customer, by: User) -> None:
             deleted_at=None, version=F("version") + 1
         )
     Customer.all_objects.filter(pk=customer.pk).update(deleted_at=None, version=F("version") + 1)
+    audit.record(by=by, obj=customer, action=audit.Action.RESTORED)
 
 
 @transaction.atomic
@@ -811,6 +848,7 @@ def delete_record(*, obj: Any, by: User) -> None:
         return
     ensure_can(by, obj, "delete")
     obj.soft_delete()
+    audit.record(by=by, obj=obj, action=audit.Action.DELETED, at=obj.deleted_at)
 
 
 @transaction.atomic
@@ -828,6 +866,7 @@ def restore_record(*, obj: Any, by: User) -> None:
         if parent is not None:
             raise ValidationError(_("Restore its customer first."))
     obj.restore()
+    audit.record(by=by, obj=obj, action=audit.Action.RESTORED)
 
 
 __all__ = [
