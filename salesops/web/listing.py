@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
@@ -205,36 +205,6 @@ def decode_cursor(raw: str, sort: str, descending: bool, model: Any) -> tuple[An
     return value, last_id
 
 
-def order_and_seek(
-    qs: models.QuerySet, *, sort: str, descending: bool, cursor: str | None
-) -> models.QuerySet:
-    """Order by (sort, id), nulls last, and start after `cursor`. The condition leads
-    with `sort >= value` so an index on the sort key is used."""
-    model: Any = qs.model
-    nullable = model._meta.get_field(sort).null
-    after = "lt" if descending else "gt"
-    if sort == "id":
-        qs = qs.order_by("-id" if descending else "id")
-    else:
-        expr = F(sort).desc(nulls_last=True) if descending else F(sort).asc(nulls_last=True)
-        qs = qs.order_by(expr, "-id" if descending else "id")
-    decoded = decode_cursor(cursor, sort, descending, model) if cursor else None
-    if decoded is None:
-        return qs
-    value, last_id = decoded
-    if sort == "id":
-        return qs.filter(**{f"id__{after}": last_id})
-    if value is None:
-        return qs.filter(**{f"{sort}__isnull": True, f"id__{after}": last_id})
-    ahead = "lte" if descending else "gte"
-    cond = Q(**{f"{sort}__{ahead}": value}) & (
-        Q(**{f"{sort}__{after}": value}) | Q(**{f"id__{after}": last_id})
-    )
-    if nullable:
-        cond |= Q(**{f"{sort}__isnull": True})
-    return qs.filter(cond)
-
-
 #: Lists count matching rows up to this many, then say "more than".
 COUNT_CAP = 1000
 
@@ -246,12 +216,53 @@ def count_upto(qs: models.QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
     return min(n, cap), n > cap
 
 
+def _ordered(qs: models.QuerySet, sort: str, descending: bool) -> models.QuerySet:
+    if sort == "id":
+        return qs.order_by("-id" if descending else "id")
+    return qs.order_by(f"-{sort}" if descending else sort, "-id" if descending else "id")
+
+
+def _after(
+    qs: models.QuerySet, sort: str, descending: bool, value: Any, last_id: int
+) -> models.QuerySet:
+    """Rows after (value, last_id) in (sort, id) order, `value` not null. The condition
+    leads with `sort >= value` so an index on (sort, id) is used as a range."""
+    after = "lt" if descending else "gt"
+    if sort == "id":
+        return qs.filter(**{f"id__{after}": last_id})
+    ahead = "lte" if descending else "gte"
+    return qs.filter(
+        Q(**{f"{sort}__{ahead}": value})
+        & (Q(**{f"{sort}__{after}": value}) | Q(**{f"id__{after}": last_id}))
+    )
+
+
 def page_of(
     qs: models.QuerySet, *, sort: str, descending: bool, cursor: str | None, size: int
 ) -> tuple[list[Any], str | None]:
-    """One page of rows and the cursor of the next page (None at the end). Reads one row
-    more than it shows to know whether there is a next page; never counts."""
-    rows = list(order_and_seek(qs, sort=sort, descending=descending, cursor=cursor)[: size + 1])
+    """One page of rows in (sort, id) order, empty sort values last in both directions,
+    and the cursor of the next page (None at the end). Never counts: it reads one row
+    more than it shows to know whether there is a next page.
+
+    A nullable sort column is read in two parts, the rows with a value and then the
+    rows without, each in the order an index on (sort, id) gives in either direction on
+    both databases; a single `ORDER BY sort NULLS LAST` would make PostgreSQL (for
+    descending) and SQLite (for ascending) sort every matching row first."""
+    model: Any = qs.model
+    nullable = sort != "id" and model._meta.get_field(sort).null
+    decoded = decode_cursor(cursor, sort, descending, model) if cursor else None
+    rows: list[Any] = []
+    if decoded is None or decoded[0] is not None:
+        part = qs.filter(**{f"{sort}__isnull": False}) if nullable else qs
+        part = _ordered(part, sort, descending)
+        if decoded is not None:
+            part = _after(part, sort, descending, decoded[0], decoded[1])
+        rows = list(part[: size + 1])
+    if nullable and len(rows) <= size:
+        part = _ordered(qs.filter(**{f"{sort}__isnull": True}), "id", descending)
+        if decoded is not None and decoded[0] is None:
+            part = _after(part, "id", descending, None, decoded[1])
+        rows += list(part[: size + 1 - len(rows)])
     if len(rows) <= size:
         return rows, None
     rows = rows[:size]
