@@ -116,6 +116,15 @@ class RowImporter:
         ]
         self.rules = FieldRules(self.spec.model, plain)
         self.custom_rules = CustomRules(object_type)
+        #: Required references (a contact's customer...): an empty cell is a problem.
+        self.required_refs = [
+            t.key
+            for t in self.spec.targets
+            if t.required
+            and t.model_field == ""
+            and t.custom is None
+            and t.key in self.reader.header_of
+        ]
         self.handler = HANDLERS[object_type](self)
         self.seen: dict[str, int] = {}
         self._existing: dict[str, int] | None = None
@@ -141,11 +150,16 @@ class RowImporter:
             return None
 
     # -- the row --
-    def import_row(self, row: Row) -> str:
-        """ "created", "updated" or "skipped"; raises RowFailed. Call inside a savepoint."""
-        values, problems = self.reader.read(row.cells)
+    def check(self, cells: list[Any]) -> tuple[dict[str, Any], dict[str, Any], list[Problem]]:
+        """The row's values, the records it names and its problems: everything the row
+        path checks before calling the service. The bulk path calls this too for every
+        row its fast converters do not vouch for, so both report the same problems."""
+        values, problems = self.reader.read(cells)
         self._current = values
         refs = self.handler.resolve(values, problems)
+        for key in self.required_refs:
+            if not values.get(key):
+                problems.append(self.problem(key, _("This field cannot be blank.")))
         plain, custom = split_values(values)
         if not problems:
             for name, messages in self.rules.errors(plain).items():
@@ -153,6 +167,11 @@ class RowImporter:
             _cleaned, custom_errors = self.custom_rules.clean(self.handler.custom_input(custom))
             for key, messages in custom_errors.items():
                 problems.extend(self.problem(key, m) for m in messages)
+        return values, refs, problems
+
+    def import_row(self, row: Row) -> str:
+        """ "created", "updated" or "skipped"; raises RowFailed. Call inside a savepoint."""
+        values, refs, problems = self.check(row.cells)
         if problems:
             raise RowFailed(problems)
         keys = self.handler.keys(values, refs) if self.dedupe != "create" else []

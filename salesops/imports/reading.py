@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -36,8 +36,7 @@ class FileProblem(ValueError):
     """The file cannot be read; the message tells the person what to do."""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     #: The row number as a spreadsheet shows it (1 = first row of the file).
     line: int
     cells: list[Any]
@@ -237,7 +236,7 @@ def _open_csv(stream: IO[bytes], head: bytes) -> Table:
     table = Table(
         kind="csv",
         headers=headers,
-        rows=_data_rows(records, len(headers)),
+        rows=_csv_rows(reader, encoding, header_line, len(headers)),
         encoding=label,
         separator=separator,
         header_line=header_line,
@@ -265,6 +264,34 @@ def _records(reader: Any, encoding: str) -> Iterator[Row]:
                 )
                 % {"line": line, "encoding": encoding}
             )
+        yield Row(line, cells)
+
+
+def _csv_rows(reader: Any, encoding: str, line: int, width: int) -> Iterator[Row]:
+    """The data rows after the header: `_records` and `_data_rows` in one loop (CSV
+    cells are all text, so a row is blank when its joined cells are)."""
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise FileProblem(
+                _("Row %(line)s is malformed (%(error)s).") % {"line": line + 1, "error": e}
+            ) from None
+        line += 1
+        joined = "".join(cells)
+        if "\ufffd" in joined:
+            raise FileProblem(
+                _(
+                    "Row %(line)s cannot be read as %(encoding)s. Save the file again as UTF-8 (CSV UTF-8 in Excel) and upload it."
+                )
+                % {"line": line, "encoding": encoding}
+            )
+        if not joined or joined.isspace():
+            continue
+        if len(cells) != width:
+            cells = cells[:width] if len(cells) > width else cells + [None] * (width - len(cells))
         yield Row(line, cells)
 
 

@@ -214,7 +214,11 @@ class FieldRules:
     def errors(self, values: dict[str, Any]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for name, f, blank, max_length, choices, others in self.rules:
-            value = values.get(name, f.get_default())
+            value = values.get(name)
+            if value is None:
+                # An empty cell leaves the field to its default, as the services do
+                # (they are given only the values that are not None).
+                value = f.get_default()
             if value is None or value == "":
                 if not blank:
                     message = f.error_messages["null" if value is None and not f.null else "blank"]
@@ -271,6 +275,20 @@ def split_values(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
 # -- references -----------------------------------------------------------------------------
 
 
+def not_one(what: Any, text: str, found: int) -> CellError:
+    """Why a reference does not name exactly one record (`found` of them are visible)."""
+    if found > 1:
+        return CellError(
+            _(
+                "Several %(what)s are called “%(name)s” in what you can see; make the name unique or use its id."
+            )
+            % {"what": what, "name": text}
+        )
+    return CellError(
+        _("There is no %(what)s “%(name)s” that you can see.") % {"what": what, "name": text}
+    )
+
+
 class Resolver:
     """Finds the records and people a row names, within the importer's data scope.
     Answers are cached for the import (files repeat the same customers and owners)."""
@@ -318,18 +336,8 @@ class Resolver:
 
     def _one(self, kind: str, qs: Any, text: str, what: Any) -> Any:
         found = list(qs[:2])
-        if len(found) > 1:
-            raise CellError(
-                _(
-                    "Several %(what)s are called “%(name)s” in what you can see; make the name unique or use its id."
-                )
-                % {"what": what, "name": text}
-            )
-        if not found:
-            raise CellError(
-                _("There is no %(what)s “%(name)s” that you can see.")
-                % {"what": what, "name": text}
-            )
+        if len(found) != 1:
+            raise not_one(what, text, len(found))
         return found[0]
 
     def customer(self, text: str) -> Any:
