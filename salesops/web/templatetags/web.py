@@ -4,7 +4,7 @@ organisation's time zone; query-string helpers for lists."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,43 +12,14 @@ from django import template
 from django.http import QueryDict
 from django.template.defaultfilters import date as date_filter
 from django.utils import translation
-from django.utils.numberformat import format as number_format
+
+# The formatting itself lives in analytics, so e-mails and exports read the same.
+from salesops.analytics.display import DASH, SYMBOLS, format_money, format_number, format_percent
+from salesops.analytics.display import to_decimal as _decimal
+
+__all__ = ["DASH", "SYMBOLS", "format_money", "format_number"]
 
 register = template.Library()
-
-#: Currencies shown with a symbol; the rest with their ISO code.
-SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£"}
-DASH = "—"
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def format_number(value: Any, places: int = 2) -> str:
-    number = _decimal(value)
-    if number is None:
-        return DASH
-    return number_format(
-        number, ".", decimal_pos=places, grouping=3, thousand_sep=",", force_grouping=True
-    )
-
-
-def format_money(value: Any, currency: Any = "") -> str:
-    number = _decimal(value)
-    if number is None:
-        return DASH
-    code = str(getattr(currency, "pk", currency) or "")
-    text = format_number(number, 2)
-    symbol = SYMBOLS.get(code)
-    if symbol:
-        return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
-    return f"{code} {text}".strip()
 
 
 @register.filter
@@ -86,10 +57,7 @@ def compact(value: Any, currency: Any = "") -> str:
 @register.filter
 def percent(value: Any, places: int = 0) -> str:
     """0.256 → 26% (None: a dash; a rate is undefined, not zero)."""
-    number = _decimal(value)
-    if number is None:
-        return DASH
-    return f"{format_number(number * 100, int(places))}%"
+    return format_percent(value, places)
 
 
 @register.filter(expects_localtime=True)

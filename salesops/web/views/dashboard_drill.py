@@ -31,7 +31,7 @@ from salesops.crm.models.deals import StageHistory
 from salesops.imports.exporting import write_csv
 from salesops.web.auth import me
 from salesops.web.templatetags.web import format_money
-from salesops.web.views.dashboards import read_period, scope_from_params
+from salesops.web.views.dashboards import page_url, read_period, scope_from_params
 
 #: Most rows shown on the page; the CSV export has them all.
 PAGE_ROWS = 500
@@ -304,7 +304,7 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
             "shown": len(rows),
             "error": error,
             "csv_url": f"{reverse('dashboard_drill', args=[metric])}?{urlencode(params)}",
-            "back": f"{scope.page_url()}?{urlencode({'period': text, **pipeline})}",
+            "back": f"{page_url(scope)}?{urlencode({'period': text, **pipeline})}",
         },
     )
 

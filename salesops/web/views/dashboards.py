@@ -10,8 +10,7 @@ applies; a team or rep outside that scope is a 404, not an empty page.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
-from decimal import Decimal
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,13 +22,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from salesops.analytics import engine
-from salesops.analytics.kpis import period_of, team_members
+from salesops.analytics import dashboard
+from salesops.analytics.dashboard import Scope, can_see_rep, can_see_team
+from salesops.analytics.kpis import team_members
 from salesops.analytics.periods import PRESETS, Period, parse_period, preset
 from salesops.pipeline.models import Pipeline
-from salesops.users.models import Target, Team, User
+from salesops.users.models import Team, User
 from salesops.web.auth import me
-from salesops.web.templatetags.web import format_money, format_number, percent
 
 DEFAULT_PRESET = "this_month"
 PRESET_LABELS = {
@@ -48,64 +47,27 @@ assert set(PRESET_LABELS) <= set(PRESETS)
 # -- whose numbers -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The organisation, a team with its sub-teams, or one rep; optionally one pipeline."""
-
-    kind: str  # "org", "team", "rep"
-    team: Team | None = None
-    rep: User | None = None
-    pipeline: Pipeline | None = None
-
-    def filters(self) -> engine.Filters:
-        return engine.Filters(team=self.team, owner=self.rep, pipeline=self.pipeline)
-
-    def params(self) -> dict[str, int]:
-        out = {"pipeline": self.pipeline.pk} if self.pipeline is not None else {}
-        if self.team is not None:
-            return {"team": self.team.pk, **out}
-        if self.rep is not None:
-            return {"owner": self.rep.pk, **out}
-        return out
-
-    def of_rep(self, pk: int) -> Scope:
-        """One rep's part of this scope (leaderboard bars, heat-map cells)."""
-        return Scope("rep", rep=User(pk=pk), pipeline=self.pipeline)
-
-    def page_url(self) -> str:
-        if self.team is not None:
-            return reverse("dashboard_team", args=[self.team.pk])
-        if self.rep is not None:
-            return reverse("dashboard_rep", args=[self.rep.pk])
-        return reverse("dashboard")
-
-    @property
-    def title(self) -> str:
-        if self.team is not None:
-            return _("Team %(name)s") % {"name": self.team.name}
-        if self.rep is not None:
-            return str(self.rep)
-        return _("Organisation")
+def page_url(scope: Scope) -> str:
+    """The dashboard page of the scope."""
+    if scope.team is not None:
+        return reverse("dashboard_team", args=[scope.team.pk])
+    if scope.rep is not None:
+        return reverse("dashboard_rep", args=[scope.rep.pk])
+    return reverse("dashboard")
 
 
 def team_scope(viewer: Any, pk: int) -> Scope:
     """A team the viewer may look at: everyone's data, or a member of it (or of a
     sub-team) whose records they see. Otherwise 404."""
     team = Team.objects.filter(pk=pk).first()
-    if team is None:
-        raise Http404
-    visible = viewer.visible_owner_ids()
-    if visible is not None and not (team_members([team.pk])[team.pk] & set(visible)):
+    if team is None or not can_see_team(viewer, team):
         raise Http404
     return Scope("team", team=team)
 
 
 def rep_scope(viewer: Any, pk: int) -> Scope:
     rep = User.objects.filter(pk=pk).first()
-    if rep is None:
-        raise Http404
-    visible = viewer.visible_owner_ids()
-    if visible is not None and rep.pk not in visible:
+    if rep is None or not can_see_rep(viewer, rep):
         raise Http404
     return Scope("rep", rep=rep)
 
@@ -160,128 +122,11 @@ def drill_url(scope: Scope, period: Period, metric: str, **extra: Any) -> str:
 # -- tiles -------------------------------------------------------------------------------------
 
 
-#: (KPI id, label, kind, drill-down list, target metric)
-TILES: list[tuple[str, Any, str, str, str | None]] = [
-    ("bookings", gettext_lazy("Bookings"), "money", "won", Target.Metric.BOOKINGS),
-    ("collections", gettext_lazy("Collections"), "money", "payments", Target.Metric.COLLECTIONS),
-    ("won_deals", gettext_lazy("Won deals"), "count", "won", Target.Metric.WON_DEALS),
-    ("avg_deal_size", gettext_lazy("Average deal size"), "money", "won", None),
-    ("win_rate", gettext_lazy("Win rate"), "rate", "closed", None),
-    ("sales_cycle_median", gettext_lazy("Sales cycle (median days)"), "days", "won", None),
-    (
-        "new_customers",
-        gettext_lazy("New customers"),
-        "count",
-        "new_customers",
-        Target.Metric.NEW_CUSTOMERS,
-    ),
-    ("open_pipeline", gettext_lazy("Open pipeline"), "money", "open", None),
-    ("weighted_pipeline", gettext_lazy("Weighted pipeline"), "money", "open", None),
-]
-
-
-def show(kind: str, value: Any, currency: str) -> str:
-    if value is None:
-        return "—"
-    if kind == "money":
-        return format_money(value, currency)
-    if kind == "rate":
-        # percent() cuts digits off; a rate shows rounded (2/3 → 66.7%)
-        return percent(round(Decimal(str(value)), 3), 1)
-    if kind == "days":
-        return format_number(value, 1)
-    return format_number(value, 0)
-
-
-def change(kind: str, now: Any, before: Any) -> tuple[str, str]:
-    """(text, "up"/"down"/"") of the change from `before` to `now`: points for rates,
-    a relative change otherwise; "—" when either is undefined or `before` is zero."""
-    if now is None or before is None:
-        return "—", ""
-    a, b = Decimal(str(now)), Decimal(str(before))
-    if kind == "rate":
-        diff = round((a - b) * 100, 1)
-        text = _("%(sign)s%(points)s pt") % {
-            "sign": "+" if diff > 0 else "",
-            "points": format_number(diff, 1),
-        }
-    else:
-        if b == 0:
-            return "—", ""
-        diff = round((a - b) / abs(b) * 100, 1)
-        text = f"{'+' if diff > 0 else ''}{format_number(diff, 1)}%"
-    return text, "up" if diff > 0 else "down" if diff < 0 else ""
-
-
-def scope_target(viewer: Any, scope: Scope, metric: str, period: Period) -> Decimal | None:
-    """The viewer-visible target of the scope's person or team set for exactly `period`."""
-    if scope.kind == "org":
-        return None
-    qs = Target.objects.visible_to(viewer).filter(metric=metric, period_start=period.start)
-    qs = qs.filter(user=scope.rep) if scope.rep is not None else qs.filter(team=scope.team)
-    for t in qs:
-        if period_of(t.period_kind, t.period_start) == period:
-            return Decimal(t.value)
-    return None
-
-
-def attainment_of(values: dict[str, Any], scope: Scope) -> float | None:
-    bookings = (values.get("attainment") or {}).get(Target.Metric.BOOKINGS, {})
-    if scope.rep is not None:
-        return bookings.get("users", {}).get(str(scope.rep.pk))
-    if scope.team is not None:
-        return bookings.get("teams", {}).get(str(scope.team.pk))
-    return None
-
-
 def tiles(viewer: Any, scope: Scope, period: Period, currency: str) -> list[dict[str, Any]]:
-    ids = [t[0] for t in TILES] + ["attainment"]
-    filters = scope.filters()
-    runs = {}
-    for key, p in (
-        ("now", period),
-        ("previous", period.previous()),
-        ("year", period.year_before()),
-    ):
-        values, _errors = engine.compute(
-            engine.KpiContext(viewer=viewer, period=p, filters=filters), ids
-        )
-        values["attainment"] = attainment_of(values, scope)
-        runs[key] = values
-    out = []
-    rows = [*TILES, ("attainment", gettext_lazy("Attainment (bookings)"), "rate", "won", None)]
-    for kpi_id, label, kind, drill, metric in rows:
-        now = runs["now"][kpi_id]
-        tile: dict[str, Any] = {
-            "id": kpi_id,
-            "label": label,
-            "text": show(kind, now, currency),
-            "url": drill_url(scope, period, drill),
-            "compare": [],
-        }
-        for key, name in (("previous", _("Previous period")), ("year", _("A year before"))):
-            before = runs[key][kpi_id]
-            delta, direction = change(kind, now, before)
-            tile["compare"].append(
-                {
-                    "label": name,
-                    "text": show(kind, before, currency),
-                    "delta": delta,
-                    "dir": direction,
-                }
-            )
-        target = scope_target(viewer, scope, metric, period) if metric else None
-        if target is not None:
-            rate = Decimal(str(now)) / target if now is not None and target else None
-            tile["compare"].append(
-                {
-                    "label": _("Target"),
-                    "text": show(kind, target, currency),
-                    "delta": percent(round(rate, 2), 0) if rate is not None else "—",
-                    "dir": "up" if rate is not None and rate >= 1 else "down",
-                }
-            )
-        out.append(tile)
+    """The dashboard's tiles (`analytics.dashboard.tiles`), each linked to its drill-down."""
+    out = dashboard.tiles(viewer, scope, period, currency)
+    for tile in out:
+        tile["url"] = drill_url(scope, period, tile["drill"])
     return out
 
 
@@ -315,7 +160,7 @@ def dashboard_page(request: HttpRequest, scope: Scope) -> HttpResponse:
         "presets": list(PRESET_LABELS.items()),
         "pipelines": list(Pipeline.objects.order_by("name").values_list("id", "name")),
         "choices": choices(viewer),
-        "here": scope.page_url(),
+        "here": page_url(scope),
     }
     try:
         period, chosen, text = read_period(request.GET, org, org.local_date())
