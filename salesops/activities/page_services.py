@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from salesops.activities.models import Task
+from salesops.audit import services as audit
 from salesops.lib.services import NotVisible, ensure_can
 from salesops.lib.updates import apply, check_fields, check_version
 from salesops.users.models import User
@@ -43,12 +44,14 @@ def update_task(*, task: Task, by: User, data: dict[str, Any], version: int | No
     task = _lock(task)
     check_version(task, version)
     check_fields(data, TASK_FIELDS)
+    shot = audit.snapshot(task, data)
     apply(task, data)
     if task.remind_at and task.due_at and task.remind_at > task.due_at:
         raise ValidationError({"remind_at": _("The reminder must come before the due time.")})
     task.full_clean(validate_unique=False)
     task.version += 1
     task.save()
+    audit.record(by=by, obj=task, action=audit.Action.UPDATED, changes=shot.changes(task))
     return task
 
 
@@ -58,7 +61,9 @@ def assign_task(*, task: Task, to: User, by: User) -> Task:
     _check_assignee(by, to)
     task = _lock(task)
     if task.owner_id != to.pk:
+        shot = audit.snapshot(task, ["owner"])
         task.owner = to
         task.version += 1
         task.save(update_fields=["owner", "version", "updated_at"])
+        audit.record(by=by, obj=task, action=audit.Action.OWNER_CHANGED, changes=shot.changes(task))
     return task

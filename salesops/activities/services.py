@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from salesops.activities.models import FollowUp, Task
+from salesops.audit import services as audit
 from salesops.crm.models import Contact, Customer, Deal, Lead
 from salesops.customization.services import clean_custom_values
 from salesops.lib.services import ensure_can, ensure_right
@@ -94,6 +95,7 @@ def log_followup(
     followup.custom = clean_custom_values(object_type="followup", values=custom)
     followup.full_clean(validate_unique=False, validate_constraints=False)
     followup.save()
+    audit.record(by=by, obj=followup, action=audit.Action.CREATED)
     if customer is not None:
         # Only ever forward: a back-dated follow-up must not pull the date back.
         Customer.all_objects.filter(pk=customer.pk).filter(
@@ -148,14 +150,23 @@ def create_task(
     )
     task.full_clean(validate_unique=False, validate_constraints=False)
     task.save()
+    audit.record(by=by, obj=task, action=audit.Action.CREATED)
     return task
 
 
 @transaction.atomic
 def complete_task(*, task: Task, by: User, done: bool = True) -> Task:
     ensure_can(by, task, "edit")
+    was_done = Task.objects.filter(pk=task.pk).values_list("done_at", flat=True).first()
     Task.objects.filter(pk=task.pk).update(
         done_at=timezone.now() if done else None, version=F("version") + 1
     )
     task.refresh_from_db()
+    if (was_done is None) == done:  # a real change, not done twice
+        audit.record(
+            by=by,
+            obj=task,
+            action=audit.Action.COMPLETED if done else audit.Action.REOPENED,
+            changes={"done_at": {"old": audit.plain(was_done), "new": audit.plain(task.done_at)}},
+        )
     return task

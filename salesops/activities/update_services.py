@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salesops.activities.models import FollowUp, Task
 from salesops.activities.services import FUTURE_TOLERANCE
+from salesops.audit import services as audit
 from salesops.crm.models import Customer
 from salesops.customization.services import clean_custom_values
 from salesops.lib.services import NotVisible, ensure_can
@@ -60,6 +61,7 @@ def update_followup(
     check_version(followup, version)
     check_fields(data, FOLLOWUP_EDITABLE)
     before = followup.occurred_at
+    shot = audit.snapshot(followup, data, custom=custom is not None)
     if "occurred_at" in data:
         moment = data["occurred_at"]
         if not isinstance(moment, dt.datetime) or timezone.is_naive(moment):
@@ -78,6 +80,7 @@ def update_followup(
             object_type="followup", values=custom, existing=followup.custom
         )
     _save(followup)
+    audit.record(by=by, obj=followup, action=audit.Action.UPDATED, changes=shot.changes(followup))
     if followup.customer_id is not None and followup.occurred_at != before:
         _keep_last_followup(followup.customer_id, before=before, now=followup.occurred_at)
     return followup
@@ -116,10 +119,12 @@ def update_task(*, task: Task, by: User, data: dict[str, Any], version: int | No
         if isinstance(moment, dt.datetime) and timezone.is_naive(moment):
             raise ValidationError({name: _("Give the time with its time zone.")})
     reminder = task.remind_at
+    shot = audit.snapshot(task, data)
     apply(task, data)
     if task.remind_at and task.due_at and task.remind_at > task.due_at:
         raise ValidationError({"remind_at": _("The reminder must come before the due time.")})
     if task.remind_at != reminder:
         task.reminded_at = None  # a moved reminder is sent again at its new time
     _save(task)
+    audit.record(by=by, obj=task, action=audit.Action.UPDATED, changes=shot.changes(task))
     return task

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
@@ -97,12 +97,13 @@ def record_many(
     by: Any,
     objs: Iterable[models.Model],
     action: str,
-    changes: dict[str, Any] | None = None,
+    changes: Callable[[Any], dict[str, Any]] | None = None,
     at: dt.datetime | None = None,
 ) -> int:
-    """One entry per record, written in one statement (e.g. the nightly pool job)."""
+    """One entry per record, written in one statement (e.g. the nightly pool job);
+    `changes(obj)` gives each record's changes."""
     moment = at or timezone.now()
-    entries = [_entry(by, obj, action, dict(changes or {}), moment) for obj in objs]
+    entries = [_entry(by, obj, action, changes(obj) if changes else {}, moment) for obj in objs]
     AuditEntry.objects.bulk_create(entries, batch_size=500)
     return len(entries)
 
@@ -152,6 +153,11 @@ _IMPORT_TYPES = {
 
 
 # -- values and differences -------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """A value in the log's JSON format (datetimes in UTC, decimals as text)."""
+    return _plain(value)
 
 
 def _plain(value: Any) -> Any:
@@ -269,6 +275,7 @@ __all__ = [
     "Action",
     "Snapshot",
     "object_type_of",
+    "plain",
     "record",
     "record_import",
     "record_many",

@@ -22,6 +22,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from salesops.audit import services as audit
 from salesops.crm.models import (
     Contract,
     Customer,
@@ -199,6 +200,7 @@ def create_quote(
     _finish(quote)
     quote.save()
     _lines(quote, by, lines or [])
+    audit.record(by=by, obj=quote, action=audit.Action.CREATED)
     return quote
 
 
@@ -227,6 +229,7 @@ def update_quote(
         data["discount_pct"] = _pct(data["discount_pct"], "discount_pct")
     if data.get("number"):
         _check_unique_number(Quote, data["number"], quote.pk)
+    shot = audit.snapshot(quote, data, custom=custom is not None)
     apply(quote, data)
     if custom is not None:
         quote.custom = clean_custom_values(
@@ -237,6 +240,10 @@ def update_quote(
     quote.save()
     if lines is not None:
         _lines(quote, by, lines)
+    changes = shot.changes(quote) | (
+        {"lines": {"old": None, "new": len(lines)}} if lines is not None else {}
+    )
+    audit.record(by=by, obj=quote, action=audit.Action.UPDATED, changes=changes)
     return quote
 
 
@@ -301,6 +308,7 @@ def create_contract(
     contract.custom = clean_custom_values(object_type="contract", values=custom)
     _finish(contract)
     contract.save()
+    audit.record(by=by, obj=contract, action=audit.Action.CREATED)
     return contract
 
 
@@ -339,6 +347,7 @@ def update_contract(
             )
     if data.get("number"):
         _check_unique_number(Contract, data["number"], contract.pk)
+    shot = audit.snapshot(contract, data, custom=custom is not None)
     apply(contract, data)
     _check_dates(contract.starts_on, contract.ends_on)
     if custom is not None:
@@ -348,6 +357,7 @@ def update_contract(
     _finish(contract)
     contract.version += 1
     contract.save()
+    audit.record(by=by, obj=contract, action=audit.Action.UPDATED, changes=shot.changes(contract))
     return contract
 
 
@@ -387,6 +397,7 @@ def create_payment_plan(
     )
     _finish(plan)
     plan.save()
+    audit.record(by=by, obj=plan, action=audit.Action.CREATED)
     return plan
 
 
@@ -413,10 +424,12 @@ def update_payment_plan(
                     % {"paid": money(received)}
                 }
             )
+    shot = audit.snapshot(plan, data)
     apply(plan, data)
     _finish(plan)
     plan.version += 1
     plan.save()
+    audit.record(by=by, obj=plan, action=audit.Action.UPDATED, changes=shot.changes(plan))
     return plan
 
 
@@ -499,9 +512,11 @@ def update_pipeline(*, pipeline: Pipeline, by: User, data: dict[str, Any]) -> Pi
         )
     if data.get("is_default"):
         Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(is_default=False)
+    shot = audit.snapshot(pipeline, data)
     apply(pipeline, data)
     _finish(pipeline)
     pipeline.save()
+    audit.record(by=by, obj=pipeline, action=audit.Action.UPDATED, changes=shot.changes(pipeline))
     return pipeline
 
 
@@ -541,9 +556,11 @@ def update_stage(*, stage: Stage, by: User, data: dict[str, Any]) -> Stage:
     ensure_admin(by)
     stage = Stage.objects.select_for_update().get(pk=stage.pk)
     check_fields(data, {"name", "probability", "forecast_category"})
+    shot = audit.snapshot(stage, data)
     apply(stage, data)
     _finish(stage)
     stage.save()
+    audit.record(by=by, obj=stage, action=audit.Action.UPDATED, changes=shot.changes(stage))
     return stage
 
 
@@ -605,6 +622,7 @@ def create_custom_field(
         )
     _finish(field)
     field.save()
+    audit.record(by=by, obj=field, action=audit.Action.CREATED)
     return field
 
 
@@ -617,9 +635,11 @@ def update_custom_field(*, field: CustomField, by: User, data: dict[str, Any]) -
     check_fields(data, CUSTOM_FIELD_EDITABLE)
     if "options" in data:
         _check_options(field.field_type, data["options"])
+    shot = audit.snapshot(field, data)
     apply(field, data)
     _finish(field)
     field.save()
+    audit.record(by=by, obj=field, action=audit.Action.UPDATED, changes=shot.changes(field))
     return field
 
 
@@ -653,6 +673,7 @@ def set_exchange_rate(
     row = ExchangeRate(currency_id=code, effective_on=effective_on, rate=value)
     _finish(row)
     row.save()
+    audit.record(by=by, obj=row, action=audit.Action.CREATED)
     return row
 
 
@@ -667,9 +688,11 @@ def update_exchange_rate(*, rate: ExchangeRate, by: User, data: dict[str, Any]) 
         value = Decimal(0)
     if not value.is_finite() or value <= 0:
         raise ValidationError({"rate": _("The rate must be a number more than zero.")})
+    shot = audit.snapshot(row, ["rate"])
     row.rate = value
     _finish(row)
     row.save()
+    audit.record(by=by, obj=row, action=audit.Action.UPDATED, changes=shot.changes(row))
     return row
 
 

@@ -28,6 +28,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from salesops.audit import services as audit
 from salesops.crm.models import Customer, PoolEvent, PoolRule
 from salesops.org.models import Organisation
 from salesops.users.models import Notification, Team, User
@@ -322,6 +323,17 @@ def _record_reclaims(customers: list[Customer], rule: PoolRule, org: Organisatio
         notes.append(Notification(recipient_id=owner_id, kind="pool_reclaimed", message=message))
     PoolEvent.objects.bulk_create(events)
     Notification.objects.bulk_create(notes)
+    audit.record_many(
+        by=None,
+        objs=customers,
+        action=audit.Action.RECLAIMED,
+        changes=lambda c: {
+            "owner": {
+                "old": {"id": c.owner_id, "label": str(owners.get(c.owner_id, ""))},
+                "new": None,
+            }
+        },
+    )
 
 
 def reclaim_customer(
