@@ -738,7 +738,12 @@ def _check_price_list(price_list: PriceList) -> None:
         raise ValidationError(
             {"name": _("There is already a price list named “%(n)s”.") % {"n": price_list.name}}
         )
-    _check_dates(price_list.valid_from, price_list.valid_until)
+    if (
+        price_list.valid_from
+        and price_list.valid_until
+        and price_list.valid_until < price_list.valid_from
+    ):
+        raise ValidationError({"valid_until": _("The end date cannot be before the start date.")})
     _finish(price_list)
 
 
