@@ -190,11 +190,20 @@ if os.getenv("EMAIL_HOST"):
             "OPTIONS": {
                 "host": os.getenv("EMAIL_HOST", "127.0.0.1"),
                 "port": envint("EMAIL_PORT", "25"),
+                "username": os.getenv("EMAIL_HOST_USER", ""),
+                "password": os.getenv("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": envbool("EMAIL_USE_TLS", "False"),
+                "use_ssl": envbool("EMAIL_USE_SSL", "False"),
+                "timeout": envint("EMAIL_TIMEOUT", "30"),
             },
         }
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+# Scheduled report e-mails: attempts per due slot before it is marked failed, and the
+# wait before the n-th retry (n times this many minutes).
+SUBSCRIPTION_SEND_ATTEMPTS = envint("SUBSCRIPTION_SEND_ATTEMPTS", "3")
+SUBSCRIPTION_RETRY_MINUTES = envint("SUBSCRIPTION_RETRY_MINUTES", "10")
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],
