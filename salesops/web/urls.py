@@ -16,6 +16,7 @@ from salesops.web.views import (
     pages,
     quotes,
     setup,
+    targets,
 )
 from salesops.web.views.records import RecordPage
 
@@ -107,6 +108,11 @@ urlpatterns = [
     path("dashboards/rep/<int:pk>/", dashboards.rep_dashboard, name="dashboard_rep"),
     path("dashboards/data.json", dashboard_charts.chart_data, name="dashboard_data"),
     path("dashboards/drill/<str:metric>/", dashboard_drill.drill, name="dashboard_drill"),
+    path("targets/", targets.targets, name="targets"),
+    path("targets/save/", targets.save, name="targets_save"),
+    path("targets/paste/", targets.paste, name="targets_paste"),
+    path("targets/upload/", targets.upload, name="targets_upload"),
+    path("targets/template.xlsx", targets.template, name="targets_template"),
     path("board/", board.board, name="board"),
     path("board/<int:pk>/", board.board, name="board_pipeline"),
     path("board/<int:pk>/stage/<int:stage_pk>/", board.column_more, name="board_column"),

@@ -1,0 +1,77 @@
+"""Actuals for the targets grid: what each owner achieved in each month of a run of
+months, for the metric of a target, in ONE grouped query per metric.
+
+The values are the KPI engine's, month by month (`kpis.METRIC_ACTUALS` for a one-month
+period): the same viewer scope and filters (`KpiContext`), money converted at the rate
+of the event's date, deleted records left out, a deal counted by its current state.
+The shared query functions of `kpis` are reused wherever they already group by day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth
+
+from salesops.activities.models import FollowUp
+from salesops.analytics.engine import KpiContext
+from salesops.analytics.kpis import new_customer_deals, won_rows
+from salesops.analytics.periods import Period
+from salesops.users.models import Target
+
+#: {owner id: {month index: actual}}; owner None for records without an owner.
+MonthlyActuals = dict[int | None, dict[int, Decimal]]
+
+
+def monthly_actuals(ctx: KpiContext, metric: str, months: Period) -> MonthlyActuals:
+    """Per owner and month of `months` (whole months starting on a 1st): the actual for
+    `metric`. Month index 0 is the month of `months.start`."""
+    first = months.start
+
+    def index(day: dt.date) -> int:
+        return (day.year - first.year) * 12 + day.month - first.month
+
+    out: MonthlyActuals = defaultdict(lambda: defaultdict(Decimal))
+    if metric in (Target.Metric.BOOKINGS, Target.Metric.WON_DEALS):
+        for owner, code, day, total, n in won_rows(ctx, months, by_owner=True):
+            if metric == Target.Metric.BOOKINGS:
+                out[owner][index(day)] += Decimal(total) * ctx.rates.rate_on(code, day)
+            else:
+                out[owner][index(day)] += n
+    elif metric == Target.Metric.COLLECTIONS:
+        rows = (
+            ctx.payments()
+            .filter(received_on__gte=months.start, received_on__lt=months.end)
+            .values_list("owner_id", "currency_id", "received_on")
+            .annotate(s=Sum("amount"))
+            .order_by()
+        )
+        for owner, code, day, total in rows:
+            out[owner][index(day)] += Decimal(total) * ctx.rates.rate_on(code, day)
+    elif metric == Target.Metric.NEW_CUSTOMERS:
+        # A customer is new in the month of its first won deal, for that deal's owner.
+        seen: set[int] = set()
+        for customer, owner, day in new_customer_deals(ctx, months):
+            if customer not in seen:
+                seen.add(customer)
+                out[owner][index(day)] += 1
+    elif metric == Target.Metric.FOLLOWUPS:
+        start, end = ctx.bounds(months)
+        follow_rows = (
+            FollowUp.objects.visible_to(ctx.viewer)
+            .filter(ctx._owner_q("owner_id"))
+            .filter(occurred_at__gte=start, occurred_at__lt=end)
+            .annotate(month=TruncMonth("occurred_at", tzinfo=ctx.tz))
+            .values_list("owner_id", "month")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for owner, month, n in follow_rows:
+            day = month.date() if isinstance(month, dt.datetime) else month
+            out[owner][index(day)] += n
+    else:
+        raise ValueError(f"unknown metric {metric}")
+    return out

@@ -1,0 +1,595 @@
+"""The targets page (业绩目标): a grid of people (then their teams) by month for one
+metric and one calendar or fiscal year, with actuals and attainment; edited inline,
+by pasting a block from a spreadsheet, or by uploading the grid's XLSX template.
+
+Reads go through `users.target_grid` (the viewer's data scope), actuals through
+`analytics.target_actuals` (one grouped query per metric), writes through
+`users.target_services.save_target_grid` (all or nothing, versions checked per cell).
+A team outside the viewer's scope is a 404.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from salesops.analytics.engine import Filters, KpiContext
+from salesops.analytics.formulas import MissingRate
+from salesops.analytics.kpis import team_members
+from salesops.analytics.periods import Period
+from salesops.analytics.target_actuals import monthly_actuals
+from salesops.imports.exporting import write_xlsx
+from salesops.imports.reading import FileProblem, open_table
+from salesops.imports.values import CellError, parse_amount
+from salesops.lib.services import ensure_right
+from salesops.users.models import Role, Target, Team
+from salesops.users.target_grid import Grid, add_months, build_grid, team_choices, year_months
+from salesops.users.target_import import BlockProblem, ReadRow, cells_of, read_block, split_paste
+from salesops.users.target_services import COUNT_METRICS, GridCell, GridRejected, save_target_grid
+from salesops.web.auth import me
+from salesops.web.templatetags.web import format_money, format_number, percent
+
+MAX_UPLOAD = 5 * 1024 * 1024
+MONEY_METRICS = {Target.Metric.BOOKINGS, Target.Metric.COLLECTIONS}
+
+
+# -- what the page is about ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The metric, year and scope of the page, read from the query or the form."""
+
+    metric: str
+    year: int
+    fiscal: bool
+    team: Team | None
+    first_month: int
+
+    @property
+    def months(self) -> list[Any]:
+        return year_months(self.year, self.first_month if self.fiscal else 1)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "year": self.year,
+            "basis": "fiscal" if self.fiscal else "calendar",
+            "team": self.team.pk if self.team is not None else "",
+        }
+
+    def url(self, name: str = "targets") -> str:
+        return f"{reverse(name)}?{urlencode(self.params())}"
+
+
+def read_choice(request: HttpRequest, params: Any) -> Choice:
+    """The page's choice; an unknown metric or year is a 400, a team outside the
+    viewer's scope a 404."""
+    viewer: Any = me(request)
+    org: Any = request.org  # type: ignore[attr-defined]
+    metric = params.get("metric") or Target.Metric.BOOKINGS
+    if metric not in Target.Metric.values:
+        raise ValidationError(_("Choose one of the metrics in the list."))
+    fiscal = params.get("basis", "fiscal" if org.fiscal_year_start_month != 1 else "calendar")
+    fiscal = fiscal == "fiscal"
+    today = org.local_date()
+    default_year = today.year
+    if fiscal and today.month < org.fiscal_year_start_month:
+        default_year -= 1
+    year_text = str(params.get("year") or default_year)
+    if not year_text.isdigit() or not 2000 <= int(year_text) <= 2100:
+        raise ValidationError(_("Enter a year between 2000 and 2100."))
+    choices = team_choices(viewer)
+    team_text = params.get("team")
+    if team_text is None:
+        team = next((t for t in choices if t.pk == viewer.team_id), None)
+        if team is None and choices and viewer.visible_owner_ids() is None:
+            team = choices[0]
+    elif team_text == "":
+        team = None
+    else:
+        team = next((t for t in choices if str(t.pk) == str(team_text)), None)
+        if team is None:
+            raise Http404
+    return Choice(metric, int(year_text), fiscal, team, org.fiscal_year_start_month)
+
+
+# -- actuals and attainment ---------------------------------------------------------------------
+
+
+def attach_actuals(request: HttpRequest, grid: Grid) -> str:
+    """Fill each cell's actual (months begun by today) from one grouped query; returns
+    a message when they cannot be computed (a missing exchange rate)."""
+    viewer: Any = me(request)
+    org: Any = request.org  # type: ignore[attr-defined]
+    today = org.local_date()
+    months = Period(grid.months[0], add_months(grid.months[-1], 1))
+    if grid.team is not None:
+        filters = Filters(team=grid.team)
+    elif viewer.data_scope == Role.Scope.OWN:
+        filters = Filters(owner=viewer)
+    else:
+        filters = Filters()
+    ctx = KpiContext(viewer=viewer, period=months, filters=filters, today=today)
+    try:
+        actuals = monthly_actuals(ctx, grid.metric, months)
+    except MissingRate as e:
+        for row in grid.rows:
+            row.actuals = [None] * 12  # type: ignore[attr-defined]
+        return _("Actuals are not shown: there is no exchange rate for %(c)s on %(d)s.") % {
+            "c": e.code,
+            "d": e.day.isoformat(),
+        }
+    members = team_members([r.team.pk for r in grid.rows if r.team is not None])
+    begun = sum(1 for m in grid.months if m <= today)
+    for row in grid.rows:
+        owners = [row.user.pk] if row.user is not None else members[row.team.pk]  # type: ignore[union-attr]
+        values: list[Decimal | None] = []
+        for i in range(12):
+            values.append(
+                sum((actuals.get(o, {}).get(i, Decimal(0)) for o in owners), Decimal(0))
+                if i < begun
+                else None
+            )
+        row.actuals = values  # type: ignore[attr-defined]
+    return ""
+
+
+def ratio(actual: Decimal | None, target: Decimal | None) -> float | None:
+    if actual is None or target is None or target == 0:
+        return None
+    return float(Decimal(actual) / target)
+
+
+def show_value(metric: str, value: Any, currency: str) -> str:
+    if value is None:
+        return "—"
+    if metric in MONEY_METRICS:
+        return format_money(value, currency)
+    return format_number(value, 0)
+
+
+def input_text(metric: str, value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    if metric in COUNT_METRICS or value == value.to_integral_value():
+        return str(int(value))
+    return f"{value:f}"
+
+
+def _sum(values: list[Any]) -> Decimal | None:
+    present = [v for v in values if v is not None]
+    return sum(present, Decimal(0)) if present else None
+
+
+def table(grid: Grid, currency: str, typed: dict[str, str], errors: dict[str, str]) -> list:
+    """Rows for the template: per month the input text, target, actual and attainment,
+    then the quarter and year totals (a quarter or year target if one is set, else the
+    sum of the months)."""
+    out = []
+    for row in grid.rows:
+        actuals: list[Any] = getattr(row, "actuals", [None] * 12)
+        cells = []
+        for i, cell in enumerate(row.cells):
+            key = f"{row.key}-{cell.start:%Y-%m}"
+            member_sum = row.member_sums[i] if row.team is not None else None
+            cells.append(
+                {
+                    "key": key,
+                    "start": cell.start,
+                    "text": typed.get(key, input_text(grid.metric, cell.value)),
+                    "original": input_text(grid.metric, cell.value),
+                    "version": cell.version,
+                    "target": show_value(grid.metric, cell.value, currency),
+                    "actual": None
+                    if actuals[i] is None
+                    else show_value(grid.metric, actuals[i], currency),
+                    "rate": percent(ratio(actuals[i], cell.value), 0)
+                    if actuals[i] is not None and cell.value
+                    else "",
+                    "members": None
+                    if member_sum is None
+                    else show_value(grid.metric, member_sum, currency),
+                    "mismatch": member_sum is not None
+                    and cell.value is not None
+                    and member_sum != cell.value,
+                    "error": errors.get(key, ""),
+                }
+            )
+        totals = []
+        for label, first, count, kind in [
+            *((_("Q%(n)s") % {"n": q + 1}, 3 * q, 3, "quarter") for q in range(4)),
+            (_("Year"), 0, 12, "year"),
+        ]:
+            months = row.cells[first : first + count]
+            explicit = grid.longer.get((row.key, months[0].start))
+            summed = _sum([c.value for c in months])
+            target = explicit.value if explicit and explicit.period_kind == kind else summed
+            begun = [a for a in actuals[first : first + count] if a is not None]
+            actual = sum(begun, Decimal(0)) if begun else None
+            totals.append(
+                {
+                    "label": label,
+                    "target": show_value(grid.metric, target, currency),
+                    "actual": None if actual is None else show_value(grid.metric, actual, currency),
+                    "rate": percent(ratio(actual, target), 0)
+                    if actual is not None and target
+                    else "",
+                    "set": explicit is not None and explicit.period_kind == kind,
+                    "mismatch": explicit is not None
+                    and explicit.period_kind == kind
+                    and summed is not None
+                    and summed != explicit.value,
+                }
+            )
+        out.append({"row": row, "cells": cells, "totals": totals})
+    return out
+
+
+# -- the page -----------------------------------------------------------------------------------
+
+
+def page_context(request: HttpRequest, choice: Choice) -> dict[str, Any]:
+    viewer: Any = me(request)
+    org: Any = request.org  # type: ignore[attr-defined]
+    grid = build_grid(viewer=viewer, metric=choice.metric, months=choice.months, team=choice.team)
+    note = attach_actuals(request, grid)
+    choices = team_choices(viewer)
+    base_depth = min((t.path.count(".") for t in choices), default=0)
+    return {
+        "title": _("Targets"),
+        "choice": choice,
+        "choice_query": urlencode(choice.params()),
+        "choice_url": choice.url(),
+        "grid": grid,
+        "note": note,
+        "currency": org.base_currency_id,
+        "metrics": Target.Metric.choices,
+        "teams": [(t.pk, "· " * (t.path.count(".") - base_depth) + t.name) for t in choices],
+        "fiscal_month": org.fiscal_year_start_month,
+        "years": range(choice.year - 3, choice.year + 3),
+        "state": page_state(grid),
+    }
+
+
+def render_grid(
+    request: HttpRequest,
+    choice: Choice,
+    *,
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    context = page_context(request, choice)
+    context["rows"] = table(context["grid"], context["currency"], typed or {}, errors or {})
+    context.update(extra)
+    return render(request, "web/targets/grid.html", context, status=status)
+
+
+@login_required
+def targets(request: HttpRequest) -> HttpResponse:
+    ensure_right(me(request), "target", "view")
+    try:
+        choice = read_choice(request, request.GET)
+    except ValidationError as e:
+        return render(
+            request,
+            "web/targets/grid.html",
+            {"title": _("Targets"), "error": " ".join(e.messages)},
+            status=400,
+        )
+    return render_grid(request, choice)
+
+
+def _loaded(text: str) -> dict[str, tuple[int, str]]:
+    """The page state sent back by the form: {cell key: (version, text shown)}; junk is
+    ignored (the cell then counts as loaded now, which can only refuse more)."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    out: dict[str, tuple[int, str]] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if (
+                isinstance(value, list)
+                and len(value) == 2
+                and isinstance(value[0], int)
+                and isinstance(value[1], str)
+            ):
+                out[str(key)] = (value[0], value[1])
+    return out
+
+
+def _form_choice(request: HttpRequest) -> Choice:
+    ensure_right(me(request), "target", "view")
+    try:
+        return read_choice(request, request.POST)
+    except ValidationError as e:
+        raise PermissionDenied(" ".join(e.messages)) from None
+
+
+def _saved(request: HttpRequest, choice: Choice, saved: dict[str, Any]) -> HttpResponse:
+    n = len(saved)
+    if n:
+        messages.success(
+            request, ngettext("%(n)s target saved.", "%(n)s targets saved.", n) % {"n": n}
+        )
+    else:
+        messages.info(request, _("Nothing was changed."))
+    return HttpResponseRedirect(choice.url())
+
+
+@login_required
+@require_POST
+def save(request: HttpRequest) -> HttpResponse:
+    """The grid's form: the cells whose text differs from what was loaded are saved
+    together, or none is (errors and conflicts shown on their cells)."""
+    choice = _form_choice(request)
+    grid = build_grid(
+        viewer=me(request), metric=choice.metric, months=choice.months, team=choice.team
+    )
+    loaded = _loaded(request.POST.get("state", ""))
+    typed: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    cells: list[GridCell] = []
+    for row in grid.rows:
+        for cell in row.cells:
+            key = f"{row.key}-{cell.start:%Y-%m}"
+            name = f"c-{key}"
+            if name not in request.POST:
+                continue
+            text = request.POST[name].strip()
+            version, original = loaded.get(
+                key, (cell.version, input_text(choice.metric, cell.value))
+            )
+            if text == original.strip():
+                continue
+            typed[key] = text
+            try:
+                value = parse_amount(text)
+            except CellError as e:
+                errors[key] = str(e)
+                continue
+            cells.append(
+                GridCell(
+                    key=key,
+                    metric=choice.metric,
+                    period_kind=Target.PeriodKind.MONTH,
+                    period_start=cell.start,
+                    value=value,
+                    user_id=row.user.pk if row.user is not None else None,
+                    team_id=row.team.pk if row.team is not None else None,
+                    version=version,
+                )
+            )
+    conflicts: set[str] = set()
+    if not errors:
+        try:
+            return _saved(request, choice, save_target_grid(by=me(request), cells=cells))
+        except GridRejected as e:
+            errors, conflicts = e.errors, e.conflicts
+    status = 409 if conflicts and conflicts == set(errors) else 400
+    return render_grid(
+        request,
+        choice,
+        typed=typed,
+        errors=errors,
+        status=status,
+        form_error=ngettext(
+            "Nothing was saved: %(n)s cell needs your attention.",
+            "Nothing was saved: %(n)s cells need your attention.",
+            len(errors),
+        )
+        % {"n": len(errors)},
+    )
+
+
+# -- paste and upload ---------------------------------------------------------------------------
+
+
+def _preview(
+    request: HttpRequest, choice: Choice, rows: list[tuple[int, list[Any]]], text: str
+) -> HttpResponse:
+    """Read a block, check it with the save service (nothing written) and show it; or,
+    when asked to save, save it all or nothing."""
+    viewer: Any = me(request)
+    grid = build_grid(viewer=viewer, metric=choice.metric, months=choice.months, team=choice.team)
+    try:
+        read = read_block(rows, grid=grid, parse_amount=parse_amount)
+    except BlockProblem as e:
+        return render_grid(request, choice, status=400, paste_error=str(e), paste_text=text)
+    loaded = _loaded(request.POST.get("state", ""))
+    cells = [
+        GridCell(**{**c.__dict__, "version": loaded.get(c.key, (c.version, ""))[0]})
+        for c in cells_of(read, grid=grid)
+    ]
+    problems = any(not r.ok for r in read)
+    if not problems and request.POST.get("confirm") == "1":
+        try:
+            return _saved(request, choice, save_target_grid(by=viewer, cells=cells))
+        except GridRejected as e:
+            _place(read, e.errors)
+            problems = True
+    elif not problems:
+        try:
+            save_target_grid(by=viewer, cells=cells, dry_run=True)
+        except GridRejected as e:
+            _place(read, e.errors)
+            problems = True
+    changed = {c.key for c in cells}
+    return render_grid(
+        request,
+        choice,
+        status=400 if problems else 200,
+        preview=_preview_rows(read, grid, changed, choice),
+        preview_ok=not problems and bool(cells),
+        preview_changes=len(cells),
+        preview_problems=sum(len(r.errors) for r in read),
+        paste_text=text,
+        preview_state=request.POST.get("state") or page_state(grid),
+    )
+
+
+def page_state(grid: Grid) -> str:
+    """What the page was loaded with, sent back on save: per cell [version, text]."""
+    return json.dumps(
+        {
+            f"{r.key}-{c.start:%Y-%m}": [c.version, input_text(grid.metric, c.value)]
+            for r in grid.rows
+            for c in r.cells
+        },
+        separators=(",", ":"),
+    )
+
+
+def _place(read: list[ReadRow], errors: dict[str, str]) -> None:
+    """Put the save service's per-cell messages on the rows they belong to."""
+    for r in read:
+        if r.row is None:
+            continue
+        for i, cell in enumerate(r.row.cells, start=1):
+            key = f"{r.row.key}-{cell.start:%Y-%m}"
+            if key in errors:
+                r.errors[i] = errors[key]
+
+
+def _preview_rows(read: list[ReadRow], grid: Grid, changed: set[str], choice: Choice) -> list:
+    out = []
+    for r in read:
+        cells = []
+        for i in range(12):
+            old = r.row.cells[i].value if r.row is not None else None
+            key = f"{r.row.key}-{grid.months[i]:%Y-%m}" if r.row is not None else ""
+            cells.append(
+                {
+                    "raw": r.raw[i],
+                    "old": input_text(choice.metric, old),
+                    "new": input_text(choice.metric, r.values[i]),
+                    "changed": key in changed,
+                    "error": r.errors.get(i + 1, ""),
+                }
+            )
+        out.append(
+            {
+                "line": r.line,
+                "label": r.label,
+                "who": r.row.label if r.row is not None else "",
+                "error": r.errors.get(0, ""),
+                "cells": cells,
+            }
+        )
+    return out
+
+
+@login_required
+@require_POST
+def paste(request: HttpRequest) -> HttpResponse:
+    choice = _form_choice(request)
+    text = request.POST.get("text", "")
+    try:
+        rows = split_paste(text)
+    except BlockProblem as e:
+        return render_grid(request, choice, status=400, paste_error=str(e), paste_text="")
+    if not rows:
+        return render_grid(
+            request,
+            choice,
+            status=400,
+            paste_error=_("Paste the rows copied from your spreadsheet first."),
+        )
+    return _preview(request, choice, rows, text)
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    """The filled-in template: read like a paste (its header row skipped)."""
+    choice = _form_choice(request)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return render_grid(request, choice, status=400, upload_error=_("Choose a file first."))
+    if upload.size is not None and upload.size > MAX_UPLOAD:
+        return render_grid(
+            request, choice, status=400, upload_error=_("The file is larger than 5 MB.")
+        )
+    try:
+        rows = _xlsx_rows(upload)
+    except FileProblem as e:
+        return render_grid(request, choice, status=400, upload_error=str(e))
+    # Shown and re-sent as text, so that saving after the preview reads the same rows.
+    text = "\n".join("\t".join(_tsv(c) for c in cells) for cells in rows)
+    return _preview(request, choice, split_paste(text), text)
+
+
+def _tsv(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def _xlsx_rows(upload: Any) -> list[list[Any]]:
+    """The workbook's first sheet, header row first; FileProblem when it is not an
+    .xlsx workbook (whatever its name says) or cannot be read."""
+    data = io.BytesIO(upload.read())
+    with open_table(data, upload.name or "targets.xlsx") as table:
+        if table.kind != "xlsx":
+            raise FileProblem(
+                _("“%(name)s” is not an Excel workbook; upload the .xlsx template.")
+                % {"name": upload.name}
+            )
+        rows: list[list[Any]] = [list(table.headers)]
+        for row in table.rows:
+            rows.append(row.cells)
+            if len(rows) > 2001:
+                raise FileProblem(_("The file has more than 2,000 rows."))
+    return rows
+
+
+@login_required
+def template(request: HttpRequest) -> HttpResponse:
+    """The current grid as a workbook: a row per person and team, a column per month."""
+    ensure_right(me(request), "target", "view")
+    try:
+        choice = read_choice(request, request.GET)
+    except ValidationError as e:
+        return HttpResponse(" ".join(e.messages), status=400, content_type="text/plain")
+    grid = build_grid(
+        viewer=me(request), metric=choice.metric, months=choice.months, team=choice.team
+    )
+    headers = [_("Person or team"), *(f"{m:%Y-%m}" for m in grid.months)]
+    rows = (
+        [
+            r.user.username if r.user is not None else r.team.name,  # type: ignore[union-attr]
+            *(c.value for c in r.cells),
+        ]
+        for r in grid.rows
+        if r.editable
+    )
+    out = io.BytesIO()
+    write_xlsx(headers, rows, out)
+    name = f"targets-{choice.metric}-{'FY' if choice.fiscal else ''}{choice.year}.xlsx"
+    response = HttpResponse(
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
