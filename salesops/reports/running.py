@@ -121,6 +121,8 @@ def _read_key(g: Group, raw: Any) -> Any:
     if raw is None:
         return None
     bad = ReportInvalid({"keys": _("This row is not part of the report.")})
+    if not isinstance(raw, str | int | float | bool):
+        raise bad
     f = g.field
     try:
         if f.type in ("date", "datetime"):
@@ -133,7 +135,7 @@ def _read_key(g: Group, raw: Any) -> Any:
             return raw
         if f.type == "number":
             return Decimal(str(raw))
-    except (ValueError, ArithmeticError):
+    except (ValueError, TypeError, ArithmeticError):
         raise bad from None
     if not isinstance(raw, str):
         raise bad
@@ -281,7 +283,7 @@ def _fill(
             parts.append((value is None, "" if value is None else shown))
         return tuple(parts)
 
-    items = sorted(accs.items(), key=sort_key)
+    items = sorted(accs.items(), key=sort_key) if spec.groups else []
     if len(items) > MAX_ROWS:
         result.truncated = True
         result.notes.append(
