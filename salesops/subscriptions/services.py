@@ -1,0 +1,148 @@
+"""Writes to subscriptions. Every recipient must be allowed to see what is sent (the
+content is computed as each of them at sending time, so nobody ever receives someone
+else's numbers; this check stops a subscription that would send a recipient a
+dashboard they may not open)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesops.analytics import dashboard
+from salesops.lib.services import NotVisible, ensure_right
+from salesops.subscriptions.models import Subscription
+from salesops.users.models import Team, User
+
+#: The fields a subscriber sets (everything else is the system's).
+FIELDS = (
+    "name",
+    "what",
+    "team",
+    "rep",
+    "period",
+    "cadence",
+    "weekday",
+    "day_of_month",
+    "hour",
+    "is_active",
+)
+SCHEDULE_FIELDS = ("cadence", "weekday", "day_of_month", "hour")
+
+
+def content_problem(sub: Subscription, user: Any) -> str | None:
+    """Why `user` may not receive `sub`'s content, or None when they may."""
+    if not user.is_active:
+        return _("%(user)s is no longer active.") % {"user": user}
+    if not user.email:
+        return _("%(user)s has no e-mail address.") % {"user": user}
+    if not user.has_right("deal", "view"):
+        return _("%(user)s may not see dashboards.") % {"user": user}
+    scope = dashboard.Scope(sub.what, team=sub.team, rep=sub.rep)
+    if not dashboard.can_see(user, scope):
+        return _("%(user)s may not see the dashboard of %(scope)s.") % {
+            "user": user,
+            "scope": scope.title,
+        }
+    return None
+
+
+def _check(sub: Subscription, recipients: list[User], *, user: Any) -> None:
+    errors: dict[str, list[str]] = {}
+    try:
+        sub.full_clean(exclude=["owner"])
+    except ValidationError as e:
+        errors.update(e.message_dict)
+    if sub.what == Subscription.What.TEAM and sub.team_id is None:
+        errors.setdefault("team", []).append(_("Choose the team."))
+    if sub.what == Subscription.What.REP and sub.rep_id is None:
+        errors.setdefault("rep", []).append(_("Choose the rep."))
+    if sub.what == Subscription.What.REPORT:
+        errors.setdefault("what", []).append(_("Saved reports cannot be subscribed to yet."))
+    if not errors:
+        scope = dashboard.Scope(sub.what, team=sub.team, rep=sub.rep)
+        if not dashboard.can_see(user, scope):
+            errors["what"] = [_("You may not see this dashboard yourself.")]
+        if not recipients:
+            errors["recipients"] = [_("Choose at least one recipient.")]
+        for person in recipients:
+            problem = content_problem(sub, person)
+            if problem is not None:
+                errors.setdefault("recipients", []).append(problem)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _apply(sub: Subscription, values: dict[str, Any]) -> None:
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be set: %(names)s.") % {"names": ", ".join(sorted(unknown))}
+        )
+    for key, value in values.items():
+        setattr(sub, key, value)
+    if sub.what != Subscription.What.TEAM:
+        sub.team = None
+    if sub.what != Subscription.What.REP:
+        sub.rep = None
+
+
+@transaction.atomic
+def create_subscription(*, user: Any, recipients: list[User], **values: Any) -> Subscription:
+    """A new subscription of `user` (the subscriber); ValidationError per field."""
+    ensure_right(user, "deal", "view")
+    sub = Subscription(owner=user)
+    _apply(sub, values)
+    _check(sub, recipients, user=user)
+    sub.schedule_from = timezone.now()
+    sub.save()
+    sub.recipients.set(recipients)
+    return sub
+
+
+def get_subscription(*, user: Any, pk: int) -> Subscription:
+    sub = Subscription.objects.visible_to(user).filter(pk=pk).first()
+    if sub is None:
+        raise NotVisible(_("This subscription does not exist or you may not see it."))
+    return sub
+
+
+@transaction.atomic
+def update_subscription(
+    *, user: Any, subscription: Subscription, recipients: list[User], **values: Any
+) -> Subscription:
+    sub = get_subscription(user=user, pk=subscription.pk)
+    before = {f: getattr(sub, f) for f in SCHEDULE_FIELDS}
+    _apply(sub, values)
+    _check(sub, recipients, user=sub.owner)
+    if any(getattr(sub, f) != before[f] for f in SCHEDULE_FIELDS):
+        # A new schedule starts now: a slot of it that is already past is not sent.
+        sub.schedule_from = timezone.now()
+    sub.save()
+    sub.recipients.set(recipients)
+    return sub
+
+
+@transaction.atomic
+def set_active(*, user: Any, subscription: Subscription, active: bool) -> Subscription:
+    """Pause or resume. Resuming does not send the slots missed while paused."""
+    sub = get_subscription(user=user, pk=subscription.pk)
+    if sub.is_active != active:
+        sub.is_active = active
+        if active:
+            sub.schedule_from = timezone.now()
+        sub.save(update_fields=["is_active", "schedule_from", "updated_at"])
+    return sub
+
+
+@transaction.atomic
+def delete_subscription(*, user: Any, subscription: Subscription) -> None:
+    get_subscription(user=user, pk=subscription.pk).delete()
+
+
+def team_choices(user: Any) -> list[Team]:
+    """Teams whose dashboard `user` may open."""
+    return [t for t in Team.objects.order_by("path") if dashboard.can_see_team(user, t)]
