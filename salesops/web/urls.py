@@ -16,6 +16,7 @@ from salesops.web.views import (
     pages,
     quotes,
     setup,
+    subscriptions,
     targets,
 )
 from salesops.web.views.records import RecordPage
@@ -108,6 +109,19 @@ urlpatterns = [
     path("dashboards/rep/<int:pk>/", dashboards.rep_dashboard, name="dashboard_rep"),
     path("dashboards/data.json", dashboard_charts.chart_data, name="dashboard_data"),
     path("dashboards/drill/<str:metric>/", dashboard_drill.drill, name="dashboard_drill"),
+    path("subscriptions/", subscriptions.subscription_list, name="subscription_list"),
+    path("subscriptions/new/", subscriptions.subscription_new, name="subscription_new"),
+    path("subscriptions/<int:pk>/", subscriptions.subscription_edit, name="subscription_edit"),
+    path(
+        "subscriptions/<int:pk>/active/",
+        subscriptions.subscription_active,
+        name="subscription_active",
+    ),
+    path(
+        "subscriptions/<int:pk>/delete/",
+        subscriptions.subscription_delete,
+        name="subscription_delete",
+    ),
     path("targets/", targets.targets, name="targets"),
     path("targets/save/", targets.save, name="targets_save"),
     path("targets/paste/", targets.paste, name="targets_paste"),

@@ -1,6 +1,6 @@
 """Drill-down: the exact records a dashboard number counts, with the same query as the
 KPI (through the KPI context, so the viewer's scope and the filters apply), its total
-in the base currency, and a CSV export of every row.
+in the base currency, and a CSV or XLSX export of every row.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from salesops.analytics import kpis as k
 from salesops.analytics.formulas import MissingRate, money_text
 from salesops.crm.models import Deal
 from salesops.crm.models.deals import StageHistory
-from salesops.imports.exporting import write_csv
+from salesops.imports.exporting import write_csv, write_xlsx
 from salesops.web.auth import me
 from salesops.web.templatetags.web import format_money
 from salesops.web.views.dashboards import page_url, read_period, scope_from_params
@@ -274,8 +274,10 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
     qs = definition.rows(ctx, request.GET).select_related(*RELATED[definition.kind])
     qs = qs.order_by(*ORDER[definition.kind])
     headers, row_of = table(ctx, definition, qs)
-    if request.GET.get("format") == "csv":
-        return csv_response(metric, period, headers, (row_of(obj) for obj in qs.iterator()))
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        rows_out = (row_of(obj) for obj in qs.iterator())
+        return export_response(metric, period, headers, rows_out, fmt=fmt)
     try:
         total = total_of(ctx, definition, qs)
     except MissingRate as e:
@@ -289,6 +291,8 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
     pipeline = {"pipeline": scope.pipeline.pk} if scope.pipeline is not None else {}
     params = request.GET.copy()
     params["format"] = "csv"
+    xlsx = request.GET.copy()
+    xlsx["format"] = "xlsx"
     return render(
         request,
         "web/dashboards/drill.html",
@@ -304,17 +308,28 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
             "shown": len(rows),
             "error": error,
             "csv_url": f"{reverse('dashboard_drill', args=[metric])}?{urlencode(params)}",
+            "xlsx_url": f"{reverse('dashboard_drill', args=[metric])}?{urlencode(xlsx)}",
             "back": f"{page_url(scope)}?{urlencode({'period': text, **pipeline})}",
         },
     )
 
 
-def csv_response(
-    metric: str, period: Any, headers: list[str], rows: Iterator[list[Any]]
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_response(
+    metric: str, period: Any, headers: list[str], rows: Iterator[list[Any]], *, fmt: str
 ) -> HttpResponse:
-    out = io.StringIO()
-    write_csv(headers, ([str(v) if hasattr(v, "pk") else v for v in r] for r in rows), out)
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    name = f"{metric}-{period.start.isoformat()}-{period.last_day.isoformat()}.csv"
+    """Every row of the drill-down as an attachment; formula-like text is neutralised."""
+    cells = ([str(v) if hasattr(v, "pk") else v for v in r] for r in rows)
+    if fmt == "xlsx":
+        binary = io.BytesIO()
+        write_xlsx(headers, cells, binary)
+        response = HttpResponse(binary.getvalue(), content_type=XLSX_TYPE)
+    else:
+        out = io.StringIO()
+        write_csv(headers, cells, out)
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"{metric}-{period.start.isoformat()}-{period.last_day.isoformat()}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
