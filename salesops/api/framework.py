@@ -7,6 +7,7 @@ go through the domain services only; this module converts ids to visible objects
 checks If-Match, and shapes responses.
 """
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,11 @@ class Resource:
     description: str = ""
     #: versioned models answer ETag and honour If-Match
     versioned: bool = True
+    #: models without a version: the ETag is a hash of the record's representation
+    content_etag: bool = False
+    #: who may write (create, update, delete, restore); anyone else gets 404, as if the
+    #: write routes did not exist. None: the services decide (403 / 404 by scope).
+    can_write: Callable[[Any], bool] | None = None
     bulk: bool = True
     out: Any = None
     plain: Any = None
@@ -154,12 +160,32 @@ def _with_prefetch(
     return qs
 
 
+def _content_tag(data: dict[str, Any]) -> str:
+    return hashlib.sha256(dumps(data).encode()).hexdigest()[:20]
+
+
+def etag(resource: Resource, obj: Any, data: dict[str, Any] | None = None) -> str | None:
+    """The record's ETag value (unquoted): its version, or for `content_etag` resources
+    a hash of everything the record shows (the same for every reader: these resources
+    hide no fields)."""
+    if resource.versioned and hasattr(obj, "version"):
+        return str(obj.version)
+    if resource.content_etag:
+        if data is None or set(data) != set(resource.output_names()):
+            data = serialize([obj], resource, None)[0]
+        return _content_tag(data)
+    return None
+
+
 def one(resource: Resource, user: Any, obj: Any, status: int = 200) -> HttpResponse:
     data = serialize([obj], resource, user)[0]
-    headers = {}
-    if resource.versioned and hasattr(obj, "version"):
-        headers["ETag"] = f'"{obj.version}"'
-    return json_response(data, status, headers)
+    tag = etag(resource, obj, data)
+    return json_response(data, status, {"ETag": f'"{tag}"'} if tag else {})
+
+
+def ensure_writer(resource: Resource, user: Any) -> None:
+    if resource.can_write is not None and not resource.can_write(user):
+        raise ApiError(404, NOT_FOUND)
 
 
 # -- input ----------------------------------------------------------------------------
@@ -227,6 +253,24 @@ def _check_version(obj: Any, expected: int | None) -> None:
         from salesops.lib.updates import Conflict
 
         raise Conflict(obj.version)
+
+
+def if_match_tag(request: HttpRequest) -> str | None:
+    """If-Match of a `content_etag` resource: the ETag as sent, unquoted."""
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw or raw == "*":
+        return None
+    return raw.removeprefix("W/").strip('"')
+
+
+def _check_tag(resource: Resource, obj: Any, expected: str | None) -> None:
+    if expected is None:
+        return
+    current = etag(resource, obj)
+    if current != expected:
+        from salesops.lib.updates import Conflict
+
+        raise ApiError(412, Conflict(0).message, headers={"ETag": f'"{current}"'})
 
 
 # -- routes ---------------------------------------------------------------------------
@@ -377,10 +421,8 @@ def register(router: Router, resource: Resource) -> None:
         names = querying.parse_names("expand", expand, set(resource.expand)) or []
         obj = _get(resource, request.user, id)
         data = serialize([obj], resource, request.user, expand=names)[0]
-        headers = (
-            {"ETag": f'"{obj.version}"'} if resource.versioned and hasattr(obj, "version") else {}
-        )
-        return json_response(data, 200, headers)
+        tag = etag(resource, obj, None if names else data)
+        return json_response(data, 200, {"ETag": f'"{tag}"'} if tag else {})
 
     if resource.create is not None and resource.create_schema is not None:
         _register_create(router, resource, out, base, tag, op)
@@ -398,6 +440,7 @@ def _register_create(
     assert create is not None
 
     def do_create(user: Any, data: dict[str, Any]) -> Any:
+        ensure_writer(resource, user)
         return create(user, resolve(resource, user, data))
 
     @router.post(
@@ -511,10 +554,14 @@ def _register_update(
     update = resource.update
     assert update is not None
 
-    def do_update(user: Any, pk: int, data: dict[str, Any], version: int | None) -> Any:
+    def do_update(
+        user: Any, pk: int, data: dict[str, Any], version: int | None, tag: str | None = None
+    ) -> Any:
+        ensure_writer(resource, user)
         with transaction.atomic():
             obj = _locked(resource, user, pk)
             _check_version(obj, version)
+            _check_tag(resource, obj, tag)
             return update(user, obj, resolve(resource, user, data), version)
 
     @router.patch(
@@ -527,7 +574,11 @@ def _register_update(
         "a stale one is refused with 412.",
     )
     def update_view(request: HttpRequest, id: int, payload: schema) -> HttpResponse:
-        obj = do_update(request.user, id, payload.model_dump(exclude_unset=True), if_match(request))
+        data = payload.model_dump(exclude_unset=True)
+        if resource.content_etag:
+            obj = do_update(request.user, id, data, None, if_match_tag(request))
+        else:
+            obj = do_update(request.user, id, data, if_match(request))
         return one(resource, request.user, obj)
 
     if not resource.bulk:
@@ -588,10 +639,13 @@ def _register_delete(
         summary=f"Delete one of {resource.name} (restorable)",
     )
     def delete_view(request: HttpRequest, id: int) -> HttpResponse:
-        version = if_match(request)
+        ensure_writer(resource, request.user)
+        tag = if_match_tag(request) if resource.content_etag else None
+        version = None if resource.content_etag else if_match(request)
         with transaction.atomic():
             obj = _locked(resource, request.user, id)
             _check_version(obj, version)
+            _check_tag(resource, obj, tag)
             delete(request.user, obj)
         return HttpResponse(status=204)
 
@@ -606,6 +660,7 @@ def _register_delete(
         summary=f"Restore a deleted one of {resource.name}",
     )
     def restore_view(request: HttpRequest, id: int) -> HttpResponse:
+        ensure_writer(resource, request.user)
         obj = _get(resource, request.user, id, deleted=True)
         restore(request.user, obj)
         return one(resource, request.user, _get(resource, request.user, id))

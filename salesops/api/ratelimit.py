@@ -62,7 +62,11 @@ def hit(principal: str, *, now: float | None = None) -> Quota:
     bucket = int(moment // window)
     reset = max(int((bucket + 1) * window - moment) + 1, 1)
     name = store()
-    used = _hit_database(principal, bucket) if name == DATABASE else _hit_cache(name, principal, bucket, window)
+    used = (
+        _hit_database(principal, bucket)
+        if name == DATABASE
+        else _hit_cache(name, principal, bucket, window)
+    )
     return Quota(limit, used, reset)
 
 

@@ -32,8 +32,9 @@ from salesops.crm.models import (
 from salesops.customization.models import CustomField
 from salesops.org.models import ExchangeRate
 from salesops.pipeline.models import Pipeline, Stage
+from salesops.users import admin_services as admin
 from salesops.users import target_services as targets
-from salesops.users.models import Target, Team, User
+from salesops.users.models import Role, Target, Team, User
 
 TIMES = ["created_at", "updated_at", "version"]
 
@@ -74,6 +75,36 @@ USERS_REF = Ref(_people)
 
 # -- people ----------------------------------------------------------------------------
 
+USER_IN = [
+    "username",
+    "display_name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "language",
+    "team",
+    "reports_to",
+    "role",
+    "is_active",
+]
+PASSWORD = {
+    "password": (
+        str | None,
+        Field(
+            None,
+            max_length=128,
+            description="The first password (required on create); never shown back.",
+        ),
+    )
+}
+
+
+def _save_user(u: Any, d: dict[str, Any], user: User | None = None) -> User:
+    password = d.pop("password", None) or ""
+    return admin.save_user(by=u, data=d, user=user, password=password)
+
+
 users = Resource(
     name="users",
     model=User,
@@ -84,18 +115,36 @@ users = Resource(
         "display_name",
         "first_name",
         "last_name",
+        "email",
+        "phone",
         "team",
         "reports_to",
+        "role",
         "is_active",
         "language",
     ],
     queryset=_people,
-    filters=["team", "reports_to", "is_active", "username"],
+    filters=["team", "reports_to", "role", "is_active", "username"],
     sorts=["id", "username"],
     default_sort="username",
-    expand={"team": "teams"},
+    expand={"team": "teams", "reports_to": "users", "role": "roles"},
     versioned=False,
-    description="Everyone signed in may read the people of the organisation.",
+    content_etag=True,
+    can_write=admin.is_admin,
+    create_schema=in_schema(
+        "UserCreate", User, [*USER_IN, "password"], required=("username",), extra=PASSWORD
+    ),
+    create=_save_user,
+    update_schema=in_schema(
+        "UserUpdate", User, [*USER_IN, "password"], extra=PASSWORD, partial=True
+    ),
+    update=lambda u, o, d, v: _save_user(u, d, o),
+    refs={"team": Ref(everyone(Team)), "reports_to": USERS_REF, "role": Ref(everyone(Role))},
+    bulk=False,
+    description="Everyone signed in may read the people of the organisation; "
+    "administrators add and change them. There is no delete: `is_active: false` "
+    "deactivates a person (they can no longer sign in, and their API tokens are "
+    "revoked); their records stay theirs.",
 )
 
 teams = Resource(
@@ -109,6 +158,36 @@ teams = Resource(
     default_sort="path",
     expand={"parent": "teams", "manager": "users"},
     versioned=False,
+    content_etag=True,
+    can_write=admin.is_admin,
+    create_schema=in_schema("TeamCreate", Team, ["name", "parent", "manager"], required=("name",)),
+    create=lambda u, d: admin.save_team(by=u, data=d),
+    update_schema=in_schema("TeamUpdate", Team, ["name", "parent", "manager"], partial=True),
+    update=lambda u, o, d, v: admin.save_team(by=u, data=d, team=o),
+    delete=lambda u, o: admin.delete_team(by=u, team=o),
+    refs={"parent": Ref(everyone(Team)), "manager": USERS_REF},
+    bulk=False,
+    description="Everyone signed in may read the team tree; administrators change it. "
+    "Changing `parent` moves the team with its sub-teams. Only an empty team (no "
+    "people, sub-teams or targets) can be deleted, and that cannot be undone.",
+)
+
+
+def _roles(user: Any) -> Any:
+    return Role.objects.all() if admin.is_admin(user) else Role.objects.none()
+
+
+roles = Resource(
+    name="roles",
+    model=Role,
+    tag="Users and teams",
+    fields=["id", "name", "data_scope", "is_sales_rep", "is_admin"],
+    queryset=_roles,
+    filters=["name", "data_scope", "is_sales_rep", "is_admin"],
+    sorts=["id", "name"],
+    default_sort="name",
+    versioned=False,
+    description="Administrators only: the roles to give people (`role` of a user).",
 )
 
 # -- leads, customers, contacts -----------------------------------------------------------
@@ -582,6 +661,25 @@ def _price_lists(user: Any) -> Any:
     return PriceList.objects.all()
 
 
+def _retired_price_lists(user: Any) -> Any:
+    return _price_lists(user).filter(active=False)
+
+
+class PriceListItemIn(Schema):
+    model_config = {"extra": "forbid"}
+    product: int
+    price: Decimal = Field(..., ge=0, max_digits=18, decimal_places=2)
+
+
+PRICE_LIST_IN = ["name", "currency", "valid_from", "valid_until", "active", "items"]
+ITEMS = {"items": (list[PriceListItemIn] | None, Field(None, max_length=1000))}
+
+
+def _items_in(d: dict[str, Any]) -> list[dict[str, Any]] | None:
+    items = d.pop("items", None)
+    return None if items is None else [dict(item) for item in items]
+
+
 price_lists = Resource(
     name="price-lists",
     model=PriceList,
@@ -595,11 +693,28 @@ price_lists = Resource(
     },
     prefetch=["items"],
     queryset=_price_lists,
+    deleted_queryset=_retired_price_lists,
     filters=["name", "currency", "active", "valid_from", "valid_until"],
     sorts=["id", "name"],
     default_sort="name",
     versioned=False,
-    description="Read only.",
+    content_etag=True,
+    can_write=admin.is_admin,
+    create_schema=in_schema(
+        "PriceListCreate", PriceList, PRICE_LIST_IN, required=("name",), extra=ITEMS
+    ),
+    create=lambda u, d: commerce.create_price_list(by=u, items=_items_in(d), **d),
+    update_schema=in_schema("PriceListUpdate", PriceList, PRICE_LIST_IN, extra=ITEMS, partial=True),
+    update=lambda u, o, d, v: commerce.update_price_list(
+        price_list=o, by=u, items=_items_in(d), data=d
+    ),
+    delete=lambda u, o: commerce.retire_price_list(price_list=o, by=u),
+    restore=lambda u, o: commerce.retire_price_list(price_list=o, by=u, active=True),
+    bulk=False,
+    description="Everyone with the product view right may read; administrators change. "
+    "Items sent on update replace all the list's items. Price lists have no recycle bin: "
+    "DELETE retires a list (`active: false`, items kept), `?deleted=true` lists the "
+    "retired ones and restore puts one back in use.",
 )
 
 
@@ -1047,4 +1162,5 @@ ALL = [
     exchange_rates,
     users,
     teams,
+    roles,
 ]

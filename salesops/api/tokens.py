@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -61,6 +62,14 @@ def revoke_token(*, token: ApiToken) -> ApiToken:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     token.refresh_from_db()
     return token
+
+
+def revoke_tokens_of_deactivated(sender: Any, *, user: User, **kwargs: Any) -> int:
+    """Receiver of `users.admin_services.user_deactivated`: revoke every live token of
+    `user`, in the deactivating transaction; how many."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 def find_token(raw: str) -> ApiToken | None:

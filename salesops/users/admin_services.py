@@ -14,11 +14,16 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
 from salesops.lib.updates import apply, check_fields
 from salesops.org.models import Holiday, Organisation
-from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Team, User
+from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Target, Team, User
+
+#: Sent inside the transaction that deactivates a person (`user=`), so that what hangs
+#: on them in higher layers (the API's tokens) stops with them, or nothing changes.
+user_deactivated = Signal()
 
 
 def is_admin(user: Any) -> bool:
@@ -69,6 +74,8 @@ def update_organisation(*, by: User, data: dict[str, Any]) -> Organisation:
 USER_FIELDS = {
     "username",
     "display_name",
+    "first_name",
+    "last_name",
     "email",
     "phone",
     "language",
@@ -88,6 +95,7 @@ def save_user(
     ensure_admin(by)
     check_fields(data, USER_FIELDS)
     target = User() if user is None else User.objects.select_for_update().get(pk=user.pk)
+    was_active = target.pk is not None and target.is_active
     apply(target, data)
     if target.pk == by.pk and (not target.is_active or not is_admin(target)):
         raise ValidationError(
@@ -95,6 +103,8 @@ def save_user(
         )
     if target.reports_to_id is not None and target.reports_to_id == target.pk:
         raise ValidationError({"reports_to": _("A person cannot report to themselves.")})
+    if not target.username:
+        raise ValidationError({"username": _("Give the person a username.")})
     if User.objects.filter(username=target.username).exclude(pk=target.pk).exists():
         raise ValidationError({"username": _("This username is taken.")})
     if user is None and not password:
@@ -108,6 +118,8 @@ def save_user(
     target.full_clean(exclude=["password"], validate_unique=False)
     target.save()
     target.forget_permissions()
+    if was_active and not target.is_active:
+        user_deactivated.send(sender=User, user=target)
     return target
 
 
@@ -122,6 +134,21 @@ def save_team(*, by: User, data: dict[str, Any], team: Team | None = None) -> Te
     target.clean()
     target.save()
     return target
+
+
+@transaction.atomic
+def delete_team(*, by: User, team: Team) -> None:
+    """Remove an empty team. One with people, sub-teams or targets is refused: move
+    them first (their records and history must keep a team)."""
+    ensure_admin(by)
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    if User.objects.filter(team=team).exists() or team.extra_members.exists():
+        raise ValidationError(_("People are in this team; move them to another team first."))
+    if team.children.exists():
+        raise ValidationError(_("This team has sub-teams; move or remove them first."))
+    if Target.all_objects.filter(team=team).exists():
+        raise ValidationError(_("This team has targets; delete them first."))
+    team.delete()
 
 
 def clean_rights(raw: dict[str, list[str]]) -> dict[str, list[str]]:
