@@ -12,12 +12,27 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Sum, Value
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from salesops.activities.models import FollowUp
 from salesops.analytics import formulas as fx
+from salesops.analytics import rolled
 from salesops.analytics.engine import Kind, KpiContext, kpi
 from salesops.analytics.periods import Period
 from salesops.crm.models import Deal, Lead
@@ -54,6 +69,21 @@ class DaysBetween(Func):
         )
 
 
+def closed_facts(
+    ctx: KpiContext, p: Period, *, by_owner: bool
+) -> list[tuple[int | None, str, str, dt.date, Decimal, int, int, int]] | None:
+    """Closed deals in p from the roll-ups: (owner or None, status, currency, day,
+    Σ amount, count, Σ cycle days, deals with a cycle); None when the filters need the
+    raw rows."""
+    sc = rolled.scope(ctx, Deal)
+    if sc is None:
+        return None
+    return ctx.memo(
+        f"closed_facts:{p.start}:{p.end}:{by_owner}",
+        lambda: rolled.closed_rows(ctx, sc, p, [WON, LOST], by_owner=by_owner),
+    )
+
+
 def won_rows(
     ctx: KpiContext, p: Period, *, by_owner: bool = False
 ) -> list[tuple[int | None, str, dt.date, Decimal, int]]:
@@ -61,6 +91,9 @@ def won_rows(
     Grouping by owner only when asked keeps the organisation totals to a few hundred rows."""
 
     def load() -> list:
+        facts = closed_facts(ctx, p, by_owner=by_owner)
+        if facts is not None:
+            return [(o, c, d, s, n) for o, st, c, d, s, n, _cy, _cn in facts if st == WON]
         qs = ctx.deals().filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
         if by_owner:
             rows = qs.values_list("owner_id", "currency_id", "closed_on")
@@ -124,11 +157,18 @@ def cycle_histograms(
     return ctx.memo(f"cycles:{p.start}:{p.end}:{by_owner}", load)
 
 
-def closed_counts(ctx: KpiContext, p: Period) -> dict[int | None, Counter]:
-    """Per owner: {status: count} of deals closed (won or lost) in p."""
+def closed_counts(
+    ctx: KpiContext, p: Period, *, by_owner: bool = True
+) -> dict[int | None, Counter]:
+    """Per owner (or None for all): {status: count} of deals closed (won or lost) in p."""
 
     def load() -> dict:
         out: dict[int | None, Counter] = defaultdict(Counter)
+        facts = closed_facts(ctx, p, by_owner=by_owner)
+        if facts is not None:
+            for owner, status, _c, _d, _s, n, _cy, _cn in facts:
+                out[owner][status] += n
+            return out
         rows = (
             ctx.deals()
             .filter(status__in=[WON, LOST], closed_on__gte=p.start, closed_on__lt=p.end)
@@ -140,7 +180,7 @@ def closed_counts(ctx: KpiContext, p: Period) -> dict[int | None, Counter]:
             out[owner][status] += n
         return out
 
-    return ctx.memo(f"closed:{p.start}:{p.end}", load)
+    return ctx.memo(f"closed:{p.start}:{p.end}:{by_owner}", load)
 
 
 def collections_by_owner(ctx: KpiContext, p: Period) -> dict[int | None, Decimal]:
@@ -162,6 +202,11 @@ def collections_by_owner(ctx: KpiContext, p: Period) -> dict[int | None, Decimal
 
 def touchpoints_by_owner(ctx: KpiContext, p: Period) -> Counter:
     def load() -> Counter:
+        reps = set(ctx.reps)
+        sc = rolled.scope(ctx, FollowUp)
+        if sc is not None:
+            counts = rolled.followups_by_owner(ctx, sc, p, touch=True)
+            return Counter({owner: n for owner, n in counts.items() if owner in reps})
         start, end = ctx.bounds(p)
         rows = (
             FollowUp.objects.visible_to(ctx.viewer)
@@ -176,7 +221,6 @@ def touchpoints_by_owner(ctx: KpiContext, p: Period) -> Counter:
         )
         # Reps are picked here rather than in SQL: an IN list of every rep would steer
         # the planner off the (occurred_at, kind, owner) index.
-        reps = set(ctx.reps)
         return Counter({owner: n for owner, n in rows if owner in reps})
 
     return ctx.memo(f"touch:{p.start}:{p.end}", load)
@@ -197,10 +241,64 @@ def active_customers(ctx: KpiContext, day: dt.date) -> Any:
     )
 
 
+def activity_days(ctx: KpiContext) -> tuple[dt.date, dt.date, dt.date]:
+    """The days the customer KPIs of this context ask about: the last day of P, the day
+    before P, and the day before the 365 days that end with P (CLV's annual churn)."""
+    p = ctx.period
+    return p.last_day, p.start - dt.timedelta(days=1), p.end - dt.timedelta(days=366)
+
+
+def customer_activity(ctx: KpiContext) -> dict[Any, int]:
+    """In one grouped scan of the won deals: {day: active customers on it} for the days
+    of `activity_days`, and {(day0, day1): customers active on day0 but not on day1}
+    for the churn pairs (day0, last day of P)."""
+
+    def load() -> dict[Any, int]:
+        window = dt.timedelta(days=ctx.org.activity_window_days)
+        last, *before = activity_days(ctx)
+        days = [last, *before]
+        qs = ctx.deals().filter(
+            status=WON, closed_on__gt=min(days) - window, closed_on__lte=max(days)
+        )
+        flags = {
+            f"a{i}": Max(
+                Case(
+                    When(closed_on__gt=d - window, closed_on__lte=d, then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+            )
+            for i, d in enumerate(days)
+        }
+        inner = qs.values("customer_id").annotate(**flags).order_by()
+        sql, params = inner.query.sql_with_params()
+        sums = [f"SUM(a{i})" for i in range(len(days))]
+        sums += [f"SUM(a{i} * (1 - a0))" for i in range(1, len(days))]
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT {', '.join(sums)} FROM ({sql}) t", params)  # noqa: S608
+            row = [int(v or 0) for v in cur.fetchone()]
+        out: dict[Any, int] = {d: row[i] for i, d in enumerate(days)}
+        for i, d in enumerate(before):
+            out[(d, last)] = row[len(days) + i]
+        return out
+
+    return ctx.memo("customer_activity", load)
+
+
+def active_count(ctx: KpiContext, day: dt.date) -> int:
+    facts = customer_activity(ctx)
+    if day in facts:
+        return facts[day]
+    return int(active_customers(ctx, day).count())
+
+
 def churn(ctx: KpiContext, p: Period) -> float | None:
     """|A0 \\ A1| ÷ |A0|, A0 active on p.start − 1 day, A1 active on p.end − 1 day."""
     day0 = p.start - dt.timedelta(days=1)
     day1 = p.end - dt.timedelta(days=1)
+    facts = customer_activity(ctx)
+    if (day0, day1) in facts:
+        return fx.ratio(facts[(day0, day1)], facts[day0])
     a0 = active_customers(ctx, day0)
     lost = a0.exclude(customer_id__in=active_customers(ctx, day1)).count()
     return fx.ratio(lost, a0.count())
@@ -237,6 +335,11 @@ def last_365(ctx: KpiContext) -> Period:
 
 
 def mean_cycle(ctx: KpiContext, p: Period) -> float | None:
+    facts = closed_facts(ctx, p, by_owner=False)
+    if facts is not None:
+        days = sum(cy for _o, st, _c, _d, _s, _n, cy, _cn in facts if st == WON)
+        n = sum(cn for _o, st, _c, _d, _s, _n, _cy, cn in facts if st == WON)
+        return days / n if n else None
     total: Counter = Counter()
     for hist in cycle_histograms(ctx, p, by_owner=False).values():
         total.update(hist)
@@ -245,7 +348,7 @@ def mean_cycle(ctx: KpiContext, p: Period) -> float | None:
 
 def win_rate_of(ctx: KpiContext, p: Period, owner: Any = "all") -> float | None:
     counts: Counter = Counter()
-    for o, c in closed_counts(ctx, p).items():
+    for o, c in closed_counts(ctx, p, by_owner=owner != "all").items():
         if owner == "all" or o == owner:
             counts.update(c)
     return fx.ratio(counts[WON], counts[WON] + counts[LOST])
@@ -285,7 +388,7 @@ def k_new_customers(ctx: KpiContext) -> int:
 @kpi("active_customers", Kind.COUNT, _("Active customers"))
 def k_active_customers(ctx: KpiContext) -> int:
     """Active on the last day of P: a won deal closed in (d − W, d]."""
-    return int(active_customers(ctx, ctx.period.last_day).count())
+    return active_count(ctx, ctx.period.last_day)
 
 
 @kpi("churn_rate", Kind.RATE, _("Churn rate"))
@@ -298,7 +401,7 @@ def k_clv_historical(ctx: KpiContext) -> Decimal | None:
     year = Period(ctx.period.end - dt.timedelta(days=365), ctx.period.end)
     return fx.clv_historical(
         bookings_365=bookings(ctx, year),
-        active_customers=int(active_customers(ctx, ctx.period.last_day).count()),
+        active_customers=active_count(ctx, ctx.period.last_day),
         gross_margin=ctx.org.gross_margin,
         annual_churn=churn(ctx, year),
     )
@@ -330,6 +433,11 @@ def k_win_rate(ctx: KpiContext) -> float | None:
 def k_win_rate_by_amount(ctx: KpiContext) -> float | None:
     """The variant: won amount ÷ (won + lost amount), in the base currency."""
     p = ctx.period
+    won = bookings(ctx, p)
+    facts = closed_facts(ctx, p, by_owner=False)
+    if facts is not None:
+        lost = ctx.to_base((c, d, s) for _o, st, c, d, s, _n, _cy, _cn in facts if st == LOST)
+        return fx.ratio(won, won + lost)
     lost_rows = (
         ctx.deals()
         .filter(status=LOST, closed_on__gte=p.start, closed_on__lt=p.end)
@@ -337,7 +445,6 @@ def k_win_rate_by_amount(ctx: KpiContext) -> float | None:
         .annotate(s=Sum("amount"))
         .order_by()
     )
-    won = bookings(ctx, p)
     lost = ctx.to_base(lost_rows)
     return fx.ratio(won, won + lost)
 
@@ -359,6 +466,17 @@ def k_stage_conversion(ctx: KpiContext) -> dict[str, float | None]:
     """Per open stage s: of the deals that entered s in P (stage history), the share
     that later reached a later stage (not the lost one) or won. Keyed by stage id.
     `advanced` on each stay is kept by `move_deal_stage`."""
+    stages = Stage.objects.filter(kind=Stage.Kind.OPEN)
+    if ctx.filters.pipeline is not None:
+        stages = stages.filter(pipeline_id=ctx.filters.pipeline.pk)
+    stage_ids = list(stages.values_list("id", flat=True))
+    out: dict[str, float | None] = {str(s): None for s in stage_ids}
+    sc = rolled.scope(ctx, Deal)
+    if sc is not None:
+        for stage, (entered, advanced) in rolled.stage_entries(ctx, sc, stage_ids).items():
+            if entered:
+                out[str(stage)] = fx.ratio(advanced, entered)
+        return out
     start, end = ctx.bounds()
     rows = (
         StageHistory.objects.filter(ctx.deal_q("deal__"))
@@ -370,10 +488,6 @@ def k_stage_conversion(ctx: KpiContext) -> dict[str, float | None]:
         )
         .order_by("stage_id")
     )
-    stages = Stage.objects.filter(kind=Stage.Kind.OPEN)
-    if ctx.filters.pipeline is not None:
-        stages = stages.filter(pipeline_id=ctx.filters.pipeline.pk)
-    out: dict[str, float | None] = {str(s): None for s in stages.values_list("id", flat=True)}
     for row in rows:
         out[str(row["stage_id"])] = fx.ratio(row["advanced_n"], row["entered"])
     return out
@@ -501,6 +615,9 @@ METRIC_ACTUALS: dict[str, Callable[[KpiContext, Period], Mapping[Any, Any]]] = {
 
 
 def followups_by_owner(ctx: KpiContext, p: Period) -> Counter:
+    sc = rolled.scope(ctx, FollowUp)
+    if sc is not None:
+        return rolled.followups_by_owner(ctx, sc, p, touch=False)
     start, end = ctx.bounds(p)
     rows = (
         FollowUp.objects.visible_to(ctx.viewer)

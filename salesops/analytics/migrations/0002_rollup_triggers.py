@@ -1,0 +1,32 @@
+"""The triggers that keep the roll-ups exact, and the back-fill from existing data.
+
+SQLite and PostgreSQL differ in trigger syntax, so the statements come from
+`salesops.analytics.rollups` for the connection's vendor (`create_statements`,
+`drop_statements`, `rebuild_statements`); reversing drops the triggers.
+"""
+
+from django.db import migrations
+
+
+def forward(apps, schema_editor):
+    from salesops.analytics import rollups
+
+    connection = schema_editor.connection
+    rollups.rebuild(connection)
+    rollups.install(connection)
+
+
+def backward(apps, schema_editor):
+    from salesops.analytics import rollups
+
+    rollups.uninstall(schema_editor.connection)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("analytics", "0001_rollups"),
+        ("crm", "0004_constraints_without_regexp"),
+        ("activities", "0004_followup_owner_time_kind"),
+    ]
+
+    operations = [migrations.RunPython(forward, backward)]

@@ -1,0 +1,257 @@
+"""Reading the roll-ups (`analytics.models`) with the same results as the raw queries.
+
+The viewer's data scope and the owner and team filters are a set of owners, which the
+owner-keyed roll-ups can apply; the pipeline filter is a key too. Deals a viewer sees
+only as a collaborator (owned by someone outside that set) are few and are read from the
+raw rows. Filters the roll-ups cannot express (region, industry, product) make
+`scope()` return None and the KPI reads the raw rows as before.
+
+Follow-ups and stage entries are rolled up per UTC day, so a period in the
+organisation's time zone is its whole UTC days from the roll-up plus at most two
+partial days counted from the raw rows: exact in any time zone, even after the
+organisation changes its zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from salesops.activities.models import FollowUp
+from salesops.analytics.models import (
+    DealDay,
+    FollowUpDay,
+    OrgDealDay,
+    OrgStageEntryDay,
+    StageEntryDay,
+    StageReentry,
+)
+from salesops.analytics.periods import Period
+from salesops.crm.models import Deal
+from salesops.crm.models.deals import StageHistory
+from salesops.lib.models import visibility
+
+if TYPE_CHECKING:
+    from salesops.analytics.engine import KpiContext
+
+CENTS = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose rows a roll-up read covers: `owners` None means every owner (the
+    organisation-wide tables serve); `extra_deals` are deals visible beyond the owners
+    (collaborations), read raw."""
+
+    owners: frozenset[int] | None
+    extra_deals: tuple[int, ...] = field(default=())
+
+    def owner_q(self, field_name: str = "owner_id") -> Q:
+        if self.owners is None:
+            return Q()
+        return Q(**{f"{field_name}__in": sorted(self.owners)})
+
+
+def scope(ctx: KpiContext, model: Any) -> Scope | None:
+    """The roll-up scope of `model` (Deal or FollowUp) for this context, or None when the
+    filters need the raw rows."""
+    f = ctx.filters
+    if f.region or f.industry or f.product_id is not None:
+        return None
+    rule = visibility(model, ctx.viewer)
+    if rule is False:
+        return Scope(frozenset())
+    owners: set[int] | None = None
+    visible = ctx.viewer.visible_owner_ids()
+    if visible is not None:
+        owners = set(visible)
+    if f.owner is not None:
+        owners = {f.owner.pk} if owners is None else owners & {f.owner.pk}
+    if ctx.team_member_ids is not None:
+        owners = set(ctx.team_member_ids) if owners is None else owners & ctx.team_member_ids
+    extra: tuple[int, ...] = ()
+    if model is Deal and visible is not None:
+        extra = tuple(getattr(ctx.viewer, "_collaborator_deal_ids", None) or ())
+    return Scope(None if owners is None else frozenset(owners), extra)
+
+
+def _pipeline_q(ctx: KpiContext) -> Q:
+    p = ctx.filters.pipeline
+    return Q(pipeline_id=p.pk) if p is not None else Q()
+
+
+def _owner(value: int) -> int | None:
+    return None if value == 0 else value
+
+
+def extra_deals(ctx: KpiContext, sc: Scope) -> QuerySet[Deal]:
+    """The collaboration deals not already counted under an owner in scope."""
+    qs = ctx.deals().filter(pk__in=list(sc.extra_deals))
+    if sc.owners is not None:
+        qs = qs.exclude(owner_id__in=sorted(sc.owners))
+    return qs
+
+
+# -- closed deals ------------------------------------------------------------------------------
+
+
+def closed_rows(
+    ctx: KpiContext, sc: Scope, p: Period, statuses: list[str], *, by_owner: bool
+) -> list[tuple[int | None, str, str, dt.date, Decimal, int, int, int]]:
+    """(owner or None, status, currency, day, Σ amount, count, Σ cycle days, deals with a
+    cycle) of closed deals in p, grouped by day and currency (and owner when asked)."""
+    cond = Q(status__in=statuses, day__gte=p.start, day__lt=p.end) & _pipeline_q(ctx)
+    cols = ["status", "currency_id", "day"]
+    if sc.owners is None and not by_owner:
+        qs: QuerySet[Any] = OrgDealDay.objects.filter(cond)
+    else:
+        qs = DealDay.objects.filter(cond & sc.owner_q())
+        if by_owner:
+            cols = ["owner_id", *cols]
+    rows = (
+        qs.values_list(*cols)
+        .annotate(s=Sum("cents"), n=Sum("n"), c=Sum("cycle_days"), cn=Sum("cycle_n"))
+        .order_by()
+    )
+    out = []
+    for row in rows:
+        owner = _owner(row[0]) if by_owner else None
+        status, code, day, cents, n, cycle, cycle_n = row[-7:]
+        out.append((owner, status, code, day, Decimal(cents) / CENTS, n, cycle, cycle_n))
+    if sc.extra_deals:
+        from salesops.analytics.kpis import DaysBetween
+
+        raw = (
+            extra_deals(ctx, sc)
+            .filter(status__in=statuses, closed_on__gte=p.start, closed_on__lt=p.end)
+            .annotate(days=DaysBetween("created_on", "closed_on"))
+            .values_list("owner_id", "status", "currency_id", "closed_on", "amount", "days")
+        )
+        for owner, status, code, day, amount, days in raw:
+            out.append(
+                (
+                    owner if by_owner else None,
+                    status,
+                    code,
+                    day,
+                    Decimal(amount),
+                    1,
+                    days or 0,
+                    0 if days is None else 1,
+                )
+            )
+    return out
+
+
+# -- follow-ups ----------------------------------------------------------------------------------
+
+
+def _utc_days(ctx: KpiContext, p: Period) -> tuple[dt.datetime, dt.date, dt.date, dt.datetime]:
+    """The period's bounds in UTC and the whole UTC days inside them [first, last)."""
+    start, end = (b.astimezone(dt.UTC) for b in ctx.bounds(p))
+    first = start.date()
+    if start.time() != dt.time.min:
+        first += dt.timedelta(days=1)
+    last = end.date()
+    return start, first, last, end
+
+
+def _edges(ctx: KpiContext, p: Period) -> tuple[Q, list[tuple[dt.datetime, dt.datetime]]]:
+    """(condition on the roll-up's day, ranges of raw timestamps) that together cover the
+    period exactly once. Each range is queried on its own so it reads the time index."""
+    start, first, last, end = _utc_days(ctx, p)
+    if first >= last:
+        return Q(pk__in=[]), [(start, end)]
+    first_ts = dt.datetime.combine(first, dt.time.min, tzinfo=dt.UTC)
+    last_ts = dt.datetime.combine(last, dt.time.min, tzinfo=dt.UTC)
+    ranges = [(a, b) for a, b in ((start, first_ts), (last_ts, end)) if a < b]
+    return Q(day__gte=first, day__lt=last), ranges
+
+
+def followups_by_owner(ctx: KpiContext, sc: Scope, p: Period, *, touch: bool) -> Counter:
+    """Follow-ups (all, or the touchpoints) with occurred_at in p, per owner."""
+    days, ranges = _edges(ctx, p)
+    column = "touch" if touch else "total"
+    out: Counter = Counter()
+    rolled = (
+        FollowUpDay.objects.filter(days & sc.owner_q())
+        .values_list("owner_id")
+        .annotate(n=Sum(column))
+        .order_by()
+    )
+    for owner, n in rolled:
+        out[_owner(owner)] += n
+    for a, b in ranges:
+        qs = FollowUp.objects.visible_to(ctx.viewer).filter(occurred_at__gte=a, occurred_at__lt=b)
+        if touch:
+            qs = qs.touchpoints()
+        if sc.owners is not None:
+            qs = qs.filter(sc.owner_q())
+        for owner, n in qs.values_list("owner_id").annotate(n=Count("id")).order_by():
+            out[owner] += n
+    return +out
+
+
+# -- the funnel ----------------------------------------------------------------------------------
+
+
+def stage_entries(ctx: KpiContext, sc: Scope, stage_ids: Iterable[int]) -> dict[int, list[int]]:
+    """{stage: [deals that entered it in P, of which advanced later]} over the given
+    stages, each deal counted once per stage."""
+    stages = list(stage_ids)
+    days, ranges = _edges(ctx, ctx.period)
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    cond = days & Q(stage_id__in=stages) & _pipeline_q(ctx)
+    if sc.owners is None:
+        qs: QuerySet[Any] = OrgStageEntryDay.objects.filter(cond)
+    else:
+        qs = StageEntryDay.objects.filter(cond & sc.owner_q())
+    for stage, entered, advanced in (
+        qs.values_list("stage_id").annotate(e=Sum("entered"), a=Sum("advanced")).order_by()
+    ):
+        out[stage][0] += entered
+        out[stage][1] += advanced
+    # stays on the partial days at the ends, and of deals seen only as a collaborator
+    deal_scope = ctx.deal_q("deal__")
+    if sc.owners is not None:
+        deal_scope &= Q(deal__owner_id__in=sorted(sc.owners)) | Q(deal__pk__in=list(sc.extra_deals))
+    start, end = ctx.bounds()
+    period_rows = StageHistory.objects.filter(
+        deal_scope, stage_id__in=stages, entered_at__gte=start, entered_at__lt=end
+    )
+    parts = [Q(entered_at__gte=a, entered_at__lt=b) for a, b in ranges]
+    if sc.extra_deals and sc.owners is not None:
+        parts.append(Q(deal_id__in=list(sc.extra_deals)) & ~Q(deal__owner_id__in=sorted(sc.owners)))
+    for part in parts:
+        rows = (
+            period_rows.filter(part)
+            .values_list("stage_id")
+            .annotate(e=Count("id"), a=Count("id", filter=Q(advanced=True)))
+            .order_by()
+        )
+        for stage, entered, advanced in rows:
+            out[stage][0] += entered
+            out[stage][1] += advanced
+    # a deal that entered a stage more than once in P counts once
+    pairs = StageReentry.objects.filter(stage_id__in=stages).values_list("deal_id", "stage_id")
+    repeated: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    deal_ids = sorted({d for d, _s in pairs})
+    for i in range(0, len(deal_ids), 500):
+        chunk = deal_ids[i : i + 500]
+        for deal, stage, adv in period_rows.filter(deal_id__in=chunk).values_list(
+            "deal_id", "stage_id", "advanced"
+        ):
+            counts = repeated[(deal, stage)]
+            counts[0] += 1
+            counts[1] += int(adv)
+    for (_deal, stage), (k, a) in repeated.items():
+        if k > 1:
+            out[stage][0] -= k - 1
+            out[stage][1] -= a - min(a, 1)
+    return out
