@@ -490,3 +490,48 @@ def test_the_state_sent_back_is_what_the_page_showed(cast, client):
     state = json.loads(state_of(client, grid_params(cast.east)))
     assert state[f"u{cast.rep.pk}-2025-01"] == [1, "5"]
     assert state[f"u{cast.rep.pk}-2025-02"] == [0, ""]
+
+
+def test_home_shows_the_quarter_and_year_targets_too_and_a_managers_team_targets(cast, org, client):
+    today = org.local_date()
+    quarter = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    Target.objects.create(
+        user=cast.rep, metric="won_deals", period_kind="quarter", period_start=quarter, value=4
+    )
+    Target.objects.create(
+        user=cast.rep,
+        metric="collections",
+        period_kind="year",
+        period_start=today.replace(month=1, day=1),
+        value=100,
+    )
+    Target.objects.create(
+        team=cast.east,
+        metric="bookings",
+        period_kind="month",
+        period_start=today.replace(day=1),
+        value=50,
+    )
+    Target.objects.create(  # last year's: over, not shown
+        user=cast.rep,
+        metric="bookings",
+        period_kind="year",
+        period_start=D(today.year - 1, 1, 1),
+        value=9,
+    )
+    client.force_login(cast.rep)
+    progress = client.get(reverse("home")).context["progress"]
+    assert [(p["target"].metric, p["rate"]) for p in progress] == [
+        ("won_deals", 0.0),
+        ("collections", 0.0),
+    ]
+    client.force_login(cast.manager)
+    response = client.get(reverse("home"))
+    [(team, rows)] = response.context["team_progress"]
+    assert team == cast.east and [r["target"].value for r in rows] == [50]
+    assert f'id="team-targets-{cast.east.pk}"' in response.content.decode()
+    # The outsider's home shows none of East's targets.
+    client.force_login(cast.outsider)
+    response = client.get(reverse("home"))
+    assert response.context["progress"] == []
+    assert "team_progress" not in response.context or not response.context["team_progress"]

@@ -24,8 +24,9 @@ from salesops.analytics.periods import preset
 from salesops.crm import queries
 from salesops.crm.models import Deal
 from salesops.users import admin_services
-from salesops.users.models import Target, User
+from salesops.users.models import User
 from salesops.web.auth import me
+from salesops.web.views import targets
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
@@ -125,24 +126,8 @@ def rep_home(request: HttpRequest, user: Any, today: dt.date) -> dict[str, Any]:
     closing_total = queries.to_base(
         closing.order_by().values_list("currency_id").annotate(s=Sum("amount")), rates
     )
-    targets = list(
-        Target.objects.filter(user=user, period_start__lte=today)
-        .filter(period_kind=Target.PeriodKind.MONTH, period_start=month.start)
-        .order_by("metric")
-    )
-    attained = _kpis(user, today, ["attainment"], owner=user)["attainment"] if targets else {}
-    progress = []
-    for t in targets:
-        rate = attained.get(t.metric, {}).get("users", {}).get(str(user.pk))
-        progress.append(
-            {
-                "target": t,
-                "rate": rate,
-                "actual": (Decimal(str(rate)) * t.value) if rate is not None else None,
-                "money": t.metric in (Target.Metric.BOOKINGS, Target.Metric.COLLECTIONS),
-                "meter": min(rate or 0, 1.5),
-            }
-        )
+    # This month's, quarter's and year's targets, each against its own period.
+    progress = targets.current_progress(user, today, user=user)
     return {
         "tasks": activity_queries.tasks_due(user, until=tomorrow),
         "now": dt.datetime.now(tz=org.tz),
@@ -208,6 +193,11 @@ def home(request: HttpRequest) -> HttpResponse:
     elif kind == "manager":
         context.update(team_home(user, today))
         context.update(rep_home(request, user, today))
+        context["team_progress"] = [
+            (team, rows)
+            for team in user.managed_teams.order_by("path")
+            if (rows := targets.current_progress(user, today, team=team))
+        ]
     else:
         context.update(org_home(user, today))
     context["base"] = org.base_currency_id

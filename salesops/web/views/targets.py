@@ -593,3 +593,56 @@ def template(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# -- attainment elsewhere: the home page ----------------------------------------------------------
+
+
+def period_label(kind: str, start: Any) -> str:
+    if kind == Target.PeriodKind.MONTH:
+        return f"{start:%Y-%m}"
+    if kind == Target.PeriodKind.QUARTER:
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return str(start.year) if start.month == 1 else f"FY{start.year}"
+
+
+def current_progress(
+    viewer: Any, today: Any, *, user: Any = None, team: Any = None
+) -> list[dict[str, Any]]:
+    """The targets of a person or a team whose month, quarter or year includes `today`,
+    each with its attainment from the KPI engine (as the viewer, for exactly that
+    period), the actual it implies and a meter value. One KPI run per period."""
+    from salesops.analytics.engine import compute
+    from salesops.analytics.kpis import period_of
+
+    qs = Target.objects.visible_to(viewer).filter(
+        period_start__lte=today, period_start__gt=add_months(today.replace(day=1), -12)
+    )
+    qs = qs.filter(user=user) if user is not None else qs.filter(team=team)
+    order = {k: i for i, k in enumerate(Target.PeriodKind.values)}
+    found = sorted(
+        ((t, period_of(t.period_kind, t.period_start)) for t in qs),
+        key=lambda tp: (order[tp[0].period_kind], tp[0].metric),
+    )
+    bucket, key = ("users", str(user.pk)) if user is not None else ("teams", str(team.pk))
+    filters = Filters(owner=user) if user is not None else Filters(team=team)
+    rates: dict[Period, dict[str, Any]] = {}
+    out = []
+    for t, period in found:
+        if period.end <= today:
+            continue
+        if period not in rates:
+            ctx = KpiContext(viewer=viewer, period=period, filters=filters, today=today)
+            rates[period] = compute(ctx, ["attainment"])[0]["attainment"] or {}
+        rate = rates[period].get(t.metric, {}).get(bucket, {}).get(key)
+        out.append(
+            {
+                "target": t,
+                "period": period_label(t.period_kind, t.period_start),
+                "rate": rate,
+                "actual": (Decimal(str(rate)) * t.value) if rate is not None else None,
+                "money": t.metric in MONEY_METRICS,
+                "meter": min(rate or 0, 1.5),
+            }
+        )
+    return out
