@@ -128,6 +128,7 @@ def _nav() -> list[tuple[str, Any, str | None]]:
                 ("deal_list", _("Deals"), "deal"),
                 ("board", _("Pipeline board"), "deal"),
                 ("dashboard", _("Dashboards"), "deal"),
+                ("targets", _("Targets"), "target"),
                 ("subscription_list", _("Subscriptions"), "deal"),
                 ("followup_list", _("Follow-ups"), "followup"),
                 ("task_list", _("Tasks"), "task"),
