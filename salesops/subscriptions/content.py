@@ -1,6 +1,9 @@
 """What one recipient receives: the e-mail of a subscription computed as THEM — their
 data scope, their language — never a copy of someone else's numbers.
 
+A report e-mail holds the saved report's table as the recipient sees it (their scope,
+their hidden fields), a link to the report and the whole result as XLSX.
+
 A dashboard e-mail holds the KPI tiles (the same `analytics.dashboard.tiles` the page
 shows) with the previous period, a year before and the target, a link back to the page
 and to each number's drill-down, and an XLSX workbook of the tiles' raw values.
@@ -18,7 +21,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
@@ -26,6 +29,8 @@ from salesops.analytics import dashboard
 from salesops.analytics.periods import Period, preset
 from salesops.imports.exporting import write_xlsx
 from salesops.org.models import Organisation
+from salesops.reports.exporting import report_xlsx
+from salesops.reports.services import run_report
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -120,6 +125,49 @@ def dashboard_content(sub: Any, recipient: Any, day: dt.date) -> Content:
         write_xlsx(headers, iter(rows), binary)
     filename = f"dashboard-{period.start.isoformat()}-{period.last_day.isoformat()}.xlsx"
     return Content(subject, text, html, filename, binary.getvalue())
+
+
+#: Most report rows in the e-mail's body; the attached workbook has them all.
+MAIL_ROWS = 50
+
+
+def report_content(sub: Any, recipient: Any, day: dt.date) -> Content:
+    """The saved report as `recipient` sees it, in their language."""
+    report = sub.report
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        result = run_report(report, user=recipient)
+        try:
+            link = absolute(reverse("report_detail", args=[report.pk]))
+        except NoReverseMatch:  # pages without the reports screen
+            link = ""
+        day_text = formats.date_format(day, "SHORT_DATE_FORMAT")
+        subject = _("%(name)s: %(report)s, %(day)s") % {
+            "name": sub.name,
+            "report": report.name,
+            "day": day_text,
+        }
+        context = {
+            "sub": sub,
+            "recipient": recipient,
+            "subject": subject,
+            "result": result,
+            "report": report,
+            "day_words": day_text,
+            "rows": result.rows[:MAIL_ROWS],
+            "more": max(0, len(result.rows) - MAIL_ROWS),
+            "page_url": link,
+            "manage_url": absolute(reverse("subscription_list")),
+        }
+        text = render_to_string("subscriptions/email/report.txt", context)
+        html = render_to_string("subscriptions/email/report.html", context)
+        xlsx = report_xlsx(result)
+    return Content(subject, text, html, f"report-{report.pk}-{day.isoformat()}.xlsx", xlsx)
+
+
+def build(sub: Any, recipient: Any, day: dt.date) -> Content:
+    if sub.what == "report":
+        return report_content(sub, recipient, day)
+    return dashboard_content(sub, recipient, day)
 
 
 def tile_row(tile: dict[str, Any]) -> list[Any]:

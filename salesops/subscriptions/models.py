@@ -1,4 +1,4 @@
-"""Scheduled reports: a dashboard (or a saved report) e-mailed weekly or monthly.
+"""Scheduled reports: a dashboard or a saved report e-mailed weekly or monthly.
 
 A `Subscription` says what is sent, when (in the organisation's time zone) and to whom.
 Each due occurrence ("slot") gets one `SubscriptionRun`; the unique key on
@@ -84,6 +84,14 @@ class Subscription(models.Model):
     rep = models.ForeignKey(
         "users.User",
         verbose_name=pgettext_lazy("sales person", "rep"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    report = models.ForeignKey(
+        "reports.SavedReport",
+        verbose_name=_("saved report"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,

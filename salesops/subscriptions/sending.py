@@ -95,7 +95,9 @@ def send_due(*, now: dt.datetime | None = None) -> int:
 
 def deliver(run: SubscriptionRun, *, now: dt.datetime) -> str:
     """Send a claimed run to its recipients still without their e-mail; its new status."""
-    sub = Subscription.objects.select_related("team", "rep", "owner").get(pk=run.subscription_id)
+    sub = Subscription.objects.select_related("team", "rep", "report", "owner").get(
+        pk=run.subscription_id
+    )
     if not sub.is_active:
         return _finish(run, sub, Status.CANCELLED, now=now)
     day = timezone.localtime(run.slot, Organisation.get().tz).date()
@@ -114,7 +116,7 @@ def deliver(run: SubscriptionRun, *, now: dt.datetime) -> str:
                     run.notes = " ".join(filter(None, [run.notes, str(problem)]))
                 run.save(update_fields=["skipped", "notes"])
                 continue
-            body = content.dashboard_content(sub, person, day)
+            body = content.build(sub, person, day)
             try:
                 connection.send_messages([content.message(body, person)])
             except Exception as e:  # SMTP refusals, connection errors, timeouts

@@ -1,19 +1,20 @@
-"""Writes to subscriptions. Every recipient must be allowed to see what is sent (the
+"""Writes to subscriptions. Every recipient must be allowed to open what is sent (the
 content is computed as each of them at sending time, so nobody ever receives someone
 else's numbers; this check stops a subscription that would send a recipient a
-dashboard they may not open)."""
+dashboard or report they may not open)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesops.analytics import dashboard
-from salesops.lib.services import NotVisible, ensure_right
+from salesops.lib.services import NotVisible
+from salesops.reports.models import SavedReport
 from salesops.subscriptions.models import Subscription
 from salesops.users.models import Team, User
 
@@ -23,6 +24,7 @@ FIELDS = (
     "what",
     "team",
     "rep",
+    "report",
     "period",
     "cadence",
     "weekday",
@@ -39,6 +41,22 @@ def content_problem(sub: Subscription, user: Any) -> str | None:
         return _("%(user)s is no longer active.") % {"user": user}
     if not user.email:
         return _("%(user)s has no e-mail address.") % {"user": user}
+    return can_open_problem(sub, user)
+
+
+def can_open_problem(sub: Subscription, user: Any) -> str | None:
+    """Why `user` may not open what `sub` sends (the dashboard or the report), or None."""
+    if sub.what == Subscription.What.REPORT:
+        report = sub.report
+        if report is None or not (
+            SavedReport.objects.visible_to(user).filter(pk=report.pk).exists()
+            and user.has_right(report.object_type, "view")
+        ):
+            return _("%(user)s may not open the report “%(name)s”.") % {
+                "user": user,
+                "name": report.name if report is not None else "",
+            }
+        return None
     if not user.has_right("deal", "view"):
         return _("%(user)s may not see dashboards.") % {"user": user}
     scope = dashboard.Scope(sub.what, team=sub.team, rep=sub.rep)
@@ -60,12 +78,11 @@ def _check(sub: Subscription, recipients: list[User], *, user: Any) -> None:
         errors.setdefault("team", []).append(_("Choose the team."))
     if sub.what == Subscription.What.REP and sub.rep_id is None:
         errors.setdefault("rep", []).append(_("Choose the rep."))
-    if sub.what == Subscription.What.REPORT:
-        errors.setdefault("what", []).append(_("Saved reports cannot be subscribed to yet."))
+    if sub.what == Subscription.What.REPORT and sub.report_id is None:
+        errors.setdefault("report", []).append(_("Choose the report."))
     if not errors:
-        scope = dashboard.Scope(sub.what, team=sub.team, rep=sub.rep)
-        if not dashboard.can_see(user, scope):
-            errors["what"] = [_("You may not see this dashboard yourself.")]
+        if can_open_problem(sub, user) is not None:
+            errors["what"] = [_("You may not open this yourself.")]
         if not recipients:
             errors["recipients"] = [_("Choose at least one recipient.")]
         for person in recipients:
@@ -88,12 +105,15 @@ def _apply(sub: Subscription, values: dict[str, Any]) -> None:
         sub.team = None
     if sub.what != Subscription.What.REP:
         sub.rep = None
+    if sub.what != Subscription.What.REPORT:
+        sub.report = None
 
 
 @transaction.atomic
 def create_subscription(*, user: Any, recipients: list[User], **values: Any) -> Subscription:
     """A new subscription of `user` (the subscriber); ValidationError per field."""
-    ensure_right(user, "deal", "view")
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise PermissionDenied(_("Sign in first."))
     sub = Subscription(owner=user)
     _apply(sub, values)
     _check(sub, recipients, user=user)

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from salesops.subscriptions import sending
 from salesops.subscriptions.models import Subscription, SubscriptionRun
 from salesops.subscriptions.services import create_subscription
-from salesops.subscriptions.tests.data import MONDAY_8, WEEK_START, bookings
+from salesops.subscriptions.tests.data import DEALS, MONDAY_8, WEEK_START, bookings
 
 pytestmark = pytest.mark.django_db
 
@@ -255,3 +255,43 @@ def test_the_task_sends_what_is_due(cast, week, smtp):
     subscribe(cast.manager, [cast.manager], since=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     assert send_subscriptions.call() == 1
     assert len(smtp.received) == 1
+
+
+# -- saved reports ---------------------------------------------------------------------------
+
+
+def owner_totals(rows):
+    """{owner label: amount} of the report's rows (the total row left out)."""
+    return {r[0]: Decimal(str(r[-1])) for r in rows[1:] if r[0] in {"rep", "rep_east1", "outsider"}}
+
+
+def test_a_saved_report_is_mailed_as_each_recipient_sees_it(cast, week, smtp):
+    from salesops.reports.services import create_report
+
+    report = create_report(
+        user=cast.manager,
+        name="Amount by owner",
+        object_type="deal",
+        definition={
+            "group_by": [{"field": "owner"}],
+            "measures": [{"agg": "sum", "field": "amount"}],
+        },
+        team=cast.east,
+    )
+    subscribe(cast.manager, [cast.manager, cast.rep], what="report", report=report, name="Owners")
+    assert sending.send_due(now=MONDAY_8) == 1
+
+    def total(who):
+        return sum((Decimal(a) for w, a, _s, _d in DEALS if w == who), Decimal(0))
+
+    [manager_mail] = smtp.to(cast.manager.email)
+    [rep_mail] = smtp.to(cast.rep.email)
+    assert manager_mail.subject.startswith("Owners: Amount by owner")
+    assert owner_totals(manager_mail.workbook_rows()) == {
+        "rep": total("rep"),
+        "rep_east1": total("rep_east1"),
+    }
+    assert owner_totals(rep_mail.workbook_rows()) == {"rep": total("rep")}
+    html = rep_mail.part("text/html")
+    assert "Amount by owner" in html and "rep_east1" not in html
+    assert "rep_east1" not in rep_mail.part("text/plain")

@@ -1,4 +1,4 @@
-"""Subscriptions: a dashboard e-mailed weekly or monthly (list, new, edit, pause,
+"""Subscriptions: a dashboard or saved report e-mailed weekly or monthly (list, new, edit, pause,
 delete). The rules are the service's (`salesops.subscriptions.services`); the form only
 parses and puts the service's errors next to their fields. Someone else's subscription
 is a 404 (administrators see everyone's)."""
@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from salesops.analytics import dashboard
 from salesops.lib.services import NotVisible
 from salesops.org.models import Organisation
+from salesops.reports.models import SavedReport
 from salesops.subscriptions import services
 from salesops.subscriptions.models import Subscription
 from salesops.subscriptions.slots import next_slot
@@ -32,25 +33,34 @@ Cadence = Subscription.Cadence
 
 
 def what_choices(viewer: Any) -> list[tuple[str, str]]:
-    """Dashboards the viewer may subscribe to: the organisation, visible teams and reps."""
-    options = [("org", str(_("Organisation")))]
-    for team in services.team_choices(viewer):
+    """What the viewer may subscribe to: the organisation's dashboard, those of visible
+    teams and reps, and the saved reports they may open."""
+    options = [("org", str(_("Organisation")))] if viewer.has_right("deal", "view") else []
+    for team in services.team_choices(viewer) if options else []:
         options.append((f"team:{team.pk}", _("Team %(name)s") % {"name": team.name}))
     reps = User.objects.filter(is_active=True, role__is_sales_rep=True).order_by("username")
     visible = viewer.visible_owner_ids()
     if visible is not None:
         reps = reps.filter(pk__in=list(visible))
+    if not options:
+        reps = reps.none()
     options += [(f"rep:{u.pk}", str(u)) for u in reps]
+    for report in SavedReport.objects.visible_to(viewer).order_by("name", "id"):
+        if viewer.has_right(report.object_type, "view"):
+            options.append((f"report:{report.pk}", _("Report: %(name)s") % {"name": report.name}))
     return options
 
 
 class SubscriptionForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
-    what = forms.ChoiceField(label=gettext_lazy("Dashboard"))
+    what = forms.ChoiceField(label=gettext_lazy("Dashboard or report"))
     period = forms.ChoiceField(
         label=gettext_lazy("Period"),
         choices=Subscription.Period.choices,
-        help_text=gettext_lazy("Counted back from the day the e-mail goes out."),
+        help_text=gettext_lazy(
+            "Dashboards: counted back from the day the e-mail goes out. A report keeps "
+            "its own filters."
+        ),
     )
     cadence = forms.ChoiceField(label=gettext_lazy("Cadence"), choices=Cadence.choices)
     weekday = forms.TypedChoiceField(
@@ -85,11 +95,13 @@ class SubscriptionForm(forms.Form):
         recipients = list(data.pop("recipients"))
         kind, _sep, pk = data.pop("what").partition(":")
         data["what"] = kind
-        data["team"] = data["rep"] = None
+        data["team"] = data["rep"] = data["report"] = None
         if kind == "team":
             data["team"] = Team.objects.get(pk=int(pk))
         elif kind == "rep":
             data["rep"] = User.objects.get(pk=int(pk))
+        elif kind == "report":
+            data["report"] = SavedReport.objects.get(pk=int(pk))
         return {**data, "recipients": recipients}
 
     def show_errors(self, error: ValidationError) -> None:
@@ -97,12 +109,16 @@ class SubscriptionForm(forms.Form):
             self.add_error(None, error)
             return
         for field, errors in error.message_dict.items():
-            target = "what" if field in ("team", "rep") else field
+            target = "what" if field in ("team", "rep", "report") else field
             self.add_error(target if target in self.fields else None, errors)
 
 
 def initial_of(sub: Subscription) -> dict[str, Any]:
-    what = {"team": f"team:{sub.team_id}", "rep": f"rep:{sub.rep_id}"}.get(sub.what, sub.what)
+    what = {
+        "team": f"team:{sub.team_id}",
+        "rep": f"rep:{sub.rep_id}",
+        "report": f"report:{sub.report_id}",
+    }.get(sub.what, sub.what)
     return {
         "name": sub.name,
         "what": what,
@@ -126,6 +142,8 @@ def cadence_text(sub: Subscription) -> str:
 
 
 def what_text(sub: Subscription) -> str:
+    if sub.report is not None:
+        return _("Report: %(name)s") % {"name": sub.report.name}
     return dashboard.Scope(sub.what, team=sub.team, rep=sub.rep).title
 
 
@@ -139,11 +157,9 @@ def _load(request: HttpRequest, pk: int) -> Subscription:
 @login_required
 def subscription_list(request: HttpRequest) -> HttpResponse:
     viewer = me(request)
-    if not viewer.has_right("deal", "view"):
-        raise PermissionDenied
     subs = (
         Subscription.objects.visible_to(viewer)
-        .select_related("owner", "team", "rep")
+        .select_related("owner", "team", "rep", "report")
         .prefetch_related("recipients")
     )
     tz = Organisation.get().tz
@@ -174,8 +190,6 @@ def _form_page(
 @login_required
 def subscription_new(request: HttpRequest) -> HttpResponse:
     viewer = me(request)
-    if not viewer.has_right("deal", "view"):
-        raise PermissionDenied
     if request.method != "POST":
         initial = {
             "what": request.GET.get("what", "org"),
