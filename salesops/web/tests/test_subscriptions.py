@@ -212,3 +212,35 @@ def test_the_xlsx_export_outside_the_viewers_scope_is_404(cast, week, signed_in)
     own = client.get(drill("won", format="xlsx"))
     rows = list(load_workbook(io.BytesIO(own.content)).active.iter_rows(values_only=True))
     assert [r[2] for r in rows[1:]] == [str(cast.outsider)]
+
+
+def test_a_dashboard_offers_to_e_mail_itself(cast, signed_in):
+    page = signed_in(cast.manager).get(reverse("dashboard_team", args=[cast.east.pk]))
+    assert page.context["subscribe_url"] == (
+        f"{reverse('subscription_new')}?what=team%3A{cast.east.pk}"
+    )
+
+
+def test_a_saved_report_can_be_chosen_by_those_who_may_open_it(cast, signed_in):
+    from salesops.reports.services import create_report
+
+    report = create_report(
+        user=cast.manager, name="East deals", object_type="deal", definition={}, team=cast.east
+    )
+    data = form(cast, what=f"report:{report.pk}", recipients=[cast.manager.pk, cast.rep.pk])
+    assert signed_in(cast.manager).post(reverse("subscription_new"), data).status_code == 302
+    sub = Subscription.objects.get()
+    assert (sub.what, sub.report, sub.team) == ("report", report, None)
+    assert (
+        "Report: East deals"
+        in signed_in(cast.manager).get(reverse("subscription_list")).content.decode()
+    )
+    # The outsider is offered no such choice, and posting it is refused.
+    outsider = signed_in(cast.outsider)
+    assert f"report:{report.pk}" not in outsider.get(reverse("subscription_new")).content.decode()
+    refused = outsider.post(
+        reverse("subscription_new"),
+        form(cast, what=f"report:{report.pk}", recipients=[cast.outsider.pk]),
+    )
+    assert refused.status_code == 400 and errors_of(refused, "what")
+    assert Subscription.objects.count() == 1

@@ -56,6 +56,15 @@ def page_url(scope: Scope) -> str:
     return reverse("dashboard")
 
 
+def what_key(scope: Scope) -> str:
+    """The scope as the subscription form names it ("org", "team:3", "rep:7")."""
+    if scope.team is not None:
+        return f"team:{scope.team.pk}"
+    if scope.rep is not None:
+        return f"rep:{scope.rep.pk}"
+    return "org"
+
+
 def team_scope(viewer: Any, pk: int) -> Scope:
     """A team the viewer may look at: everyone's data, or a member of it (or of a
     sub-team) whose records they see. Otherwise 404."""
@@ -161,6 +170,7 @@ def dashboard_page(request: HttpRequest, scope: Scope) -> HttpResponse:
         "pipelines": list(Pipeline.objects.order_by("name").values_list("id", "name")),
         "choices": choices(viewer),
         "here": page_url(scope),
+        "subscribe_url": f"{reverse('subscription_new')}?{urlencode({'what': what_key(scope)})}",
     }
     try:
         period, chosen, text = read_period(request.GET, org, org.local_date())
