@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from salesops.audit import services as audit
 from salesops.lib.services import RIGHT_VERBS, ensure_can, ensure_right
 from salesops.lib.updates import check_fields, check_version
 from salesops.users.models import Target, Team, User
@@ -104,6 +105,7 @@ def create_target(
     target.full_clean(validate_unique=False, validate_constraints=False)
     _check_duplicate(target)
     target.save()
+    audit.record(by=by, obj=target, action=audit.Action.CREATED)
     return target
 
 
@@ -116,6 +118,7 @@ def update_target(
     target = Target.objects.select_for_update().get(pk=target.pk)
     check_version(target, version)
     check_fields(data, {"metric", "period_kind", "period_start", "value"})
+    shot = audit.snapshot(target, ["metric", "period_kind", "period_start", "value"])
     if "value" in data:
         target.value = _value(data["value"])
     for name in ("metric", "period_kind", "period_start"):
@@ -126,6 +129,7 @@ def update_target(
     _check_duplicate(target)
     target.version += 1
     target.save()
+    audit.record(by=by, obj=target, action=audit.Action.UPDATED, changes=shot.changes(target))
     return target
 
 
@@ -275,11 +279,14 @@ def save_target_grid(
         raise GridRejected(errors, conflicts)
     if dry_run:
         return {cell.key: target for cell, target, _v in plan}
-    return _write_grid(plan)
+    return _write_grid(by, plan)
 
 
-def _write_grid(plan: list[tuple[GridCell, Target | None, Decimal | None]]) -> dict[str, Any]:
+def _write_grid(
+    by: User, plan: list[tuple[GridCell, Target | None, Decimal | None]]
+) -> dict[str, Any]:
     now = timezone.now()
+    before: dict[int, str] = {}
     saved: dict[str, Target | None] = {}
     new: list[Target] = []
     changed: list[Target] = []
@@ -298,6 +305,7 @@ def _write_grid(plan: list[tuple[GridCell, Target | None, Decimal | None]]) -> d
             )
             new.append(target)
         elif value is None:
+            before[target.pk] = audit.plain(target.value)
             target.deleted_at = now
             target.version += 1
             target.updated_at = now
@@ -305,6 +313,7 @@ def _write_grid(plan: list[tuple[GridCell, Target | None, Decimal | None]]) -> d
             saved[cell.key] = None
             continue
         else:
+            before[target.pk] = audit.plain(target.value)
             target.value = value
             target.version += 1
             target.updated_at = now
@@ -321,4 +330,14 @@ def _write_grid(plan: list[tuple[GridCell, Target | None, Decimal | None]]) -> d
         keys = {c.key for c, t, v in plan if t is None and v is not None}
         raise GridRejected(dict.fromkeys(keys, message), keys) from None
     Target.all_objects.bulk_update(changed, ["value", "version", "updated_at", "deleted_at"])
+    audit.record_many(by=by, objs=new, action=audit.Action.CREATED, at=now)
+    removed = [t for t in changed if t.deleted_at is not None]
+    audit.record_many(by=by, objs=removed, action=audit.Action.DELETED, at=now)
+    audit.record_many(
+        by=by,
+        objs=[t for t in changed if t.deleted_at is None],
+        action=audit.Action.UPDATED,
+        changes=lambda t: {"value": {"old": before[t.pk], "new": audit.plain(t.value)}},
+        at=now,
+    )
     return saved

@@ -305,3 +305,33 @@ def test_a_huge_paste_is_refused_as_a_whole(cast):
     grid = build_grid(viewer=cast.manager, metric="bookings", months=MONTHS, team=cast.east)
     with pytest.raises(BlockProblem):
         read_block([(i, ["rep", "1"]) for i in range(3000)], grid=grid, parse_amount=parse_amount)
+
+
+def test_every_saved_cell_is_on_record_and_a_refused_save_writes_no_entry(cast):
+    from salesops.audit.models import AuditEntry
+
+    changed = target(cast.rep, FEB, "700")
+    removed = target(cast.rep, MAR, "300")
+    with pytest.raises(GridRejected):
+        save_target_grid(
+            by=cast.manager,
+            cells=[cell("ok", JAN, user_id=cast.rep.pk), cell("no", JAN, user_id=cast.outsider.pk)],
+        )
+    assert not AuditEntry.objects.exists()
+    saved = save_target_grid(
+        by=cast.manager,
+        cells=[
+            cell("a", JAN, "1000", user_id=cast.rep.pk),
+            cell("b", FEB, "800", version=1, user_id=cast.rep.pk),
+            cell("c", MAR, None, version=1, user_id=cast.rep.pk),
+        ],
+    )
+    entries = {
+        (e.object_id, e.action): e.changes
+        for e in AuditEntry.objects.filter(actor=cast.manager, object_type="users.target")
+    }
+    assert entries == {
+        (saved["a"].pk, "created"): {},
+        (changed.pk, "updated"): {"value": {"old": "700.00", "new": "800.00"}},
+        (removed.pk, "deleted"): {},
+    }
