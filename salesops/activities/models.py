@@ -46,6 +46,7 @@ class FollowUp(OwnedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="followups",
+        db_index=False,  # first column of an index below
     )
     customer = models.ForeignKey(
         "crm.Customer",
@@ -54,6 +55,7 @@ class FollowUp(OwnedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="followups",
+        db_index=False,  # first column of an index below
     )
     contact = models.ForeignKey(
         "crm.Contact",
@@ -62,6 +64,7 @@ class FollowUp(OwnedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="followups",
+        db_index=False,  # first column of an index below
     )
     deal = models.ForeignKey(
         "crm.Deal",
@@ -70,6 +73,7 @@ class FollowUp(OwnedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="followups",
+        db_index=False,  # first column of an index below
     )
 
     objects: ClassVar[Any] = AliveManager.from_queryset(FollowUpQuerySet)()
@@ -188,6 +192,15 @@ class Task(OwnedModel):
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         indexes = [
+            # The task list: by due date (all tasks, and one person's).
+            models.Index(
+                fields=["due_at", "id"], name="task_due_id", condition=Q(deleted_at__isnull=True)
+            ),
+            models.Index(
+                fields=["owner", "due_at", "id"],
+                name="task_owner_due_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(
                 fields=["owner", "due_at"],
                 name="task_owner_due",

@@ -92,6 +92,10 @@ class Lead(OwnedModel):
                 name="lead_owner_status",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # One person's leads newest first (lists, search).
+            models.Index(
+                fields=["owner", "id"], name="lead_owner_id", condition=Q(deleted_at__isnull=True)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -159,6 +163,12 @@ class Customer(OwnedModel):
             models.Index(
                 fields=["name"], name="customer_name", condition=Q(deleted_at__isnull=True)
             ),
+            # One person's customers newest first (lists, search).
+            models.Index(
+                fields=["owner", "id"],
+                name="customer_owner_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(
                 fields=["pool_entered_at"],
                 name="customer_pool",
@@ -205,11 +215,12 @@ class Contact(OwnedModel):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         indexes = [
+            # (The customer's contacts use the foreign key's own index.)
+            # One person's contacts newest first (lists, search).
             models.Index(
-                fields=["customer"], name="contact_customer", condition=Q(deleted_at__isnull=True)
-            ),
-            models.Index(
-                fields=["owner"], name="contact_owner", condition=Q(deleted_at__isnull=True)
+                fields=["owner", "id"],
+                name="contact_owner_id",
+                condition=Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["email"], name="contact_email"),
             models.Index(fields=["mobile"], name="contact_mobile"),

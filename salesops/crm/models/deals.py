@@ -136,8 +136,21 @@ class Deal(OwnedModel):
                 name="deal_status_expected",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # A board column's cards, newest first (the id keeps the index order).
             models.Index(
-                fields=["stage", "status"], name="deal_stage", condition=Q(deleted_at__isnull=True)
+                fields=["stage", "status", "id"],
+                name="deal_stage_status_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # The board's per-stage count and amount, read from the index alone.
+            models.Index(
+                fields=["pipeline", "status", "closed_on", "stage", "currency", "amount", "owner"],
+                name="deal_board",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # One person's deals newest first (lists, search).
+            models.Index(
+                fields=["owner", "id"], name="deal_owner_id", condition=Q(deleted_at__isnull=True)
             ),
             models.Index(
                 fields=["customer", "status", "closed_on"],
@@ -222,11 +235,20 @@ class DealLine(models.Model):
 class StageHistory(models.Model):
     """One stay of a deal in a stage: entered, left (null while it is still there), by whom."""
 
+    # Both foreign keys are the first column of an index below: no index of their own.
     deal = models.ForeignKey(
-        Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="stage_history"
+        Deal,
+        verbose_name=_("deal"),
+        on_delete=models.CASCADE,
+        related_name="stage_history",
+        db_index=False,
     )
     stage = models.ForeignKey(
-        "pipeline.Stage", verbose_name=_("stage"), on_delete=models.PROTECT, related_name="+"
+        "pipeline.Stage",
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     entered_at = models.DateTimeField(_("entered at"))
     left_at = models.DateTimeField(_("left at"), null=True, blank=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
@@ -76,9 +76,7 @@ def render_board(
     deals, chosen = _deals(request, pipeline)
     stages = list(pipeline.stages.order_by("order"))
     since = _since(request)
-    totals = queries.stage_totals(
-        deals.filter(Q(status=Deal.Status.OPEN) | Q(closed_on__gte=since))
-    )
+    totals = queries.stage_totals(deals, closed_since=since)
     columns = []
     for stage in stages:
         cards, cursor = page_of(
