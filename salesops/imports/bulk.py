@@ -40,8 +40,9 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
-from itertools import islice
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from itertools import compress, islice, repeat
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -60,19 +61,19 @@ from salesops.imports.engine import (
     Checkpoint,
     Report,
     RowImporter,
-    _contact_keys,
     _stored_phone,
 )
 from salesops.imports.fields import Target
 from salesops.imports.reading import Row, Table
 from salesops.imports.rows import FieldRules, Problem, split_values
-from salesops.imports.values import CellError
+from salesops.imports.values import CellError, phone_key
 from salesops.lib.services import ensure_right
 
 #: A converter's answer when it does not vouch for a cell: the row takes the row path.
 MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS"})()
 #: A custom field's empty cell: the field is left out of the record's custom values.
 OMIT: Any = type("Omit", (), {"__repr__": lambda self: "OMIT"})()
+_NOT_SEEN: Any = object()
 #: Distinct values remembered per column (a column with more is read without memo).
 MEMO_MAX = 20_000
 #: Names per customer query.
@@ -88,62 +89,69 @@ _INTERNATIONAL = re.compile(r"\+[1-9][0-9]{4,19}")
 Converter = Callable[[Any], Any]
 
 
-# -- fast shapes ------------------------------------------------------------------------
+#: A column's cells to values, MISS where the shape does not vouch for the cell.
+Shape = Callable[[Sequence[Any]], list[Any]]
 
 
-def text_shape(max_length: int | None, blank: bool) -> Converter:
+# -- fast shapes (a column at a time: one list comprehension, no call per cell) ---------
+
+
+def text_shape(max_length: int | None, blank: bool) -> Shape:
     """Text that starts and ends with a letter or digit: nothing to trim, no formula
     quote to remove (`RowReader.convert` / `clean_text` give it back unchanged)."""
     limit = max_length or sys.maxsize
+    empty = "" if blank else MISS
 
-    def shape(raw: Any) -> Any:
-        if raw.__class__ is str:
-            if not raw:
-                return "" if blank else MISS
-            if raw[0].isalnum() and raw[-1].isalnum() and len(raw) <= limit:
-                return raw
-        return MISS
+    def shape(cells: Sequence[Any]) -> list[Any]:
+        return [
+            (raw if raw[0].isalnum() and raw[-1].isalnum() and len(raw) <= limit else MISS)
+            if raw.__class__ is str and raw
+            else (empty if raw.__class__ is str else MISS)
+            for raw in cells
+        ]
 
     return shape
 
 
-def email_shape(max_length: int, blank: bool) -> Converter:
+def email_shape(max_length: int, blank: bool) -> Shape:
     """A plain ASCII address (`parse_email` lower-cases it; Django's EmailValidator
     accepts every address of this shape)."""
     limit = min(max_length, 320)
+    empty = "" if blank else MISS
+    match = _EMAIL.fullmatch
 
-    def shape(raw: Any) -> Any:
-        if raw.__class__ is str:
-            if not raw:
-                return "" if blank else MISS
-            if len(raw) <= limit and _EMAIL.fullmatch(raw):
-                return raw.lower()
-        return MISS
+    def shape(cells: Sequence[Any]) -> list[Any]:
+        return [
+            (raw.lower() if len(raw) <= limit and match(raw) else MISS)
+            if raw.__class__ is str and raw
+            else (empty if raw.__class__ is str else MISS)
+            for raw in cells
+        ]
 
     return shape
 
 
-def phone_shape(max_length: int, blank: bool) -> Converter:
+def phone_shape(max_length: int, blank: bool) -> Shape:
     """A Chinese mobile number written as 11 digits, or +<country><number>."""
+    empty = "" if blank else MISS
+    mobile = _CN_MOBILE.fullmatch
+    international = _INTERNATIONAL.fullmatch
 
-    def shape(raw: Any) -> Any:
-        if raw.__class__ is str:
-            if not raw:
-                return "" if blank else MISS
-            if len(raw) == 11 and _CN_MOBILE.fullmatch(raw):
-                return "+86" + raw
-            if raw[:1] == "+" and not raw.startswith("+860") and _INTERNATIONAL.fullmatch(raw):
-                return raw if len(raw) <= max_length else MISS
-        return MISS
+    def shape(cells: Sequence[Any]) -> list[Any]:
+        return [
+            (
+                "+86" + raw
+                if len(raw) == 11 and mobile(raw)
+                else raw
+                if len(raw) <= max_length and international(raw) and raw[:4] != "+860"
+                else MISS
+            )
+            if raw.__class__ is str and raw
+            else (empty if raw.__class__ is str else MISS)
+            for raw in cells
+        ]
 
     return shape
-
-
-def _stored_key_phone(value: str) -> str:
-    """`engine._stored_phone`, without the parser for numbers stored in normal form."""
-    if _INTERNATIONAL.fullmatch(value) and not value.startswith("+860"):
-        return value
-    return _stored_phone(value)
 
 
 # -- one column ---------------------------------------------------------------------------
@@ -152,7 +160,7 @@ def _stored_key_phone(value: str) -> str:
 class Column:
     """How one mapped column's cells become values, compiled once per import."""
 
-    def __init__(self, index: int, target: Target, full: Converter, shape: Converter | None):
+    def __init__(self, index: int, target: Target, full: Converter, shape: Shape | None):
         self.index = index
         self.target = target
         self.full = full
@@ -160,26 +168,28 @@ class Column:
         self.memo: dict[Any, Any] = {}
         self.use_memo = True
 
-    def convert(self, raw: Any) -> Any:
-        shape = self.shape
-        if shape is not None:
-            value = shape(raw)
+    def convert_all(self, cells: Any) -> list[Any]:
+        """The values of a column's cells (MISS where the row path would see a problem)."""
+        shape, full = self.shape, self.full
+        values = shape(cells) if shape is not None else [MISS] * len(cells)
+        if MISS not in values:
+            return values
+        memo = self.memo
+        for i, value in enumerate(values):
             if value is not MISS:
-                return value
-        if self.use_memo and raw.__class__ is str:  # (1 == 1.0 == True: text cells only)
-            try:
-                return self.memo[raw]
-            except KeyError:
-                pass
-            value = self.memo[raw] = self.full(raw)
-            if len(self.memo) >= MEMO_MAX:
-                self.use_memo = False
-                self.memo.clear()
-            return value
-        return self.full(raw)
-
-    def convert_all(self, cells: list[Any]) -> list[Any]:
-        return list(map(self.convert, cells))
+                continue
+            raw = cells[i]
+            if self.use_memo and raw.__class__ is str:  # (1 == 1.0 == True: text only)
+                found = memo.get(raw, _NOT_SEEN)
+                if found is _NOT_SEEN:
+                    found = memo[raw] = full(raw)
+                    if len(memo) >= MEMO_MAX:
+                        self.use_memo = False
+                        memo.clear()
+                values[i] = found
+            else:
+                values[i] = full(raw)
+        return values
 
 
 class BulkContactImporter:
@@ -261,7 +271,7 @@ class BulkContactImporter:
 
         return Column(index, target, full, self._shape(target))
 
-    def _shape(self, target: Target) -> Converter | None:
+    def _shape(self, target: Target) -> Shape | None:
         if target.key == "customer":
             return text_shape(None, blank=False)
         if target.key not in CONTACT_FIELDS:
@@ -307,17 +317,21 @@ class BulkContactImporter:
 
     # -- duplicates --
     def _load_existing(self) -> None:
-        """The keys of the contacts the importer can see, as `ContactHandler.existing`."""
+        """The keys of the contacts the importer can see: `ContactHandler.existing`
+        with the phone parser skipped for numbers stored in normal form."""
         add = self.index.add
+        normal = _INTERNATIONAL.fullmatch
         rows = Contact.objects.visible_to(self.user).values_list("email", "mobile", "phone")
         for email, mobile, phone in rows.iterator(chunk_size=20_000):
-            keys = _contact_keys(
-                (email or "").lower(),
-                _stored_key_phone(mobile) if mobile else "",
-                _stored_key_phone(phone) if phone else "",
-            )
-            for key in keys:
-                add(hash(key))
+            if email:
+                add(hash("email:" + email.lower()))
+            for number in (mobile, phone):
+                if number:
+                    if not normal(number) or number.startswith("+860"):
+                        number = _stored_phone(number)
+                        if not number:
+                            continue
+                    add(hash("phone:" + phone_key(number)))
 
     # -- customers --
     def _resolve_customers(self, names: set[str]) -> None:
@@ -352,70 +366,76 @@ class BulkContactImporter:
 
     # -- one chunk --
     def run_chunk(self, rows: list[Row], report: Report) -> list[tuple[int, Problem]]:
+        """Import a chunk of rows; returns their problems. Column by column: the cells'
+        values, the customers, the rows to send through the row path's check, the
+        duplicates, then one write."""
         errors: list[tuple[int, Problem]] = []
         n = len(rows)
         if not n:
             return errors
-        cells = [r.cells for r in rows]
-        by_column = list(zip(*cells, strict=True))
+        by_column = list(zip(*[r.cells for r in rows], strict=True))
         assert self.customer_column is not None
-        customer_texts = self.customer_column.convert_all(
-            list(by_column[self.customer_column.index])
-        )
-        self._resolve_customers(set(customer_texts))
-        customers = self.customers
-        values = {c.target.key: c.convert_all(list(by_column[c.index])) for c in self.columns}
+        texts = self.customer_column.convert_all(by_column[self.customer_column.index])
+        self._resolve_customers(set(texts))
+        customers = [self.customers.get(t) for t in texts]
+        values = {c.target.key: c.convert_all(by_column[c.index]) for c in self.columns}
         custom = [
-            (c.target.key[7:], c.convert_all(list(by_column[c.index]))) for c in self.custom_columns
+            (c.target.key[7:], c.convert_all(by_column[c.index])) for c in self.custom_columns
         ]
-        slow: set[int] = set()
-        for column_values in values.values():
-            if MISS in column_values:
-                slow.update(i for i, v in enumerate(column_values) if v is MISS)
-        for _key, column_values in custom:
-            if MISS in column_values:
-                slow.update(i for i, v in enumerate(column_values) if v is MISS)
-        if self.all_rows_fail:
-            slow = set(range(n))
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        empty = [""] * n
         field_values = [
-            [_default(f) if v is None else v for v in values[f]]
+            (
+                [_default(f) if v is None else v for v in values[f]]
+                if None in values[f]
+                else values[f]
+            )
             if f in values
             else [_default(f)] * n
             for f in self.written
         ]
-        dedupe = self.dedupe != "create"
-        emails = values.get("email", empty)
-        mobiles = values.get("mobile", empty)
-        phones = values.get("phone", empty)
-        index = self.index
-        keep: list[tuple[int, str, tuple[int, int | None]]] = []
-        extra: dict[int, tuple[Any, ...]] = {}
-        failed = skipped = 0
-        for i in range(n):
-            customer = customers.get(customer_texts[i])
-            if customer is None or i in slow:
-                outcome = self._slow_row(rows[i], errors)
-                if outcome is None:
-                    failed += 1
-                    continue
-                extra[i], row_keys, customer, custom_json = outcome
-            else:
-                row_keys = _contact_keys(emails[i], mobiles[i], phones[i]) if dedupe else []
-                custom_json = self._custom_json(custom, i)
-            if row_keys:
-                hashes = [hash(k) for k in row_keys]
-                if any(h in index for h in hashes):
-                    skipped += 1
-                    continue
-                index.update(hashes)
-            keep.append((i, custom_json, customer))
-        out: list[tuple[Any, ...]] = []
-        columns_of_row = list(zip(*field_values, strict=True))
-        for i, custom_json, (customer_id, owner_id) in keep:
-            cells_out = extra[i] if i in extra else columns_of_row[i]
-            out.append((now, now, 1, owner_id, custom_json, customer_id, *cells_out))
+        customs: list[str] | None = None
+        if custom:
+            customs = [self._custom_json(custom, i) for i in range(n)]
+
+        # Rows a converter did not vouch for, or naming no single customer: the row path.
+        slow: set[int] = {i for i, c in enumerate(customers) if c is None}
+        for column_values in [*values.values(), *(c for _k, c in custom)]:
+            if MISS in column_values:
+                slow.update(i for i, v in enumerate(column_values) if v is MISS)
+        if self.all_rows_fail:
+            slow = set(range(n))
+        alive = [True] * n
+        for i in sorted(slow):
+            outcome = self._slow_row(rows[i], errors)
+            if outcome is None:
+                alive[i] = False
+                continue
+            cells, customers[i], custom_json = outcome
+            for column, value in zip(field_values, cells, strict=True):
+                column[i] = value
+            if customs is not None:
+                customs[i] = custom_json
+        failed = alive.count(False)
+
+        skipped = 0
+        if self.dedupe != "create":
+            skipped = self._dedupe(field_values, alive)
+        owners = [c[1] if c is not None else None for c in customers]
+        customer_ids = [c[0] if c is not None else None for c in customers]
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        out = list(
+            compress(
+                zip(
+                    repeat(now),
+                    repeat(now),
+                    repeat(1),
+                    owners,
+                    customs if customs is not None else repeat("{}"),
+                    customer_ids,
+                    *field_values,
+                ),
+                alive,
+            )
+        )
         self.write(out)
         report.created += len(out)
         report.skipped += skipped
@@ -424,35 +444,79 @@ class BulkContactImporter:
         report.last_line = rows[-1].line
         return errors
 
+    def _dedupe(self, field_values: list[list[Any]], alive: list[bool]) -> int:
+        """Mark the duplicates among the living rows not alive; returns how many.
+
+        The row path's rule: a row is a duplicate when one of its keys belongs to a
+        contact the importer can see or to a row created before it from this file; a
+        duplicate's keys are not remembered. Rows whose keys occur nowhere else need no
+        order; only the others are decided one by one, in file order."""
+        index = self.index
+        columns = []
+        for name, prefix in (("email", "email:"), ("mobile", "phone:"), ("phone", "phone:")):
+            if name not in self.header_of:
+                continue
+            cells = field_values[self.written.index(name)]
+            if prefix == "email:":
+                columns.append(
+                    [
+                        hash(prefix + v) if v and ok else None
+                        for v, ok in zip(cells, alive, strict=True)
+                    ]
+                )
+            else:
+                columns.append(
+                    [
+                        hash(prefix + (v if "x" not in v else phone_key(v))) if v and ok else None
+                        for v, ok in zip(cells, alive, strict=True)
+                    ]
+                )
+        if not columns:
+            return 0
+        every = [h for column in columns for h in column if h is not None]
+        distinct = set(every)
+        doubtful = distinct & index
+        if len(distinct) != len(every):
+            doubtful.update(h for h, count in Counter(every).items() if count > 1)
+        if not doubtful:
+            index.update(distinct)
+            return 0
+        in_doubt = sorted({i for column in columns for i, h in enumerate(column) if h in doubtful})
+        skipped = 0
+        for i in in_doubt:
+            hashes = [column[i] for column in columns if column[i] is not None]
+            if any(h in index for h in hashes):
+                alive[i] = False
+                skipped += 1
+            else:
+                index.update(hashes)
+        doubt = set(in_doubt)
+        for column in columns:
+            index.update(h for i, h in enumerate(column) if h is not None and i not in doubt)
+        return skipped
+
     @staticmethod
     def _custom_json(custom: list[tuple[str, list[Any]]], i: int) -> str:
-        if not custom:
-            return "{}"
         data = {key: column[i] for key, column in custom if column[i] is not OMIT}
+        if any(v is MISS for v in data.values()):
+            return "{}"  # the row goes through the row path
         return json.dumps(data, ensure_ascii=False, default=str)
 
     def _slow_row(
         self, row: Row, errors: list[tuple[int, Problem]]
-    ) -> tuple[tuple[Any, ...], list[str], tuple[int, int | None], str] | None:
+    ) -> tuple[tuple[Any, ...], tuple[int, int | None], str] | None:
         """A row the fast converters do not vouch for, through the row path's check:
-        None (its problems added to `errors`), or (cells, keys, customer, custom)."""
+        None (its problems added to `errors`), or (cells, customer, custom)."""
         values, refs, problems = self.rows.check(row.cells)
         if problems:
             errors.extend((row.line, p) for p in problems)
             return None
         customer = refs["customer"]
         cells = tuple(_default(f) if values.get(f) is None else values[f] for f in self.written)
-        keys = (
-            _contact_keys(
-                values.get("email", ""), values.get("mobile", ""), values.get("phone", "")
-            )
-            if self.dedupe != "create"
-            else []
-        )
         _plain, custom = split_values(values)
         cleaned, _errors = self.rows.custom_rules.clean(self.rows.handler.custom_input(custom))
         custom_json = json.dumps(cleaned, ensure_ascii=False, default=str)
-        return cells, keys, (customer.pk, customer.owner_id), custom_json
+        return cells, (customer.pk, customer.owner_id), custom_json
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert ready rows (created_at, updated_at, version, owner, custom, customer,
