@@ -32,10 +32,15 @@ def timeline(
     contact: Any = None,
     deal: Any = None,
     limit: int = 30,
+    before: dt.datetime | None = None,
 ) -> list[Entry]:
     """Follow-ups, tasks, stage changes and pool events of one record (the caller has
     checked the record is visible), newest first. A customer's timeline includes what
-    was logged on its contacts and deals."""
+    was logged on its contacts and deals. `before` pages it: only what happened earlier."""
+
+    def earlier(field: str) -> Q:
+        return Q(**{f"{field}__lt": before}) if before is not None else Q()
+
     links = Q()
     for name, obj in (("lead", lead), ("customer", customer), ("contact", contact), ("deal", deal)):
         if obj is not None:
@@ -44,7 +49,7 @@ def timeline(
     if user.has_right("followup", "view"):
         for f in (
             FollowUp.objects.visible_to(user)
-            .filter(links)
+            .filter(links, earlier("occurred_at"))
             .select_related("owner")
             .order_by("-occurred_at")[:limit]
         ):
@@ -52,22 +57,23 @@ def timeline(
     if user.has_right("task", "view"):
         for t in (
             Task.objects.visible_to(user)
-            .filter(links)
+            .filter(links, earlier("created_at"))
             .select_related("owner")
             .order_by("-created_at")[:limit]
         ):
             entries.append(Entry("task", t.created_at, t, t.owner))
-            if t.done_at:
+            if t.done_at and (before is None or t.done_at < before):
                 entries.append(Entry("task_done", t.done_at, t, t.owner))
     if deal is not None:
         for h in (
-            StageHistory.objects.filter(deal=deal)
+            StageHistory.objects.filter(earlier("entered_at"), deal=deal)
             .select_related("stage", "entered_by")
             .order_by("-entered_at")[:limit]
         ):
             entries.append(Entry("stage", h.entered_at, h, h.entered_by))
     if customer is not None:
-        for e in PoolEvent.objects.filter(customer=customer).select_related("user")[:limit]:
+        events = PoolEvent.objects.filter(earlier("at"), customer=customer).order_by("-at")
+        for e in events.select_related("user")[:limit]:
             entries.append(Entry("pool", e.at, e, e.user))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]

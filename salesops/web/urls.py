@@ -20,7 +20,9 @@ from salesops.web.views import (
     subscriptions,
     targets,
 )
+from salesops.web.views.audit import audit_log
 from salesops.web.views.records import RecordPage
+from salesops.web.views.timeline import followup_inline, task_inline, task_inline_done
 
 
 def record_urls(page: type[RecordPage], prefix: str) -> list[URLPattern]:
@@ -38,6 +40,7 @@ def record_urls(page: type[RecordPage], prefix: str) -> list[URLPattern]:
     urls = [
         path(f"{prefix}/<int:pk>/", view("get"), name=f"{key}_detail"),
         path(f"{prefix}/<int:pk>/field/<str:name>/", view("field"), name=f"{key}_field"),
+        path(f"{prefix}/<int:pk>/timeline/", view("timeline_page"), name=f"{key}_timeline"),
     ]
     if key != "quote":
         urls.append(path(f"{prefix}/<int:pk>/edit/", view("edit"), name=f"{key}_edit"))
@@ -143,6 +146,10 @@ urlpatterns = [
     path("settings/", setup.index, name="settings"),
     path("settings/pipelines/new/", setup.pipeline, name="settings_pipeline_new"),
     path("settings/pipelines/<int:pk>/", setup.pipeline, name="settings_pipeline"),
+    path("settings/audit/", audit_log, name="settings_audit"),
+    path("followups/<int:pk>/inline/", followup_inline, name="followup_inline"),
+    path("tasks/<int:pk>/inline/", task_inline, name="task_inline"),
+    path("tasks/<int:pk>/inline/done/", task_inline_done, name="task_inline_done"),
     path("settings/<str:key>/", setup.section, name="settings_section"),
     path("settings/<str:key>/<int:pk>/", setup.section, name="settings_item"),
 ]

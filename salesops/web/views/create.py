@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from salesops.activities import queries as activity_queries
 from salesops.activities import services as activities
 from salesops.activities.models import FollowUp, Task
 from salesops.crm import commerce_services as commerce
@@ -39,6 +38,7 @@ from salesops.users.models import User
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, RecordForm, show_error
 from salesops.web.views.listview import people
+from salesops.web.views.timeline import timeline_context
 
 L = gettext_lazy
 #: How many records a chooser offers before the person searches.
@@ -355,7 +355,8 @@ class FollowUpCreate(CreatePage):
             {
                 "followup_form": self.build() if saved else form,
                 "followup_url": request.get_full_path(),
-                "timeline": activity_queries.timeline(me(request), **{name: record}),
+                **timeline_context(me(request), record, name),
+                "timeline_url": reverse(f"{name}_timeline", args=[record.pk]),
                 "followup_saved": saved,
             },
         )

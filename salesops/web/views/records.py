@@ -19,12 +19,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from salesops.activities import queries as activity_queries
 from salesops.activities.models import FollowUp
+from salesops.audit.models import AuditEntry
 from salesops.org.models import Currency
+from salesops.web.audit_display import describe
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, RecordForm, custom_initial, error_text, show_error
 from salesops.web.templatetags.web import format_money
+from salesops.web.views import timeline as timelines
 
 CHOICE_NONE = "—"
 
@@ -116,6 +118,8 @@ class RecordPage(LoginRequiredMixin, View):
             if "cf_*" not in wanted:
                 for name in [n for n in form.fields if n.startswith("cf_") and n not in wanted]:
                     del form.fields[name]
+        for name in [n for n in form.fields if self.is_hidden(n)]:
+            del form.fields[name]
         self.fix_choices(form, obj)
         return form
 
@@ -139,7 +143,36 @@ class RecordPage(LoginRequiredMixin, View):
     # -- the page -------------------------------------------------------------------------
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = self.get_object(pk)
-        return render(request, self.template_name, self.context(obj))
+        try:
+            before = timelines.parse_before(request.GET.get("before"))
+        except ValueError:
+            return timelines.bad_cursor()
+        return render(request, self.template_name, self.context(obj, before=before))
+
+    def timeline_page(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The timeline lines before `?before=` (the "Older" link), for htmx."""
+        obj = self.get_object(pk)
+        if not self.timeline_link:
+            raise Http404
+        try:
+            before = timelines.parse_before(request.GET.get("before"))
+        except ValueError:
+            return timelines.bad_cursor()
+        return render(
+            request,
+            "web/timeline.html#lines",
+            {
+                **timelines.timeline_context(me(request), obj, self.timeline_link, before=before),
+                "timeline_url": reverse(f"{self.key}_timeline", args=[obj.pk]),
+                "timeline_before": before,
+            },
+        )
+
+    def is_hidden(self, name: str) -> bool:
+        """Whether the reader's role hides field `name` (custom fields as `cf_<key>`)."""
+        hidden = me(self.request).hidden_fields(self.model.object_type)
+        key = name.removeprefix("cf_")
+        return name in hidden or (name.startswith("cf_") and bool({key, f"custom.{key}"} & hidden))
 
     def field_rows(self, obj: Any) -> list[dict[str, Any]]:
         can_edit = self.can_edit()
@@ -151,6 +184,7 @@ class RecordPage(LoginRequiredMixin, View):
                 "editable": can_edit and name in self.editable,
             }
             for name in self.fields
+            if not self.is_hidden(name)
         ]
         if self.has_custom:
             from salesops.customization.services import definitions
@@ -158,14 +192,24 @@ class RecordPage(LoginRequiredMixin, View):
             extra = custom_display(obj, definitions(self.model.object_type))
             for row in extra:
                 row["editable"] = can_edit
-            rows += extra
+            rows += [row for row in extra if not self.is_hidden(row["name"])]
         return rows
 
-    def context(self, obj: Any, **extra: Any) -> dict[str, Any]:
+    def timeline_context(self, obj: Any, before: Any = None) -> dict[str, Any]:
+        """The timeline's first page (or the one before `before`); a record without a
+        timeline shows its own history from the audit log instead."""
         user = me(self.request)
-        timeline = []
         if self.timeline_link:
-            timeline = activity_queries.timeline(user, **{self.timeline_link: obj})
+            return {
+                **timelines.timeline_context(user, obj, self.timeline_link, before=before),
+                "timeline_url": reverse(f"{self.key}_timeline", args=[obj.pk]),
+                "timeline_before": before,
+            }
+        rows = AuditEntry.objects.of(obj)[: timelines.PAGE]
+        return {"timeline": [], "history": [describe(e, user) for e in rows]}
+
+    def context(self, obj: Any, before: Any = None, **extra: Any) -> dict[str, Any]:
+        user = me(self.request)
         return {
             "obj": obj,
             "page": self,
@@ -173,8 +217,9 @@ class RecordPage(LoginRequiredMixin, View):
             "kind_label": self.model._meta.verbose_name,
             "field_rows": self.field_rows(obj),
             "can_edit": self.can_edit(),
+            "hidden_fields": me(self.request).hidden_fields(self.model.object_type),
             "can_delete": user.has_right(self.model.object_type, "delete"),
-            "timeline": timeline,
+            **self.timeline_context(obj, before),
             "followup_form": self.quick_followup_form() if self.timeline_link else None,
             "followup_url": reverse("followup_new") + f"?{self.timeline_link}={obj.pk}"
             if self.timeline_link
@@ -236,7 +281,7 @@ class RecordPage(LoginRequiredMixin, View):
     def field(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
         obj = self.get_object(pk)
         allowed = name in self.editable or (self.has_custom and name.startswith("cf_"))
-        if not self.can_edit() or not allowed:
+        if not self.can_edit() or not allowed or self.is_hidden(name):
             raise Http404
         form = self.form(obj, [name], request.POST if request.method == "POST" else None)
         if name not in form.fields:
