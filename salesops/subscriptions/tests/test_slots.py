@@ -5,7 +5,7 @@ import datetime as dt
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from salesops.subscriptions.slots import latest_slot, month_day, next_slot
@@ -60,6 +60,9 @@ moments = st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(
 )
 
 
+# A shared, busy machine: no deadline and no data-generation speed check (these are
+# about the machine, not about the slots).
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(subscriptions, moments)
 def test_now_lies_between_the_latest_and_the_next_slot(sub, now):
     latest = latest_slot(sub, now, SH)
