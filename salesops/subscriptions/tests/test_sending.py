@@ -295,3 +295,12 @@ def test_a_saved_report_is_mailed_as_each_recipient_sees_it(cast, week, smtp):
     html = rep_mail.part("text/html")
     assert "Amount by owner" in html and "rep_east1" not in html
     assert "rep_east1" not in rep_mail.part("text/plain")
+
+
+def test_names_in_the_e_mail_are_text_not_markup(cast, week, smtp):
+    subscribe(cast.manager, [cast.manager], name='<svg onload="alert(1)">')
+    sending.send_due(now=MONDAY_8)
+    [mail] = smtp.received
+    html = mail.part("text/html")
+    assert "<svg" not in html and "&lt;svg onload=" in html
+    assert mail.subject.startswith('<svg onload="alert(1)">')  # a subject is plain text
