@@ -39,6 +39,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from salesops.imports.bulk import run_bulk_import
 from salesops.imports.engine import ALL_OR_NOTHING, Report, run_import
 from salesops.imports.fields import spec_for, suggest_mapping
 from salesops.imports.models import ImportJob, ImportMapping, ImportRowError
@@ -50,6 +51,8 @@ from salesops.lib.services import ensure_right
 #: Errors kept of an all-or-nothing import (the file is rejected as a whole anyway).
 MAX_KEPT_ERRORS = 10_000
 CHUNK = 500
+#: Rows per chunk (and per committed checkpoint) of the bulk path.
+BULK_CHUNK = 10_000
 
 
 def files_dir() -> Path:
@@ -191,6 +194,12 @@ def _write_progress_file(job: ImportJob, processed: int) -> None:
     tmp.replace(path)
 
 
+def uses_bulk_path(job: ImportJob) -> bool:
+    """Contacts that are created or skipped go through the bulk path (same rules and
+    results as the row path, many times faster); updates need the service per row."""
+    return job.object_type == "contact" and job.dedupe != ImportJob.Dedupe.UPDATE
+
+
 def run_job(job_id: int) -> ImportJob:
     """Run (or, after a lost worker, continue) an import job. Idempotent once finished."""
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
@@ -256,21 +265,22 @@ def run_job(job_id: int) -> ImportJob:
             with open(job.file_path, "rb") as f:
                 total = count_rows(f, job.file_name)
             ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
+        options: dict[str, Any] = {
+            "user": user,
+            "columns": job.columns,
+            "mode": job.mode,
+            "dedupe": job.dedupe,
+            "day_first": bool(job.options.get("day_first")),
+            "resume_after_line": job.resume_after_line,
+            "checkpoint": checkpoint,
+            "should_cancel": should_cancel,
+            "keep_errors": MAX_KEPT_ERRORS if all_or_nothing else 0,
+        }
         with open(job.file_path, "rb") as f, open_table(f, job.file_name) as table:
-            report = run_import(
-                table,
-                user=user,
-                object_type=job.object_type,
-                columns=job.columns,
-                mode=job.mode,
-                dedupe=job.dedupe,
-                day_first=bool(job.options.get("day_first")),
-                resume_after_line=job.resume_after_line,
-                chunk_size=CHUNK,
-                checkpoint=checkpoint,
-                should_cancel=should_cancel,
-                keep_errors=MAX_KEPT_ERRORS if all_or_nothing else 0,
-            )
+            if uses_bulk_path(job):
+                report = run_bulk_import(table, chunk_size=BULK_CHUNK, **options)
+            else:
+                report = run_import(table, object_type=job.object_type, chunk_size=CHUNK, **options)
     except Exception as e:
         with translation.override(user.language):
             message = _("The import stopped: %(error)s") % {"error": e}
