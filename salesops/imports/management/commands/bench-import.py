@@ -103,13 +103,14 @@ class Command(BaseCommand):
                     f"1{30 + i % 60:02d}{i:08d}", email or f"person{i}@example.com",
                     f"wx{i}", ""]  # fmt: skip
 
+        def old_row(i: int) -> list[str]:
+            return [f"Customer {i % n_customers}", f"老联系人 {i}", "经理",
+                    f"1{90 + i % 9:02d}{i:08d}", f"old{i}@example.com", "", ""]  # fmt: skip
+
         with transaction.atomic():
             batch: list[tuple[Any, ...]] = []
             for i in range(n_existing):
-                batch.append(
-                    clean_row([f"Customer {i % n_customers}", f"老联系人 {i}", "经理",
-                               f"1{90 + i % 9:02d}{i:08d}", f"old{i}@example.com", "", ""])  # fmt: skip
-                )
+                batch.append(clean_row(old_row(i)))
                 if len(batch) == 50_000:
                     writer.write(batch)
                     batch.clear()
@@ -153,9 +154,7 @@ class Command(BaseCommand):
                     f"  RSS before {rss_before:.0f} MB, peak during the import "
                     f"{_peak_mb():.0f} MB (growth {growth:.0f} MB)"
                 )
-            assert (report.created, report.skipped) == (n - duplicates, duplicates), (
-                report.counts()
-            )
+            assert (report.created, report.skipped) == (n - duplicates, duplicates), report.counts()
             with connection.cursor() as cursor, transaction.atomic():
                 cursor.execute(f"DELETE FROM {table_name} WHERE id > %s", [base_max])  # noqa: S608
 
