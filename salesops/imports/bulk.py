@@ -50,6 +50,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from salesops.audit.services import record_import
 from salesops.crm.models import Contact, Customer
 from salesops.crm.services import CONTACT_FIELDS
 from salesops.customization.models import CustomField
@@ -594,10 +595,18 @@ def run_bulk_import(
                 if dry_run or report.failed or report.cancelled:
                     transaction.set_rollback(True)
                     report.rolled_back = True
-            return report
-        while chunk := list(islice(rows, chunk_size)):
-            with transaction.atomic():
-                one_chunk(chunk)
-            if cancelled():
-                break
+        else:
+            while chunk := list(islice(rows, chunk_size)):
+                with transaction.atomic():
+                    one_chunk(chunk)
+                if cancelled():
+                    break
+        # The audit log: one entry for the whole import, not one per row.
+        record_import(
+            by=user,
+            object_type="contact",
+            created=report.created,
+            updated=report.updated,
+            rolled_back=report.rolled_back,
+        )
         return report

@@ -140,3 +140,34 @@ def test_an_interface_can_say_where_a_change_came_from(cast, customer):
         crm.update_record(obj=customer, by=cast.rep, data={"phone": "+8613800000000"})
     assert entries(customer)[0].source == "api"
     assert entries(customer)[1].source == ""
+
+
+def _bulk_contacts(user, rows, **options):
+    import io
+
+    from salesops.imports.bulk import run_bulk_import
+    from salesops.imports.fields import spec_for, suggest_mapping
+    from salesops.imports.reading import open_table
+    from salesops.imports.tests import corpus
+
+    data = corpus.csv_bytes([["客户名称", "姓名", "邮箱"], *rows])
+    with open_table(io.BytesIO(data), "contacts.csv") as table:
+        columns = suggest_mapping(table.headers, spec_for("contact"))
+        return run_bulk_import(table, user=user, columns=columns, chunk_size=2, **options)
+
+
+def test_the_bulk_contacts_import_writes_one_entry_not_one_per_row(cast, customer):
+    before = AuditEntry.objects.count()
+    rows = [["Acme", f"Person {i}", f"p{i}@example.com"] for i in range(5)]
+    report = _bulk_contacts(cast.rep, rows, mode="skip-errors")
+    assert report.created == 5
+    (entry,) = AuditEntry.objects.filter(action="imported")
+    assert (entry.object_type, entry.actor, entry.changes["count"]) == ("crm.contact", cast.rep, 5)
+    assert AuditEntry.objects.count() == before + 1
+
+
+def test_a_bulk_import_that_commits_nothing_writes_no_entry(cast, customer):
+    rows = [["Acme", "Good", "good@example.com"], ["Acme", "Bad", "oops"]]
+    report = _bulk_contacts(cast.rep, rows, mode="all-or-nothing")
+    assert report.rolled_back
+    assert not AuditEntry.objects.filter(action="imported").exists()
