@@ -180,6 +180,9 @@ WORKER_MAX_ATTEMPTS = envint("WORKER_MAX_ATTEMPTS", "3")
 # shared cache of CACHES (e.g. Redis).
 API_RATE_LIMIT = os.getenv("API_RATE_LIMIT", "1200/60")
 API_RATE_LIMIT_STORE = os.getenv("API_RATE_LIMIT_STORE", "database")
+# Seconds each worker process remembers an API token with its user's data scope; a
+# permission change made in another process is seen within this time (0: never kept).
+API_AUTH_CACHE_SECONDS = envint("API_AUTH_CACHE_SECONDS", "5")
 
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "salesops@localhost")
 # E-mail goes over SMTP when EMAIL_HOST is set; otherwise it is printed to the console.

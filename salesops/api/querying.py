@@ -12,8 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Q
+from django.db import connections, models
+from django.db.models import F, Q
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
@@ -315,6 +315,14 @@ def fetch_page(
         if last_id is not None and value is None:
             seg = seg.filter(**{f"id__{after}": last_id})
         return seg.order_by(id_order)
+
+    if last_id is None and field.null and connections[qs.db].vendor == "postgresql":
+        # The first page in one query: PostgreSQL's own order puts empties last
+        # ascending and first descending, as the segments do, so one index range
+        # serves it.
+        key = F(sort).desc(nulls_first=True) if descending else F(sort).asc(nulls_last=True)
+        page = list(qs.order_by(key, id_order)[: limit + 1])
+        return page[:limit], len(page) > limit
 
     segments = (
         [empties_segment, values_segment] if descending else [values_segment, empties_segment]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -60,6 +62,7 @@ def create_token(
 
 def revoke_token(*, token: ApiToken) -> ApiToken:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    forget_tokens()
     token.refresh_from_db()
     return token
 
@@ -67,21 +70,52 @@ def revoke_token(*, token: ApiToken) -> ApiToken:
 def revoke_tokens_of_deactivated(sender: Any, *, user: User, **kwargs: Any) -> int:
     """Receiver of `users.admin_services.user_deactivated`: revoke every live token of
     `user`, in the deactivating transaction; how many."""
-    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    forget_tokens()
+    return revoked
+
+
+#: Tokens found recently, with their user (and the user's data scope, computed once on
+#: the user object), by token hash: {hash: (found at, token)}. Per process; entries live
+#: API_AUTH_CACHE_SECONDS (default 5). A change to people, roles, teams, tokens or deal
+#: collaborators empties it in the process that made the change (signals connected in
+#: `apps.py`); other processes see it within those seconds.
+_FOUND: dict[str, tuple[float, ApiToken]] = {}
+_FOUND_MAX = 10_000
+
+
+def cache_seconds() -> float:
+    return float(getattr(settings, "API_AUTH_CACHE_SECONDS", 5))
+
+
+def forget_tokens(*args: Any, **kwargs: Any) -> None:
+    """Drop every remembered token (a signal receiver: permissions may have changed)."""
+    _FOUND.clear()
+
+
+def _lookup(digest: str) -> ApiToken | None:
+    seconds = cache_seconds()
+    now = time.monotonic()
+    hit = _FOUND.get(digest)
+    if hit is not None and now - hit[0] < seconds:
+        return hit[1]
+    token = ApiToken.objects.select_related("user", "user__role").filter(token_hash=digest).first()
+    if token is not None and seconds > 0:
+        if len(_FOUND) >= _FOUND_MAX:
+            _FOUND.clear()
+        _FOUND[digest] = (now, token)
+    return token
 
 
 def find_token(raw: str) -> ApiToken | None:
-    """The usable token for `raw` with its user and role loaded (one query), or None:
-    unknown, revoked, expired, or its user deactivated."""
+    """The usable token for `raw` with its user and role loaded (one query, or none
+    within a few seconds of the last look-up), or None: unknown, revoked, expired, or
+    its user deactivated."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = (
-        ApiToken.objects.select_related("user", "user__role")
-        .filter(token_hash=hash_token(raw))
-        .first()
-    )
+    token = _lookup(hash_token(raw))
     if token is None or not token.is_usable() or not token.user.is_active:
         return None
     now = timezone.now()
