@@ -249,6 +249,15 @@ def test_the_worker_ticks_on_the_hour():
     }
 
 
+def test_the_schedule_enqueues_the_hours_tick_once(cast):
+    from salesops.automation.schedule import all_jobs, enqueue_due_jobs
+
+    ticks = [j for j in all_jobs() if j.name.startswith("subscriptions.send.")]
+    assert "subscriptions.send.08" in enqueue_due_jobs(now=MONDAY_8, schedule=ticks)
+    assert enqueue_due_jobs(now=MONDAY_8 + dt.timedelta(minutes=10), schedule=ticks) == []
+    assert enqueue_due_jobs(now=MONDAY_8 + HOUR, schedule=ticks) == ["subscriptions.send.09"]
+
+
 def test_the_task_sends_what_is_due(cast, week, smtp):
     from salesops.subscriptions.tasks import send_subscriptions
 
