@@ -535,3 +535,12 @@ def test_home_shows_the_quarter_and_year_targets_too_and_a_managers_team_targets
     response = client.get(reverse("home"))
     assert response.context["progress"] == []
     assert "team_progress" not in response.context or not response.context["team_progress"]
+
+
+def test_the_menu_links_the_targets_page_for_roles_that_may_view_targets(cast, client):
+    client.force_login(cast.manager)
+    assert f'href="{URL}"' in client.get(reverse("home")).content.decode()
+    cast.rep.role.rights = {"deal": ["view"]}
+    cast.rep.role.save()
+    client.force_login(cast.rep)
+    assert f'href="{URL}"' not in client.get(reverse("home")).content.decode()
