@@ -147,3 +147,36 @@ def test_a_deleted_record_of_another_team_cannot_be_restored_or_listed(two_world
     assert pk not in [row["id"] for row in east.get("/leads", {"deleted": "true"}).json()["data"]]
     assert pk in [row["id"] for row in west.get("/leads", {"deleted": "true"}).json()["data"]]
     assert west.post(f"/leads/{pk}/restore").status_code == 200
+
+
+def test_every_administrators_only_write_is_404_for_both_users_and_changes_nothing(
+    two_worlds, cast
+):
+    from salesops.api.framework import REGISTRY
+    from salesops.crm.models import PriceList
+    from salesops.users.models import Team, User
+
+    (east, _e), (west, _w), _shared = two_worlds
+    price_list = PriceList.objects.create(name="Base", currency_id="CNY", active=False)
+    ids = {"users": cast.manager.pk, "teams": cast.east1.pk, "price-lists": price_list.pk}
+    guarded = {name for name, r in REGISTRY.items() if r.can_write is not None}
+    assert guarded >= set(ids)
+
+    def state():
+        return (
+            [model_to_dict(u) for u in User.objects.order_by("pk")],
+            [model_to_dict(t) for t in Team.objects.order_by("pk")],
+            [model_to_dict(p) for p in PriceList.objects.order_by("pk")],
+        )
+
+    before = state()
+    for me in (east, west):
+        for name in sorted(guarded & set(ids)):
+            resource, pk = REGISTRY[name], ids[name]
+            if resource.update is not None:
+                assert me.patch(f"/{name}/{pk}", {}).status_code == 404, name
+            if resource.delete is not None:
+                assert me.delete(f"/{name}/{pk}").status_code == 404, name
+            if resource.restore is not None:
+                assert me.post(f"/{name}/{pk}/restore").status_code == 404, name
+    assert state() == before
