@@ -83,8 +83,8 @@ class Grid:
     months: list[dt.date]
     team: Team | None
     rows: list[GridRow]
-    #: Extra targets for whole quarters or the whole year, keyed by (row key, start).
-    longer: dict[tuple[str, dt.date], Target] = field(default_factory=dict)
+    #: Targets for whole quarters or the whole year, keyed by (row key, kind, start).
+    longer: dict[tuple[str, str, dt.date], Target] = field(default_factory=dict)
 
     @property
     def editable(self) -> bool:
@@ -128,10 +128,13 @@ def build_grid(*, viewer: User, metric: str, months: list[dt.date], team: Team |
         )
     )
     month_targets: dict[tuple[str, dt.date], Target] = {}
-    longer: dict[tuple[str, dt.date], Target] = {}
+    longer: dict[tuple[str, str, dt.date], Target] = {}
     for t in targets:
         key = f"u{t.user_id}" if t.user_id else f"t{t.team_id}"
-        (month_targets if t.period_kind == MONTH else longer)[(key, t.period_start)] = t
+        if t.period_kind == MONTH:
+            month_targets[(key, t.period_start)] = t
+        else:
+            longer[(key, t.period_kind, t.period_start)] = t
 
     def cells(key: str) -> list[Cell]:
         out = []

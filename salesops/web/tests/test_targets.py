@@ -544,3 +544,37 @@ def test_the_menu_links_the_targets_page_for_roles_that_may_view_targets(cast, c
     cast.rep.role.save()
     client.force_login(cast.rep)
     assert f'href="{URL}"' not in client.get(reverse("home")).content.decode()
+
+
+def test_quarter_and_year_columns_add_up_months_unless_such_a_target_is_set(cast, sales, client):
+    for month, value in ((1, 1000), (2, 1000), (4, 500)):
+        Target.objects.create(
+            user=cast.rep,
+            metric="bookings",
+            period_kind="month",
+            period_start=D(2025, month, 1),
+            value=value,
+        )
+    Target.objects.create(
+        user=cast.rep,
+        metric="bookings",
+        period_kind="quarter",
+        period_start=D(2025, 1, 1),
+        value=3000,
+    )
+    client.force_login(cast.manager)
+    rows = client.get(URL, grid_params(cast.east)).context["rows"]
+    q1, q2, _q3, _q4, year = next(r for r in rows if r["row"].user == cast.rep)["totals"]
+    assert (q1["target"], q1["set"], q1["mismatch"]) == ("¥3,000.00", True, True)
+    assert q1["rate"] == "97%"  # 2,920 of the quarter's own 3,000
+    assert (q2["target"], q2["set"]) == ("¥500.00", False)
+    assert (year["target"], year["set"]) == ("¥2,500.00", False)
+
+
+def test_a_tampered_form_is_a_400_and_saves_nothing(cast, client):
+    client.force_login(cast.manager)
+    post = {**grid_params(cast.east), "metric": "salary", f"c-u{cast.rep.pk}-2025-01": "1"}
+    assert client.post(reverse("targets_save"), post).status_code == 400
+    post = {**grid_params(cast.east), "state": "not json", f"c-u{cast.rep.pk}-2025-01": "1"}
+    assert client.post(reverse("targets_save"), post).status_code == 302  # loaded as now
+    assert Target.objects.count() == 1

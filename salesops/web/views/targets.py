@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -216,9 +216,9 @@ def table(grid: Grid, currency: str, typed: dict[str, str], errors: dict[str, st
             (_("Year"), 0, 12, "year"),
         ]:
             months = row.cells[first : first + count]
-            explicit = grid.longer.get((row.key, months[0].start))
+            explicit = grid.longer.get((row.key, kind, months[0].start))
             summed = _sum([c.value for c in months])
-            target = explicit.value if explicit and explicit.period_kind == kind else summed
+            target = explicit.value if explicit is not None else summed
             begun = [a for a in actuals[first : first + count] if a is not None]
             actual = sum(begun, Decimal(0)) if begun else None
             totals.append(
@@ -229,9 +229,8 @@ def table(grid: Grid, currency: str, typed: dict[str, str], errors: dict[str, st
                     "rate": percent(ratio(actual, target), 0)
                     if actual is not None and target
                     else "",
-                    "set": explicit is not None and explicit.period_kind == kind,
+                    "set": explicit is not None,
                     "mismatch": explicit is not None
-                    and explicit.period_kind == kind
                     and summed is not None
                     and summed != explicit.value,
                 }
@@ -321,7 +320,8 @@ def _form_choice(request: HttpRequest) -> Choice:
     try:
         return read_choice(request, request.POST)
     except ValidationError as e:
-        raise PermissionDenied(" ".join(e.messages)) from None
+        # Only a tampered form gets here: the page offers valid choices only.
+        raise BadRequest(" ".join(e.messages)) from None
 
 
 def _saved(request: HttpRequest, choice: Choice, saved: dict[str, Any]) -> HttpResponse:
