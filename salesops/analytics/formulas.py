@@ -128,6 +128,14 @@ class RateTable:
             raise MissingRate(code, day)
         return self._rates[code][i - 1]
 
+    def changes(self, code: str, start: dt.date, end: dt.date) -> list[dt.date]:
+        """The days in (start, end) on which `code`'s rate changes."""
+        days = self._days.get(code, [])
+        return days[bisect.bisect_right(days, start) : bisect.bisect_left(days, end)]
+
+    def currencies(self) -> list[str]:
+        return sorted(self._days)
+
     def latest(self, code: str, today: dt.date) -> Decimal:
         return self.rate_on(code, today)
 

@@ -74,13 +74,14 @@ def closed_facts(
 ) -> list[tuple[int | None, str, str, dt.date, Decimal, int, int, int]] | None:
     """Closed deals in p from the roll-ups: (owner or None, status, currency, day,
     Σ amount, count, Σ cycle days, deals with a cycle); None when the filters need the
-    raw rows."""
+    raw rows. Per owner, rows are grouped by exchange-rate segment rather than by day
+    (the day is then the segment's first day), which is all money conversion needs."""
     sc = rolled.scope(ctx, Deal)
     if sc is None:
         return None
     return ctx.memo(
         f"closed_facts:{p.start}:{p.end}:{by_owner}",
-        lambda: rolled.closed_rows(ctx, sc, p, [WON, LOST], by_owner=by_owner),
+        lambda: rolled.closed_rows(ctx, sc, p, [WON, LOST], by_owner=by_owner, by_rate=by_owner),
     )
 
 
@@ -91,8 +92,13 @@ def won_rows(
     Grouping by owner only when asked keeps the organisation totals to a few hundred rows."""
 
     def load() -> list:
-        facts = closed_facts(ctx, p, by_owner=by_owner)
-        if facts is not None:
+        sc = rolled.scope(ctx, Deal)
+        if sc is not None:
+            facts = (
+                rolled.closed_rows(ctx, sc, p, [WON], by_owner=True)
+                if by_owner
+                else closed_facts(ctx, p, by_owner=False) or []
+            )
             return [(o, c, d, s, n) for o, st, c, d, s, n, _cy, _cn in facts if st == WON]
         qs = ctx.deals().filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
         if by_owner:
@@ -106,12 +112,21 @@ def won_rows(
     return ctx.memo(f"won:{p.start}:{p.end}:{by_owner}", load)
 
 
+def won_facts(ctx: KpiContext, p: Period, *, by_owner: bool) -> list:
+    """(owner, currency, day, Σ amount, count) of won deals in p, for sums only: from the
+    rate-segment roll-up when it serves, else `won_rows`."""
+    facts = closed_facts(ctx, p, by_owner=by_owner)
+    if facts is None:
+        return won_rows(ctx, p, by_owner=by_owner)
+    return [(o, c, d, s, n) for o, st, c, d, s, n, _cy, _cn in facts if st == WON]
+
+
 def bookings_by_owner(
     ctx: KpiContext, p: Period, *, by_owner: bool = True
 ) -> dict[int | None, Decimal]:
     def load() -> dict:
         out: dict[int | None, Decimal] = defaultdict(Decimal)
-        for owner, code, day, s, _n in won_rows(ctx, p, by_owner=by_owner):
+        for owner, code, day, s, _n in won_facts(ctx, p, by_owner=by_owner):
             out[owner] += Decimal(s) * ctx.rates.rate_on(code, day)
         return out
 
@@ -124,7 +139,7 @@ def bookings(ctx: KpiContext, p: Period) -> Decimal:
 
 def won_by_owner(ctx: KpiContext, p: Period, *, by_owner: bool = True) -> Counter:
     out: Counter = Counter()
-    for owner, _c, _d, _s, n in won_rows(ctx, p, by_owner=by_owner):
+    for owner, _c, _d, _s, n in won_facts(ctx, p, by_owner=by_owner):
         out[owner] += n
     return out
 
@@ -615,6 +630,10 @@ METRIC_ACTUALS: dict[str, Callable[[KpiContext, Period], Mapping[Any, Any]]] = {
 
 
 def followups_by_owner(ctx: KpiContext, p: Period) -> Counter:
+    return ctx.memo(f"followups:{p.start}:{p.end}", lambda: _followups_by_owner(ctx, p))
+
+
+def _followups_by_owner(ctx: KpiContext, p: Period) -> Counter:
     sc = rolled.scope(ctx, FollowUp)
     if sc is not None:
         return rolled.followups_by_owner(ctx, sc, p, touch=False)
@@ -649,6 +668,10 @@ def attainment_values(ctx: KpiContext) -> dict[str, dict[str, dict[str, float | 
     """{metric: {"users": {id: rate}, "teams": {id: rate}}} for the targets set for
     exactly P (visible to the viewer, within the filters). Team actuals add up the
     members of the team and its sub-teams."""
+    return ctx.memo("attainment", lambda: _attainment_values(ctx))
+
+
+def _attainment_values(ctx: KpiContext) -> dict[str, dict[str, dict[str, float | None]]]:
     p = ctx.period
     targets = Target.objects.visible_to(ctx.viewer).filter(period_start=p.start)
     if ctx.filters.owner is not None:

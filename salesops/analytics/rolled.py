@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, DateField, Q, QuerySet, Sum, Value, When
 
 from salesops.activities.models import FollowUp
 from salesops.analytics.models import (
@@ -101,11 +101,33 @@ def extra_deals(ctx: KpiContext, sc: Scope) -> QuerySet[Deal]:
 # -- closed deals ------------------------------------------------------------------------------
 
 
+def rate_segment(ctx: KpiContext, p: Period) -> Case:
+    """The first day of the stretch of p in which a row's currency has one exchange rate:
+    grouping by it instead of the day keeps every amount convertible at its own day's
+    rate, in far fewer rows."""
+    rates = ctx.rates
+    whens = []
+    for code in rates.currencies():
+        if code == rates.base:
+            continue
+        for day in reversed(rates.changes(code, p.start, p.end)):
+            whens.append(When(currency_id=code, day__gte=day, then=Value(day)))
+    return Case(*whens, default=Value(p.start), output_field=DateField())
+
+
 def closed_rows(
-    ctx: KpiContext, sc: Scope, p: Period, statuses: list[str], *, by_owner: bool
+    ctx: KpiContext,
+    sc: Scope,
+    p: Period,
+    statuses: list[str],
+    *,
+    by_owner: bool,
+    by_rate: bool = False,
 ) -> list[tuple[int | None, str, str, dt.date, Decimal, int, int, int]]:
     """(owner or None, status, currency, day, Σ amount, count, Σ cycle days, deals with a
-    cycle) of closed deals in p, grouped by day and currency (and owner when asked)."""
+    cycle) of closed deals in p, grouped by day and currency (and owner when asked).
+    `by_rate`: grouped by `rate_segment` instead of the day, which then names the first
+    day of the segment."""
     cond = Q(status__in=statuses, day__gte=p.start, day__lt=p.end) & _pipeline_q(ctx)
     cols = ["status", "currency_id", "day"]
     if sc.owners is None and not by_owner:
@@ -114,6 +136,9 @@ def closed_rows(
         qs = DealDay.objects.filter(cond & sc.owner_q())
         if by_owner:
             cols = ["owner_id", *cols]
+    if by_rate:
+        qs = qs.annotate(segment=rate_segment(ctx, p))
+        cols[-1] = "segment"
     rows = (
         qs.values_list(*cols)
         .annotate(s=Sum("cents"), n=Sum("n"), c=Sum("cycle_days"), cn=Sum("cycle_n"))
@@ -133,7 +158,11 @@ def closed_rows(
             .annotate(days=DaysBetween("created_on", "closed_on"))
             .values_list("owner_id", "status", "currency_id", "closed_on", "amount", "days")
         )
-        for owner, status, code, day, amount, days in raw:
+        for owner, status, code, closed_on, amount, days in raw:
+            day = closed_on
+            if by_rate and day is not None:
+                starts = [c for c in ctx.rates.changes(code, p.start, p.end) if c <= day]
+                day = starts[-1] if starts else p.start
             out.append(
                 (
                     owner if by_owner else None,

@@ -60,6 +60,7 @@ def expected_tables() -> dict[str, dict]:
     deal_day: dict = {}
     org_deal_day: dict = {}
     for d in Deal.all_objects.filter(deleted_at__isnull=True, status__in=["won", "lost"]):
+        assert d.closed_on is not None  # a closed deal has its close date
         cycle = (d.closed_on - d.created_on).days if d.created_on else 0
         values = [1, int(d.amount * 100), 1 if d.created_on else 0, cycle]
         _add(
