@@ -152,6 +152,13 @@ class Deal(OwnedModel):
             models.Index(
                 fields=["owner", "id"], name="deal_owner_id", condition=Q(deleted_at__isnull=True)
             ),
+            # The deal list sorted by amount or name, for those who see everyone's deals.
+            models.Index(
+                fields=["amount", "id"], name="deal_amount_id", condition=Q(deleted_at__isnull=True)
+            ),
+            models.Index(
+                fields=["name", "id"], name="deal_name_id", condition=Q(deleted_at__isnull=True)
+            ),
             models.Index(
                 fields=["customer", "status", "closed_on"],
                 name="deal_customer",
