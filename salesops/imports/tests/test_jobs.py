@@ -209,3 +209,65 @@ def test_the_command_refuses_a_pdf(cast, tmp_path):
     source.write_bytes(corpus.pdf_bytes())
     with pytest.raises(CommandError, match="PDF"):
         call_command("import", str(source), "--object=lead", "--as-user=rep", stdout=io.StringIO())
+
+
+def contact_job(user, n: int, *, bad: frozenset[int] = frozenset(), mode="skip-errors"):
+    rows = [["客户名称", "姓名", "手机", "邮箱"]] + [
+        ["Acme", f"Person {i}", f"139{i:08d}", "broken" if i in bad else f"p{i}@example.com"]
+        for i in range(n)
+    ]
+    name = "contacts.csv"
+    path, _size = jobs.store_upload(io.BytesIO(corpus.csv_bytes(rows)), name)
+    columns = jobs.suggest(jobs.headers_of(path, name), "contact")
+    return jobs.create_job(
+        user=user, object_type="contact", path=path, filename=name, columns=columns, mode=mode
+    )
+
+
+def test_a_lost_worker_of_a_bulk_contact_job_resumes_after_the_last_committed_chunk(
+    cast, monkeypatch
+):
+    from salesops.crm.models import Contact
+    from salesops.crm.tests.factories import CustomerFactory
+    from salesops.imports.bulk import BulkContactImporter
+
+    CustomerFactory.create(owner=cast.rep, name="Acme")
+    monkeypatch.setattr(jobs, "BULK_CHUNK", 30)
+    job = contact_job(cast.rep, 100, bad=frozenset({5, 70}))
+    assert jobs.uses_bulk_path(job)
+    real = BulkContactImporter.run_chunk
+    calls = {"n": 0}
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise WorkerKilled
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BulkContactImporter, "run_chunk", flaky)
+    with pytest.raises(WorkerKilled):
+        jobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows, job.resume_after_line) == ("running", 60, 61)
+    assert Contact.objects.count() == 59
+    monkeypatch.setattr(BulkContactImporter, "run_chunk", real)
+    job = jobs.run_job(job.pk)  # the retried task
+    assert (job.status, job.created_count, job.error_count, job.attempts) == (
+        "succeeded",
+        98,
+        2,
+        2,
+    )
+    assert Contact.objects.count() == 98
+    assert list(job.row_errors.values_list("line", flat=True)) == [7, 72]
+
+
+def test_contact_jobs_that_update_duplicates_go_row_by_row(cast):
+    from salesops.crm.tests.factories import CustomerFactory
+
+    CustomerFactory.create(owner=cast.rep, name="Acme")
+    job = contact_job(cast.rep, 3)
+    job.dedupe = "update"
+    assert not jobs.uses_bulk_path(job)
+    job.save()
+    assert jobs.run_job(job.pk).created_count == 3
