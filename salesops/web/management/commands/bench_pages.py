@@ -65,11 +65,11 @@ class _KpiClock:
             finally:
                 self.ms += (time.perf_counter() - start) * 1000
 
-        engine.compute = timed  # type: ignore[assignment]
+        engine.compute = timed
         try:
             yield
         finally:
-            engine.compute = original  # type: ignore[assignment]
+            engine.compute = original
 
 
 def _backend_cpu() -> Callable[[], float]:
