@@ -244,3 +244,28 @@ def test_a_saved_report_can_be_chosen_by_those_who_may_open_it(cast, signed_in):
     )
     assert refused.status_code == 400 and errors_of(refused, "what")
     assert Subscription.objects.count() == 1
+
+
+# -- the e-mail in a browser -------------------------------------------------------------------
+
+XSS = '<img src=x onerror="alert(1)"><svg onload="alert(2)">'
+
+
+@pytest.mark.browser
+def test_the_e_mail_runs_no_script_from_data_in_a_browser(cast, week, new_page, screenshot):  # noqa: F811
+    from salesops.subscriptions import content
+
+    cast.rep.display_name = f"Rep {XSS}"
+    cast.rep.save()
+    sub = make(cast.manager, [cast.manager], what="rep", rep=cast.rep, name=f"Weekly {XSS}")
+    html = content.dashboard_content(sub, cast.manager, MONDAY_8.date()).html
+    page = new_page("en-US")
+    dialogs, requests = [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: requests.append(r.url))
+    page.set_content(html, wait_until="load")
+    assert dialogs == []
+    assert [u for u in requests if not u.startswith(("data:", "about:"))] == []
+    assert "Weekly <img" in page.locator("p").first.inner_text()
+    assert page.locator("tr[data-kpi=bookings]").count() == 1
+    screenshot(page, "subscription-email")
