@@ -66,8 +66,9 @@ def aux_spec(connection: BaseDatabaseWrapper, loader: Loader) -> AuxSpec:
             spec.tables[key] = table.db_table
             spec.inserts[key] = (table.sql, table.extra)
             cur.execute(
+                # tables and indexes only: the KPI roll-up triggers stay in the main database
                 "SELECT type, sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL "
-                "ORDER BY type = 'index', name",
+                "AND type IN ('table', 'index') ORDER BY type = 'index', name",
                 [table.db_table],
             )
             for kind, sql in cur.fetchall():
