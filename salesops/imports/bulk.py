@@ -485,7 +485,7 @@ class BulkContactImporter:
         in_doubt = sorted({i for column in columns for i, h in enumerate(column) if h in doubtful})
         skipped = 0
         for i in in_doubt:
-            hashes = [column[i] for column in columns if column[i] is not None]
+            hashes = [h for column in columns if (h := column[i]) is not None]
             if any(h in index for h in hashes):
                 alive[i] = False
                 skipped += 1

@@ -18,6 +18,7 @@ the growth of the process's peak memory (RSS) during the first import.
 from __future__ import annotations
 
 import csv
+import os
 import resource
 import statistics
 import tempfile
@@ -34,6 +35,23 @@ LIMIT = 50_000  # rows per second, DESIGN.md
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its PostgreSQL backend (the database's work
+    is in this process on SQLite). On a machine shared with other work this varies far
+    less than wall-clock time."""
+    total = time.process_time()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = cursor.fetchone()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+    return total
 
 
 def _rss_mb() -> float:
@@ -132,9 +150,12 @@ class Command(BaseCommand):
         table_name = connection.ops.quote_name(Contact._meta.db_table)
         ours: list[float] = []
         plain: list[float] = []
+        ours_cpu: list[float] = []
+        plain_cpu: list[float] = []
         growth = 0.0
         for attempt in range(opts["repeat"]):
             rss_before, peak_before = _rss_mb(), _peak_mb()
+            cpu = _cpu()
             start = time.perf_counter()
             with path.open("rb") as f, open_table(f, path.name) as table:
                 columns = suggest_mapping(table.headers, spec_for("contact"))
@@ -148,6 +169,7 @@ class Command(BaseCommand):
                     profiler.disable()
                     profiler.print_stats("tottime")
             ours.append(time.perf_counter() - start)
+            ours_cpu.append(_cpu() - cpu)
             if attempt == 0:
                 growth = _peak_mb() - peak_before
                 self.stdout.write(
@@ -161,15 +183,18 @@ class Command(BaseCommand):
             # The same rows, already clean, written by the database's fastest plain path.
             with path.open("rb") as f, open_table(f, path.name) as table:
                 rows = [clean_row(r.cells) for r in table.rows]
+            cpu = _cpu()
             start = time.perf_counter()
             with transaction.atomic():
                 writer.write(rows)
                 transaction.set_rollback(True)
             plain.append(time.perf_counter() - start)
+            plain_cpu.append(_cpu() - cpu)
             del rows
             self.stdout.write(
                 f"  run {attempt + 1}: import {n / ours[-1]:,.0f} rows/s ({ours[-1]:.1f} s), "
-                f"plain {n / plain[-1]:,.0f} rows/s ({plain[-1]:.1f} s)"
+                f"plain {n / plain[-1]:,.0f} rows/s ({plain[-1]:.1f} s); CPU s import "
+                f"{ours_cpu[-1]:.1f}, plain {plain_cpu[-1]:.1f}"
             )
         method = "COPY" if connection.vendor == "postgresql" else "executemany"
         median_ours, median_plain = statistics.median(ours), statistics.median(plain)
@@ -184,4 +209,9 @@ class Command(BaseCommand):
             f"(median, {median_plain:.1f} s)"
         )
         self.stdout.write(f"ratio import / {method} time: {median_ours / median_plain:.2f}x")
+        cpu_ours, cpu_plain = statistics.median(ours_cpu), statistics.median(plain_cpu)
+        self.stdout.write(
+            f"per CPU second (this process + the database's): import {n / cpu_ours:,.0f} "
+            f"rows, plain {method} {n / cpu_plain:,.0f} rows; ratio {cpu_ours / cpu_plain:.2f}x"
+        )
         self.stdout.write(f"peak memory growth during the first import: {growth:.0f} MB")
