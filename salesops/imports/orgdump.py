@@ -82,16 +82,17 @@ def _label(model: type[models.Model]) -> str:
 
 
 def _is_config(model: type[models.Model]) -> bool:
-    meta = model._meta
+    meta: Any = model._meta
     if meta.auto_created:
         # A many-to-many table goes where the model that declares it goes.
-        meta = meta.auto_created._meta  # type: ignore[union-attr]
+        meta = meta.auto_created._meta
     return meta.app_label in CONFIG_APPS or meta.label_lower in CONFIG_MODELS
 
 
 def _fk_target(f: Any) -> type[models.Model] | None:
     if f.is_relation and (f.many_to_one or f.one_to_one):
-        return f.related_model  # type: ignore[no-any-return]
+        target: type[models.Model] = f.related_model
+        return target
     return None
 
 

@@ -63,6 +63,7 @@ def organisation(transactional_db: Any) -> None:
 def _kpis() -> dict[str, Any]:
     everyone = User(username="cli", is_superuser=True, is_active=True)
     rep = User.objects.filter(is_superuser=False, role__isnull=False).order_by("pk").first()
+    assert rep is not None
     out = {}
     for period in PERIODS:
         for who, viewer in (("org", everyone), ("rep", rep)):
