@@ -12,6 +12,10 @@ The upload → mapping → preview → run pages need only these functions:
   an htmx progress bar polls; `request_cancel(job, by=...)` stops it;
 * `error_csv(job)` is the downloadable error file (line, column, value, reason).
 
+Contact jobs that create or skip duplicates run on the bulk path (`bulk.py`: the same
+rules and results, written with COPY / executemany in chunks of `BULK_CHUNK` rows);
+every other job goes row by row through the services (`engine.py`).
+
 A job survives its worker being killed: in skip-errors mode each chunk of rows is
 committed together with the job's counts and `resume_after_line`, so the retried task
 continues after the last committed chunk; in all-or-nothing mode the file is imported
