@@ -578,3 +578,22 @@ def test_a_tampered_form_is_a_400_and_saves_nothing(cast, client):
     post = {**grid_params(cast.east), "state": "not json", f"c-u{cast.rep.pk}-2025-01": "1"}
     assert client.post(reverse("targets_save"), post).status_code == 302  # loaded as now
     assert Target.objects.count() == 1
+
+
+def test_names_and_typed_text_are_escaped_in_the_grid(cast, client):
+    UserFactory(
+        username="xss",
+        display_name='<img src=x onerror="alert(1)">',
+        role=cast.rep.role,
+        team=cast.east,
+    )
+    client.force_login(cast.manager)
+    params = grid_params(cast.east)
+    state = state_of(client, params)
+    rep = f"u{cast.rep.pk}"
+    response = client.post(
+        reverse("targets_save"), {**params, "state": state, f"c-{rep}-2025-01": '"><script>x'}
+    )
+    html = response.content.decode()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert "<script>x" not in html and 'value="&quot;&gt;&lt;script&gt;x"' in html
