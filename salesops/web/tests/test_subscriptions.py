@@ -252,6 +252,7 @@ XSS = '<img src=x onerror="alert(1)"><svg onload="alert(2)">'
 
 
 @pytest.mark.browser
+@pytest.mark.django_db(transaction=True)  # as the other browser tests
 def test_the_e_mail_runs_no_script_from_data_in_a_browser(cast, week, new_page, screenshot):  # noqa: F811
     from salesops.subscriptions import content
 
