@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Q
@@ -68,7 +69,7 @@ class GridRow:
     member_sums: list[Decimal | None] = field(default_factory=list)
     depth: int = 0
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"u{self.user.pk}" if self.user is not None else f"t{self.team.pk}"  # type: ignore[union-attr]
 
@@ -120,12 +121,14 @@ def build_grid(*, viewer: User, metric: str, months: list[dt.date], team: Team |
     may_write = viewer.has_right("target", "create") or viewer.has_right("target", "edit")
     end = add_months(months[-1], 1)
     targets = list(
-        Target.objects.visible_to(viewer).filter(
+        Target.objects.visible_to(viewer)
+        .filter(
             Q(user__in=people) | Q(team__in=teams),
             metric=metric,
             period_start__gte=months[0],
             period_start__lt=end,
         )
+        .only("id", "user_id", "team_id", "period_kind", "period_start", "value", "version")
     )
     month_targets: dict[tuple[str, dt.date], Target] = {}
     longer: dict[tuple[str, str, dt.date], Target] = {}

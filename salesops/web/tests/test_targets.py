@@ -11,6 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from salesops.activities.tests.factories import FollowUpFactory
@@ -597,3 +599,14 @@ def test_names_and_typed_text_are_escaped_in_the_grid(cast, client):
     html = response.content.decode()
     assert "<img src=x" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     assert "<script>x" not in html and 'value="&quot;&gt;&lt;script&gt;x"' in html
+
+
+@given(
+    value=st.decimals(min_value=-(10**12), max_value=10**12, allow_nan=False, places=6),
+    places=st.sampled_from([0, 2]),
+)
+def test_the_grids_fast_number_format_reads_like_everywhere_else(value, places):
+    from salesops.analytics.display import format_number
+    from salesops.web.views.targets import fast_number
+
+    assert fast_number(value, places) == format_number(value, places)
