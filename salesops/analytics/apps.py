@@ -10,13 +10,30 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, pre_migrate
 
+        pre_migrate.connect(_drop_rollup_triggers, sender=self)
         post_migrate.connect(_ensure_rollups, sender=self)
 
 
+#: Apps whose migrations may alter the tables the roll-up triggers are on or read.
+TRIGGER_APPS = {"crm", "activities", "analytics"}
+
+
+def _drop_rollup_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """Before a migrate that alters those tables: no triggers (see `rollups`)."""
+    from django.db import connections
+
+    from salesops.analytics import rollups
+
+    plan = kwargs.get("plan") or []
+    if any(migration.app_label in TRIGGER_APPS for migration, _backwards in plan):
+        rollups.drop_for_migrate(connections[using])
+
+
 def _ensure_rollups(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    """After every migrate: the roll-up triggers exist (see `rollups.ensure`)."""
+    """After every migrate: the triggers exist, and the roll-ups were rebuilt if they
+    did not (this is the back-fill of a new installation, too)."""
     from django.db import connections
 
     from salesops.analytics import rollups

@@ -487,8 +487,8 @@ def k_stage_conversion(ctx: KpiContext) -> dict[str, float | None]:
     stage_ids = list(stages.values_list("id", flat=True))
     out: dict[str, float | None] = {str(s): None for s in stage_ids}
     sc = rolled.scope(ctx, Deal)
-    if sc is not None:
-        for stage, (entered, advanced) in rolled.stage_entries(ctx, sc, stage_ids).items():
+    if sc is not None and sc.owners is None:
+        for stage, (entered, advanced) in rolled.stage_entries(ctx, stage_ids).items():
             if entered:
                 out[str(stage)] = fx.ratio(advanced, entered)
         return out

@@ -37,8 +37,9 @@ class DealDay(models.Model):
         verbose_name_plural = _("closed deals per owner and day")
         constraints = [
             models.UniqueConstraint(
-                fields=["owner_id", "pipeline_id", "status", "day", "currency_id"],
-                name="dealday_key",
+                # owner, status and day first: a data scope's owners read ranges of days
+                fields=["owner_id", "status", "day", "pipeline_id", "currency_id"],
+                name="dealday_owner_key",
             )
         ]
         indexes = [models.Index(fields=["status", "day"], name="dealday_status_day")]
@@ -93,33 +94,6 @@ class FollowUpDay(models.Model):
         return f"{self.day} owner {self.owner_id}: {self.total}"
 
 
-class StageEntryDay(models.Model):
-    """Stage-history rows of deals that are not deleted, per stage, the deal's owner
-    and pipeline, and UTC day of `entered_at`: how many, and how many advanced later.
-    These count stays, not deals; a deal that entered a stage twice is listed in
-    `StageReentry` so the funnel can count it once."""
-
-    stage_id = models.IntegerField(_("stage"))
-    owner_id = models.IntegerField(_("owner"))
-    pipeline_id = models.IntegerField(_("pipeline"))
-    day = models.DateField(_("day (UTC)"))
-    entered = models.IntegerField(_("entered"), default=0)
-    advanced = models.IntegerField(_("advanced later"), default=0)
-
-    class Meta:
-        verbose_name = _("stage entries per day")
-        verbose_name_plural = _("stage entries per day")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["stage_id", "owner_id", "pipeline_id", "day"], name="stageentryday_key"
-            )
-        ]
-        indexes = [models.Index(fields=["day"], name="stageentryday_day")]
-
-    def __str__(self) -> str:
-        return f"{self.day} stage {self.stage_id} owner {self.owner_id}: {self.entered}"
-
-
 class StageReentry(models.Model):
     """A deal that has entered a stage more than once (rare): the funnel counts these
     pairs from the raw history so each deal counts once per stage."""
@@ -139,8 +113,11 @@ class StageReentry(models.Model):
 
 
 class OrgStageEntryDay(models.Model):
-    """`StageEntryDay` without the owner: the whole organisation's stage entries per
-    stage, pipeline and UTC day."""
+    """Stage-history rows of deals that are not deleted, per stage, pipeline and UTC day
+    of `entered_at`: how many, and how many advanced later. These count stays, not
+    deals; a deal that entered a stage twice is listed in `StageReentry` so the funnel
+    can count it once. Organisation-wide only: per owner there is about one stay per
+    row, so viewers with a narrower scope read the raw history."""
 
     stage_id = models.IntegerField(_("stage"))
     pipeline_id = models.IntegerField(_("pipeline"))

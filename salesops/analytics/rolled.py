@@ -29,7 +29,6 @@ from salesops.analytics.models import (
     FollowUpDay,
     OrgDealDay,
     OrgStageEntryDay,
-    StageEntryDay,
     StageReentry,
 )
 from salesops.analytics.periods import Period
@@ -230,36 +229,30 @@ def followups_by_owner(ctx: KpiContext, sc: Scope, p: Period, *, touch: bool) ->
 # -- the funnel ----------------------------------------------------------------------------------
 
 
-def stage_entries(ctx: KpiContext, sc: Scope, stage_ids: Iterable[int]) -> dict[int, list[int]]:
+def stage_entries(ctx: KpiContext, stage_ids: Iterable[int]) -> dict[int, list[int]]:
     """{stage: [deals that entered it in P, of which advanced later]} over the given
-    stages, each deal counted once per stage."""
+    stages, each deal counted once per stage, for a viewer who sees every deal (the
+    roll-up is organisation-wide)."""
     stages = list(stage_ids)
     days, ranges = _edges(ctx, ctx.period)
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    cond = days & Q(stage_id__in=stages) & _pipeline_q(ctx)
-    if sc.owners is None:
-        qs: QuerySet[Any] = OrgStageEntryDay.objects.filter(cond)
-    else:
-        qs = StageEntryDay.objects.filter(cond & sc.owner_q())
-    for stage, entered, advanced in (
-        qs.values_list("stage_id").annotate(e=Sum("entered"), a=Sum("advanced")).order_by()
-    ):
+    rolled = (
+        OrgStageEntryDay.objects.filter(days & Q(stage_id__in=stages) & _pipeline_q(ctx))
+        .values_list("stage_id")
+        .annotate(e=Sum("entered"), a=Sum("advanced"))
+        .order_by()
+    )
+    for stage, entered, advanced in rolled:
         out[stage][0] += entered
         out[stage][1] += advanced
-    # stays on the partial days at the ends, and of deals seen only as a collaborator
-    deal_scope = ctx.deal_q("deal__")
-    if sc.owners is not None:
-        deal_scope &= Q(deal__owner_id__in=sorted(sc.owners)) | Q(deal__pk__in=list(sc.extra_deals))
+    # stays on the partial days at the ends, from the raw history
     start, end = ctx.bounds()
     period_rows = StageHistory.objects.filter(
-        deal_scope, stage_id__in=stages, entered_at__gte=start, entered_at__lt=end
+        ctx.deal_q("deal__"), stage_id__in=stages, entered_at__gte=start, entered_at__lt=end
     )
-    parts = [Q(entered_at__gte=a, entered_at__lt=b) for a, b in ranges]
-    if sc.extra_deals and sc.owners is not None:
-        parts.append(Q(deal_id__in=list(sc.extra_deals)) & ~Q(deal__owner_id__in=sorted(sc.owners)))
-    for part in parts:
+    for edge_start, edge_end in ranges:
         rows = (
-            period_rows.filter(part)
+            period_rows.filter(entered_at__gte=edge_start, entered_at__lt=edge_end)
             .values_list("stage_id")
             .annotate(e=Count("id"), a=Count("id", filter=Q(advanced=True)))
             .order_by()
@@ -279,8 +272,8 @@ def stage_entries(ctx: KpiContext, sc: Scope, stage_ids: Iterable[int]) -> dict[
             counts = repeated[(deal, stage)]
             counts[0] += 1
             counts[1] += int(adv)
-    for (_deal, stage), (k, a) in repeated.items():
-        if k > 1:
-            out[stage][0] -= k - 1
-            out[stage][1] -= a - min(a, 1)
+    for (_deal, stage), (times, advanced_times) in repeated.items():
+        if times > 1:
+            out[stage][0] -= times - 1
+            out[stage][1] -= advanced_times - min(advanced_times, 1)
     return out

@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 TOUCH = "('call', 'visit', 'meeting', 'email', 'message')"
 CLOSED = "('won', 'lost')"
 DEAL_KEY = "(owner_id, pipeline_id, status, day, currency_id)"
 ORG_DEAL_KEY = "(status, day, pipeline_id, currency_id)"
-STAGE_KEY = "(stage_id, owner_id, pipeline_id, day)"
 ORG_STAGE_KEY = "(stage_id, pipeline_id, day)"
 DEAL_SUMS = "n = {t}.n + excluded.n, cents = {t}.cents + excluded.cents, cycle_n = {t}.cycle_n + excluded.cycle_n, cycle_days = {t}.cycle_days + excluded.cycle_days"
 STAGE_SUMS = "entered = {t}.entered + excluded.entered, advanced = {t}.advanced + excluded.advanced"
@@ -34,7 +34,6 @@ TABLES = [
     "analytics_dealday",
     "analytics_orgdealday",
     "analytics_followupday",
-    "analytics_stageentryday",
     "analytics_orgstageentryday",
     "analytics_stagereentry",
 ]
@@ -132,15 +131,11 @@ def sub_followup(d: Dialect, r: str) -> list[str]:
 
 
 def add_stay(d: Dialect, r: str) -> list[str]:
-    """One stage-history row, counted under its deal's owner and pipeline when the deal
-    is not deleted; and the pair noted when the deal has been in that stage before."""
+    """One stage-history row, counted under its deal's pipeline when the deal is not
+    deleted; and the pair noted when the deal has been in that stage before."""
     day = d.day(f"{r}.entered_at")
     adv = d.flag(f"{r}.advanced")
     return [
-        f"INSERT INTO analytics_stageentryday (stage_id, owner_id, pipeline_id, day, entered, "
-        f"advanced) SELECT {r}.stage_id, coalesce(x.owner_id, 0), x.pipeline_id, {day}, 1, "
-        f"{adv} FROM crm_deal x WHERE x.id = {r}.deal_id AND x.deleted_at IS NULL "
-        f"ON CONFLICT {STAGE_KEY} DO UPDATE SET {STAGE_SUMS.format(t='analytics_stageentryday')}",
         f"INSERT INTO analytics_orgstageentryday (stage_id, pipeline_id, day, entered, "
         f"advanced) SELECT {r}.stage_id, x.pipeline_id, {day}, 1, {adv} FROM crm_deal x "
         f"WHERE x.id = {r}.deal_id AND x.deleted_at IS NULL ON CONFLICT {ORG_STAGE_KEY} "
@@ -155,74 +150,54 @@ def add_stay(d: Dialect, r: str) -> list[str]:
 def sub_stay(d: Dialect, r: str) -> list[str]:
     day = d.day(f"{r}.entered_at")
     adv = d.flag(f"{r}.advanced")
-    deal = f"SELECT {{cols}} FROM crm_deal x WHERE x.id = {r}.deal_id AND x.deleted_at IS NULL"
     key = (
-        f"stage_id = {r}.stage_id AND day = {day} AND (owner_id, pipeline_id) IN "
-        f"({deal.format(cols='coalesce(x.owner_id, 0), x.pipeline_id')})"
+        f"stage_id = {r}.stage_id AND day = {day} AND pipeline_id IN (SELECT x.pipeline_id "
+        f"FROM crm_deal x WHERE x.id = {r}.deal_id AND x.deleted_at IS NULL)"
     )
-    org_key = (
-        f"stage_id = {r}.stage_id AND day = {day} AND pipeline_id IN "
-        f"({deal.format(cols='x.pipeline_id')})"
-    )
-    sets = f"entered = entered - 1, advanced = advanced - {adv}"
     return [
-        f"UPDATE analytics_stageentryday SET {sets} WHERE {key}",
-        f"DELETE FROM analytics_stageentryday WHERE {key} AND entered = 0",
-        f"UPDATE analytics_orgstageentryday SET {sets} WHERE {org_key}",
-        f"DELETE FROM analytics_orgstageentryday WHERE {org_key} AND entered = 0",
+        f"UPDATE analytics_orgstageentryday SET entered = entered - 1, "
+        f"advanced = advanced - {adv} WHERE {key}",
+        f"DELETE FROM analytics_orgstageentryday WHERE {key} AND entered = 0",
     ]
 
 
 def add_deal_stays(d: Dialect, r: str) -> list[str]:
-    """All stage-history rows of a deal, added under its (new) owner and pipeline."""
+    """All stage-history rows of a deal, added under its (new) pipeline."""
     day = d.day("h.entered_at")
     adv = d.flag("h.advanced")
-    rows = (
-        f"FROM crm_stagehistory h WHERE h.deal_id = {r}.id AND {r}.deleted_at IS NULL "
-        f"GROUP BY h.stage_id, {day}"
-    )
     return [
-        f"INSERT INTO analytics_stageentryday (stage_id, owner_id, pipeline_id, day, entered, "
-        f"advanced) SELECT h.stage_id, coalesce({r}.owner_id, 0), {r}.pipeline_id, {day}, "
-        f"count(*), sum({adv}) {rows} "
-        f"ON CONFLICT {STAGE_KEY} DO UPDATE SET {STAGE_SUMS.format(t='analytics_stageentryday')}",
         f"INSERT INTO analytics_orgstageentryday (stage_id, pipeline_id, day, entered, "
-        f"advanced) SELECT h.stage_id, {r}.pipeline_id, {day}, count(*), sum({adv}) {rows} "
-        f"ON CONFLICT {ORG_STAGE_KEY} "
+        f"advanced) SELECT h.stage_id, {r}.pipeline_id, {day}, count(*), sum({adv}) "
+        f"FROM crm_stagehistory h WHERE h.deal_id = {r}.id AND {r}.deleted_at IS NULL "
+        f"GROUP BY h.stage_id, {day} ON CONFLICT {ORG_STAGE_KEY} "
         f"DO UPDATE SET {STAGE_SUMS.format(t='analytics_orgstageentryday')}",
     ]
 
 
 def sub_deal_stays(d: Dialect, r: str) -> list[str]:
-    """All stage-history rows of a deal, taken away from its (old) owner and pipeline."""
-    out = []
-    for table, owner in (
-        ("analytics_stageentryday", f"owner_id = coalesce({r}.owner_id, 0) AND "),
-        ("analytics_orgstageentryday", ""),
-    ):
-        match = (
-            f"h.deal_id = {r}.id AND h.stage_id = {table}.stage_id "
-            f"AND {d.day('h.entered_at')} = {table}.day"
-        )
-        where = (
-            f"{owner}pipeline_id = {r}.pipeline_id AND {r}.deleted_at IS NULL AND "
-            f"(stage_id, day) IN (SELECT h.stage_id, {d.day('h.entered_at')} "
-            f"FROM crm_stagehistory h WHERE h.deal_id = {r}.id)"
-        )
-        out += [
-            f"UPDATE {table} SET entered = entered - (SELECT count(*) FROM crm_stagehistory h "
-            f"WHERE {match}), advanced = advanced - (SELECT count(*) FROM crm_stagehistory h "
-            f"WHERE {match} AND h.advanced) WHERE {where}",
-            f"DELETE FROM {table} WHERE {owner}pipeline_id = {r}.pipeline_id AND entered = 0",
-        ]
-    return out
+    """All stage-history rows of a deal, taken away from its (old) pipeline."""
+    t = "analytics_orgstageentryday"
+    match = (
+        f"h.deal_id = {r}.id AND h.stage_id = {t}.stage_id AND {d.day('h.entered_at')} = {t}.day"
+    )
+    where = (
+        f"pipeline_id = {r}.pipeline_id AND {r}.deleted_at IS NULL AND "
+        f"(stage_id, day) IN (SELECT h.stage_id, {d.day('h.entered_at')} "
+        f"FROM crm_stagehistory h WHERE h.deal_id = {r}.id)"
+    )
+    return [
+        f"UPDATE {t} SET entered = entered - (SELECT count(*) FROM crm_stagehistory h "
+        f"WHERE {match}), advanced = advanced - (SELECT count(*) FROM crm_stagehistory h "
+        f"WHERE {match} AND h.advanced) WHERE {where}",
+        f"DELETE FROM {t} WHERE pipeline_id = {r}.pipeline_id AND entered = 0",
+    ]
 
 
 # -- the triggers ------------------------------------------------------------------------------
 
 DEAL_FIELDS = ["owner_id", "pipeline_id", "status", "closed_on", "currency_id", "amount",
                "created_on", "deleted_at"]  # fmt: skip
-DEAL_SCOPE_FIELDS = ["owner_id", "pipeline_id", "deleted_at"]
+DEAL_SCOPE_FIELDS = ["pipeline_id", "deleted_at"]
 FOLLOWUP_FIELDS = ["owner_id", "occurred_at", "kind", "deleted_at"]
 STAY_FIELDS = ["deal_id", "stage_id", "entered_at", "advanced"]
 
@@ -306,13 +281,10 @@ def rebuild_statements(vendor: str) -> list[str]:
         f"coalesce(owner_id, 0), {d.day('occurred_at')}, count(*), sum(CASE WHEN kind IN "
         f"{TOUCH} THEN 1 ELSE 0 END) FROM activities_followup WHERE deleted_at IS NULL "
         "GROUP BY 1, 2",
-        "INSERT INTO analytics_stageentryday (stage_id, owner_id, pipeline_id, day, entered, "
-        f"advanced) SELECT h.stage_id, coalesce(x.owner_id, 0), x.pipeline_id, {stay_day}, "
-        f"count(*), sum({d.flag('h.advanced')}) FROM crm_stagehistory h JOIN crm_deal x "
-        "ON x.id = h.deal_id WHERE x.deleted_at IS NULL GROUP BY 1, 2, 3, 4",
         "INSERT INTO analytics_orgstageentryday (stage_id, pipeline_id, day, entered, "
-        "advanced) SELECT stage_id, pipeline_id, day, sum(entered), sum(advanced) "
-        "FROM analytics_stageentryday GROUP BY 1, 2, 3",
+        f"advanced) SELECT h.stage_id, x.pipeline_id, {stay_day}, count(*), "
+        f"sum({d.flag('h.advanced')}) FROM crm_stagehistory h JOIN crm_deal x "
+        "ON x.id = h.deal_id WHERE x.deleted_at IS NULL GROUP BY 1, 2, 3",
         "INSERT INTO analytics_stagereentry (deal_id, stage_id) SELECT deal_id, stage_id "
         "FROM crm_stagehistory GROUP BY deal_id, stage_id HAVING count(*) > 1",
     ]
@@ -348,15 +320,24 @@ def missing(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 def ensure(connection: BaseDatabaseWrapper) -> bool:
-    """Put the triggers back (and rebuild the roll-ups) when any is missing, e.g. after
-    SQLite rebuilt a table for a later migration, which drops the table's triggers.
-    Returns whether it had to."""
+    """Create the triggers and rebuild the roll-ups when any trigger is missing (after a
+    migrate that dropped them, see `apps`). Triggers first, in one transaction: on
+    PostgreSQL creating them holds writers off until the rebuild commits, so no write
+    goes uncounted. Returns whether it had to."""
     tables = set(connection.introspection.table_names())
     if not {"analytics_dealday", "crm_deal"} <= tables or not missing(connection):
         return False
-    rebuild(connection)
-    install(connection)
+    with transaction.atomic(using=connection.alias):
+        install(connection)
+        rebuild(connection)
     return True
+
+
+def drop_for_migrate(connection: BaseDatabaseWrapper) -> None:
+    """Before migrations that touch the tables the triggers read: drop them (SQLite
+    rebuilds a table to alter it and refuses while a trigger names it)."""
+    if "crm_deal" in set(connection.introspection.table_names()):
+        uninstall(connection)
 
 
 @contextmanager

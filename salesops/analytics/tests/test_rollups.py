@@ -30,7 +30,6 @@ from salesops.analytics.models import (
     FollowUpDay,
     OrgDealDay,
     OrgStageEntryDay,
-    StageEntryDay,
     StageReentry,
 )
 from salesops.analytics.periods import Period
@@ -71,18 +70,15 @@ def expected_tables() -> dict[str, dict]:
     for f in FollowUp.all_objects.filter(deleted_at__isnull=True):
         day = f.occurred_at.astimezone(dt.UTC).date()
         _add(followups, (f.owner_id or 0, day), [1, int(f.kind in TOUCH)])
-    stays: dict = {}
     org_stays: dict = {}
     for h in StageHistory.objects.select_related("deal").filter(deal__deleted_at__isnull=True):
         day = h.entered_at.astimezone(dt.UTC).date()
         values = [1, int(h.advanced)]
-        _add(stays, (h.stage_id, h.deal.owner_id or 0, h.deal.pipeline_id, day), values)
         _add(org_stays, (h.stage_id, h.deal.pipeline_id, day), values)
     return {
         "deal_day": deal_day,
         "org_deal_day": org_deal_day,
         "followups": followups,
-        "stays": stays,
         "org_stays": org_stays,
     }
 
@@ -101,9 +97,6 @@ def rolled_tables() -> dict[str, dict]:
         ),
         "org_deal_day": read(OrgDealDay, ["pipeline_id", "status", "day", "currency_id"], deal_values),
         "followups": read(FollowUpDay, ["owner_id", "day"], ["total", "touch"]),
-        "stays": read(
-            StageEntryDay, ["stage_id", "owner_id", "pipeline_id", "day"], ["entered", "advanced"]
-        ),
         "org_stays": read(OrgStageEntryDay, ["stage_id", "pipeline_id", "day"], ["entered", "advanced"]),
     }  # fmt: skip
 
