@@ -169,10 +169,13 @@ def gunicorn(*, workers: int, port: int) -> Iterator[subprocess.Popen[bytes]]:
         f"{HOST}:{port}",
         "--log-level",
         "warning",
+        # A loaded machine may take longer than gunicorn's default 30 s to import the app.
+        "--timeout",
+        "180",
     ]
     proc = subprocess.Popen(command, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
                 raise CommandError(f"gunicorn exited with status {proc.returncode}.")
@@ -182,7 +185,7 @@ def gunicorn(*, workers: int, port: int) -> Iterator[subprocess.Popen[bytes]]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise CommandError("gunicorn did not answer within 60 seconds.")
+                raise CommandError("gunicorn did not answer within 180 seconds.")
             time.sleep(0.2)
         yield proc
     finally:
