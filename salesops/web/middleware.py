@@ -1,5 +1,6 @@
 """Per-request personal settings: the signed-in user's language and the organisation's
-time zone, so every page shows dates, numbers and messages the way its reader expects."""
+time zone, so every page shows dates, numbers and messages the way its reader expects;
+and where a change came from (web, admin, api) for the audit log."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
+from salesops.audit.services import source as audit_source
 from salesops.org.models import Organisation
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -24,7 +26,8 @@ class PersonalSettingsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(("/api/", "/static/")):
-            return self.get_response(request)
+            with audit_source("api"):
+                return self.get_response(request)
         user: Any = request.user
         if user.is_authenticated and user.language in LANGUAGES:
             translation.activate(user.language)
@@ -33,6 +36,7 @@ class PersonalSettingsMiddleware:
         request.org = org  # type: ignore[attr-defined]
         timezone.activate(org.tz)
         try:
-            return self.get_response(request)
+            with audit_source("admin" if request.path.startswith("/admin/") else "web"):
+                return self.get_response(request)
         finally:
             timezone.deactivate()

@@ -188,6 +188,7 @@ def test_a_follow_up_is_edited_inline_and_the_edit_is_on_record(cast, followup, 
     assert (followup.subject, followup.version) == ("Second call", 2)
     entry = AuditEntry.objects.of(followup).first()
     assert entry.changes == {"subject": {"old": "First call", "new": "Second call"}}
+    assert (entry.actor, entry.source) == (cast.rep, "web")
 
 
 def test_a_stale_version_says_so_and_shows_the_fresh_values(cast, followup, signed_in):
@@ -310,3 +311,15 @@ def test_the_audit_log_pages_with_a_cursor(cast, deal, signed_in):
     assert shown == AuditEntry.objects.filter(object_type="crm.deal").count()
     assert ">Older</a>" in first and ">Older</a>" not in second
     assert client.get(url, {"after": "nonsense"}).status_code == 400
+
+
+def test_each_entry_says_whether_it_came_from_the_pages_or_the_api(cast, deal):
+    from salesops.api.tests.conftest import ApiClient
+
+    response = ApiClient(cast.rep).patch(
+        f"/customers/{deal.customer_id}", {"phone": "+8613800000002"}
+    )
+    assert response.status_code == 200, response.content
+    entry = AuditEntry.objects.of(deal.customer).first()
+    assert (entry.action, entry.actor, entry.source) == ("updated", cast.rep, "api")
+    assert entry.changes["phone"]["new"] == "+8613800000002"
