@@ -45,7 +45,7 @@ def test_a_report_is_built_charted_drilled_and_saved(cast, live_server, new_page
 
     page = new_page()
     page.set_default_timeout(30_000)  # the shared test machine is often busy
-    errors: list[str] = []
+    errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     sign_in(page, live_server.url, "manager")
@@ -79,6 +79,7 @@ def test_a_report_is_built_charted_drilled_and_saved(cast, live_server, new_page
           return [bar.x + bar.width / 2, bar.y + bar.height / 2];
         }"""
     )
+    chart.scroll_into_view_if_needed()
     box = chart.bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)
     page.wait_for_url(re.compile(r"/reports/run/records/"))

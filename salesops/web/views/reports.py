@@ -437,8 +437,8 @@ def _table(result: ReportResult, records_url: str) -> dict[str, Any]:
 
 
 def _chart(result: ReportResult, records_url: str) -> dict[str, Any] | None:
-    """What reports.js draws: categories from the first group-by, one series per
-    measure (one group-by) or per value of the second group-by (first measure)."""
+    """What reports.js draws: the first measure (one scale: a count beside a sum would
+    flatten it), by the first group-by, one series per value of the second."""
     n = result.group_columns
     if result.chart == "table" or n == 0 or not result.rows:
         return None
@@ -453,11 +453,8 @@ def _chart(result: ReportResult, records_url: str) -> dict[str, Any] | None:
         return None if value is None else float(value)
 
     if n == 1:
-        for j, header in enumerate(result.headers[1:]):
-            line = [
-                {"value": number(v[1 + j]), "url": _cell_url(records_url, k)} for _r, v, k in body
-            ]
-            series.append({"name": header, "points": line})
+        line = [{"value": number(v[1]), "url": _cell_url(records_url, k)} for _r, v, k in body]
+        series.append({"name": result.headers[1], "points": line})
     else:
         names: list[str] = []
         for row, _v, _k in body:

@@ -10,7 +10,7 @@
   function option(spec) {
     var base = {
       title: { text: spec.title, left: "center", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "item" },
+      tooltip: { trigger: "item", renderMode: "richText" },
       animation: false
     };
     if (spec.type === "pie") {
