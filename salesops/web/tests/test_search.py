@@ -127,7 +127,10 @@ def test_the_search_page_costs_the_same_queries_for_many_hits_as_for_few(records
             assert client.get(reverse("search"), {"q": text}).status_code == 200
         return len(captured)
 
-    assert cost("有限") == cost("星辰科技")
+    # two characters: one query per kind, however many rows match
+    assert cost("有限") == cost("星辰")
+    # longer terms may take the indexed path for rare terms: at most two more per kind
+    assert cost("有限") <= cost("有限公司") <= cost("星辰科技") <= cost("有限") + 2 * len(MODELS)
 
 
 @settings(
