@@ -181,8 +181,11 @@ def load_duckdb() -> Any:
                 writer.writerow(columns)
                 while rows := cur.fetchmany(100_000):
                     writer.writerows(rows)
+            # A column that is empty in a small data set would be read as text.
+            types = {c: "DOUBLE" for c in columns if c in ("probability", "amount", "rate")}
             db.execute(
-                f"create table {table} as select * from read_csv_auto('{path}', header=true)"  # noqa: S608
+                f"create table {table} as select * from read_csv_auto('{path}', header=true, "  # noqa: S608
+                f"types={types!r})"
             )
     return db
 
