@@ -148,8 +148,12 @@ def stage_totals(deals: QuerySet[Deal], *, closed_since: dt.date) -> dict[int, d
         slot["count"] += n
         slot["amount"] += amount
 
+    # Both queries group in the order of the `deal_board` index (pipeline, status,
+    # closed_on, stage, currency), so no database sorts the rows to group them: open
+    # deals have no closing day (a check constraint), which the first query says so
+    # that SQLite sees `closed_on` fixed; the second groups by status and day first.
     open_rows = (
-        deals.filter(status=Deal.Status.OPEN)
+        deals.filter(status=Deal.Status.OPEN, closed_on__isnull=True)
         .order_by()
         .values_list("stage_id", "currency_id")
         .annotate(n=Count("*"), total=Sum("amount"))
@@ -159,10 +163,10 @@ def stage_totals(deals: QuerySet[Deal], *, closed_since: dt.date) -> dict[int, d
     closed_rows = (
         deals.filter(status__in=[Deal.Status.WON, Deal.Status.LOST], closed_on__gte=closed_since)
         .order_by()
-        .values_list("stage_id", "currency_id", "closed_on")
+        .values_list("status", "closed_on", "stage_id", "currency_id")
         .annotate(n=Count("*"), total=Sum("amount"))
     )
-    for stage_id, code, day, n, total in closed_rows:
+    for _status, day, stage_id, code, n, total in closed_rows:
         rate = Decimal(1) if code == base else rate_on(dated, code, day)
         add(stage_id, n, ((total or Decimal(0)) * rate).quantize(Decimal("0.01")))
     return out
