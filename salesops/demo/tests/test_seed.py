@@ -224,6 +224,18 @@ def test_two_processes_write_the_same_rows_as_one():
         connection.check_constraints()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
+def test_on_postgresql_the_loaded_pages_are_all_visible_so_index_only_scans_skip_the_heap():
+    seed(scale="tiny", today=TODAY)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT relpages, relallvisible FROM pg_class WHERE relname = %s",
+            [Deal._meta.db_table],
+        )
+        pages, visible = cur.fetchone()
+    assert pages > 0 and visible == pages
+
+
 def test_seed_without_reset_leaves_existing_data_alone():
     out = io.StringIO()
     call_command("seed", "--scale", "tiny", "--today", TODAY.isoformat(), stdout=out)
