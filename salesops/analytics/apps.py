@@ -16,8 +16,9 @@ class AnalyticsConfig(AppConfig):
         post_migrate.connect(_ensure_rollups, sender=self)
 
 
-#: Apps whose migrations may alter the tables the roll-up triggers are on or read.
-TRIGGER_APPS = {"crm", "activities", "analytics"}
+#: Apps whose migrations may alter the tables the roll-up triggers are on or read
+#: (org: the activity window is read from the organisation).
+TRIGGER_APPS = {"org", "crm", "activities", "analytics"}
 
 
 def _drop_rollup_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:

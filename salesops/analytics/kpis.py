@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Case,
     Count,
     Exists,
@@ -27,7 +28,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Round
 from django.utils.translation import gettext_lazy as _
 
 from salesops.activities.models import FollowUp
@@ -107,7 +108,7 @@ def won_rows(
             rows = qs.annotate(o=Value(None, output_field=IntegerField())).values_list(
                 "o", "currency_id", "closed_on"
             )
-        return list(rows.annotate(s=Sum("amount"), n=Count("id")).order_by())
+        return list(rows.annotate(s=Sum("amount"), n=Count("*")).order_by())
 
     return ctx.memo(f"won:{p.start}:{p.end}:{by_owner}", load)
 
@@ -156,16 +157,21 @@ def cycle_histograms(
 
     def load() -> dict:
         out: dict[int | None, Counter] = defaultdict(Counter)
-        qs = (
+        if not by_owner:
+            # the sum of the owners' histograms: one scan serves both uses
+            for hist in cycle_histograms(ctx, p, by_owner=True).values():
+                out[None].update(hist)
+            return out
+        rows = (
             ctx.deals()
             .filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
             .annotate(days=DaysBetween("created_on", "closed_on"))
+            .values_list("owner_id", "days")
+            # COUNT(*), not COUNT(id): the KPI index covers the query without the table
+            .annotate(n=Count("*"))
+            .order_by()
         )
-        if by_owner:
-            rows = qs.values_list("owner_id", "days")
-        else:
-            rows = qs.annotate(o=Value(None, output_field=IntegerField())).values_list("o", "days")
-        for owner, days, n in rows.annotate(n=Count("id")).order_by():
+        for owner, days, n in rows:
             out[owner][days] += n
         return out
 
@@ -188,7 +194,7 @@ def closed_counts(
             ctx.deals()
             .filter(status__in=[WON, LOST], closed_on__gte=p.start, closed_on__lt=p.end)
             .values_list("owner_id", "status")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .order_by()
         )
         for owner, status, n in rows:
@@ -200,17 +206,16 @@ def closed_counts(
 
 def collections_by_owner(ctx: KpiContext, p: Period) -> dict[int | None, Decimal]:
     def load() -> dict:
-        out: dict[int | None, Decimal] = defaultdict(Decimal)
-        rows = (
+        # grouped in the order of the KPI index (received_on, owner, currency)
+        qs = (
             ctx.payments()
             .filter(received_on__gte=p.start, received_on__lt=p.end)
-            .values_list("owner_id", "currency_id", "received_on")
-            .annotate(s=Sum("amount"))
+            .values_list("received_on", "owner_id", "currency_id")
+            .annotate(c=Sum(Cast(Round(F("amount") * 100), BigIntegerField())))
+            .values_list("owner_id", "currency_id", "received_on", "c")
             .order_by()
         )
-        for owner, code, day, s in rows:
-            out[owner] += Decimal(s) * ctx.rates.rate_on(code, day)
-        return out
+        return rolled.cents_by_owner(ctx, p, qs)
 
     return ctx.memo(f"collections:{p.start}:{p.end}", load)
 
@@ -231,7 +236,7 @@ def touchpoints_by_owner(ctx: KpiContext, p: Period) -> Counter:
                 occurred_at__lt=end,
             )
             .values_list("owner_id")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .order_by()
         )
         # Reps are picked here rather than in SQL: an IN list of every rep would steer
@@ -269,8 +274,13 @@ def customer_activity(ctx: KpiContext) -> dict[Any, int]:
     for the churn pairs (day0, last day of P)."""
 
     def load() -> dict[Any, int]:
-        window = dt.timedelta(days=ctx.org.activity_window_days)
         last, *before = activity_days(ctx)
+        if rolled.spells_serve(ctx):
+            out: dict[Any, int] = dict(rolled.active_on([last, *before]))
+            for d, n in rolled.lapsed(before, last).items():
+                out[(d, last)] = n
+            return out
+        window = dt.timedelta(days=ctx.org.activity_window_days)
         days = [last, *before]
         qs = ctx.deals().filter(
             status=WON, closed_on__gt=min(days) - window, closed_on__lte=max(days)
@@ -292,7 +302,7 @@ def customer_activity(ctx: KpiContext) -> dict[Any, int]:
         with connection.cursor() as cur:
             cur.execute(f"SELECT {', '.join(sums)} FROM ({sql}) t", params)  # noqa: S608
             row = [int(v or 0) for v in cur.fetchone()]
-        out: dict[Any, int] = {d: row[i] for i, d in enumerate(days)}
+        out = {d: row[i] for i, d in enumerate(days)}
         for i, d in enumerate(before):
             out[(d, last)] = row[len(days) + i]
         return out
@@ -325,6 +335,16 @@ def new_customer_deals(ctx: KpiContext, p: Period) -> list[tuple[int, int | None
 
     def load() -> list:
         base = ctx.deals().filter(status=WON)
+        if rolled.spells_serve(ctx):
+            return list(
+                base.filter(
+                    closed_on__gte=p.start,
+                    closed_on__lt=p.end,
+                    customer_id__in=rolled.new_customer_ids(p),
+                )
+                .order_by("closed_on", "id")
+                .values_list("customer_id", "owner_id", "closed_on")
+            )
         earlier = base.filter(customer_id=OuterRef("customer_id"), closed_on__lt=p.start)
         return list(
             base.filter(closed_on__gte=p.start, closed_on__lt=p.end)
@@ -397,6 +417,8 @@ def k_avg_deal_size(ctx: KpiContext) -> Decimal | None:
 @kpi("new_customers", Kind.COUNT, _("New customers"))
 def k_new_customers(ctx: KpiContext) -> int:
     """Customers whose first won deal (earliest closed_on) is in P."""
+    if rolled.spells_serve(ctx):
+        return int(rolled.new_customer_ids(ctx.period).count())
     return len({c for c, _o, _d in new_customer_deals(ctx, ctx.period)})
 
 
@@ -642,7 +664,7 @@ def _followups_by_owner(ctx: KpiContext, p: Period) -> Counter:
         FollowUp.objects.visible_to(ctx.viewer)
         .filter(occurred_at__gte=start, occurred_at__lt=end)
         .values_list("owner_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     return Counter(dict(rows))

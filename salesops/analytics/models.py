@@ -136,3 +136,37 @@ class OrgStageEntryDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} stage {self.stage_id}: {self.entered}"
+
+
+class CustomerSpell(models.Model):
+    """A stretch of days on which a customer is active: a customer is active on day d
+    when it has a won deal (not deleted) closed in (d − W, d], W the organisation's
+    activity window. Each won close day x makes the customer active on [x, x + W);
+    overlapping or touching stretches are merged, so on any day a customer is in at most
+    one spell, and "active customers on d" is the number of spells holding d.
+    `first` marks the customer's earliest spell: its start is the customer's first won
+    close day (the "new customer" KPIs). Organisation-wide (every won deal counts): a
+    narrower scope or a filter reads the raw deals."""
+
+    customer_id = models.IntegerField(_("customer"))
+    start_day = models.DateField(_("active from"))
+    end_day = models.DateField(_("active until (exclusive)"))
+    first = models.BooleanField(_("first spell"), default=False)
+
+    class Meta:
+        verbose_name = _("customer activity spell")
+        verbose_name_plural = _("customer activity spells")
+        constraints = [
+            models.UniqueConstraint(fields=["customer_id", "start_day"], name="customerspell_key")
+        ]
+        indexes = [
+            models.Index(fields=["start_day", "end_day"], name="customerspell_days"),
+            models.Index(
+                fields=["start_day", "customer_id"],
+                name="customerspell_first",
+                condition=models.Q(first=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}: {self.start_day} – {self.end_day}"

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Case, Count, DateField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DateField, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 
 from salesops.activities.models import FollowUp
 from salesops.analytics.models import (
+    CustomerSpell,
     DealDay,
     FollowUpDay,
     OrgDealDay,
@@ -100,7 +101,7 @@ def extra_deals(ctx: KpiContext, sc: Scope) -> QuerySet[Deal]:
 # -- closed deals ------------------------------------------------------------------------------
 
 
-def rate_segment(ctx: KpiContext, p: Period) -> Case:
+def rate_segment(ctx: KpiContext, p: Period, day_field: str = "day") -> Case:
     """The first day of the stretch of p in which a row's currency has one exchange rate:
     grouping by it instead of the day keeps every amount convertible at its own day's
     rate, in far fewer rows."""
@@ -110,7 +111,7 @@ def rate_segment(ctx: KpiContext, p: Period) -> Case:
         if code == rates.base:
             continue
         for day in reversed(rates.changes(code, p.start, p.end)):
-            whens.append(When(currency_id=code, day__gte=day, then=Value(day)))
+            whens.append(When(currency_id=code, **{f"{day_field}__gte": day}, then=Value(day)))
     return Case(*whens, default=Value(p.start), output_field=DateField())
 
 
@@ -221,7 +222,7 @@ def followups_by_owner(ctx: KpiContext, sc: Scope, p: Period, *, touch: bool) ->
             qs = qs.touchpoints()
         if sc.owners is not None:
             qs = qs.filter(sc.owner_q())
-        for owner, n in qs.values_list("owner_id").annotate(n=Count("id")).order_by():
+        for owner, n in qs.values_list("owner_id").annotate(n=Count("*")).order_by():
             out[owner] += n
     return +out
 
@@ -276,4 +277,82 @@ def stage_entries(ctx: KpiContext, stage_ids: Iterable[int]) -> dict[int, list[i
         if times > 1:
             out[stage][0] -= times - 1
             out[stage][1] -= advanced_times - min(advanced_times, 1)
+    return out
+
+
+# -- customers: activity spells ------------------------------------------------------------------
+
+
+def spells_serve(ctx: KpiContext) -> bool:
+    """Whether the spells (organisation-wide, every won deal) answer for this context:
+    the viewer sees every deal and no filter narrows them."""
+    sc = scope(ctx, Deal)
+    return (
+        sc is not None and sc.owners is None and not sc.extra_deals and ctx.filters.pipeline is None
+    )
+
+
+def _holds(day: dt.date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}start_day__lte": day, f"{prefix}end_day__gt": day})
+
+
+def active_on(days: list[dt.date]) -> dict[dt.date, int]:
+    """{day: customers active on it}: the spells holding each day (one per customer).
+    One count per day reads one range of the (start, end) index, which is cheaper than
+    one pass counting every day."""
+    return {d: CustomerSpell.objects.filter(_holds(d)).count() for d in days}
+
+
+def lapsed(befores: list[dt.date], after: dt.date) -> dict[dt.date, int]:
+    """{day0: customers active on day0 but not on `after`} for each day0 < after: a spell
+    holding day0 that ends by `after`, of a customer with no spell holding `after`."""
+    if not befores:
+        return {}
+    later = CustomerSpell.objects.filter(_holds(after), customer_id=OuterRef("customer_id"))
+    counts = (
+        CustomerSpell.objects.filter(
+            start_day__lte=max(befores), end_day__gt=min(befores), end_day__lte=after
+        )
+        .filter(~Exists(later))
+        .aggregate(**{f"a{i}": Count("start_day", filter=_holds(d)) for i, d in enumerate(befores)})
+    )
+    return {d: counts[f"a{i}"] for i, d in enumerate(befores)}
+
+
+def new_customer_ids(p: Period) -> QuerySet[CustomerSpell]:
+    """Customers whose first won deal closed in p, as a values queryset."""
+    return CustomerSpell.objects.filter(
+        first=True, start_day__gte=p.start, start_day__lt=p.end
+    ).values("customer_id")
+
+
+# -- money by exchange-rate segment --------------------------------------------------------------
+
+
+def cents_by_owner(ctx: KpiContext, p: Period, qs: QuerySet[Any]) -> dict:
+    """{owner: Σ amount in the base currency} of the rows of `qs` in p (values of
+    (owner, currency, day, Σ cents) grouped by day), converting each
+    currency at the rate of each day. The rows are read without the ORM's converters and
+    added up in integer cents per rate segment first (days of one rate), so the
+    conversion runs a few times per owner instead of once per row; the result is the
+    same as converting day by day."""
+    from django.db import connection
+
+    sql, params = qs.query.sql_with_params()
+    rates = ctx.rates
+    segment_of: dict[tuple[str, Any], dt.date] = {}
+    totals: dict[tuple[Any, str, dt.date], int] = defaultdict(int)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        for owner, code, day, cents in cur.fetchall():
+            key = (code, day)
+            seg = segment_of.get(key)
+            if seg is None:
+                date = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+                starts = [c for c in rates.changes(code, p.start, p.end) if c <= date]
+                seg = segment_of[key] = starts[-1] if starts else p.start
+            totals[(owner, code, seg)] += cents
+    out: dict[Any, Decimal] = defaultdict(Decimal)
+    for (owner, code, seg), cents in totals.items():
+        out[owner] += Decimal(cents) / CENTS * rates.rate_on(code, seg)
     return out

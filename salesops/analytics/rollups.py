@@ -36,6 +36,7 @@ TABLES = [
     "analytics_followupday",
     "analytics_orgstageentryday",
     "analytics_stagereentry",
+    "analytics_customerspell",
 ]
 
 
@@ -60,6 +61,12 @@ class Dialect:
         if self.vendor == "sqlite":
             return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
         return f"({end} - {start})"
+
+    def add_days(self, day: str, days: str) -> str:
+        """A date `days` (an integer expression) after `day`."""
+        if self.vendor == "sqlite":
+            return f"date({day}, '+' || ({days}) || ' days')"
+        return f"(({day}) + ({days}))"
 
     def flag(self, value: str) -> str:
         """A boolean column as 0/1."""
@@ -193,6 +200,52 @@ def sub_deal_stays(d: Dialect, r: str) -> list[str]:
     ]
 
 
+#: The organisation's activity window in days (one organisation per instance).
+WINDOW = "(SELECT coalesce(max(activity_window_days), 365) FROM org_organisation)"
+WON_LIVE = "{r}.status = 'won' AND {r}.deleted_at IS NULL AND {r}.closed_on IS NOT NULL"
+
+
+def spells_select(d: Dialect, customer: str | None, only_if: str = "") -> str:
+    """The merged activity spells (customer, start, end, first) of one customer (an SQL
+    expression), or of every customer (None): each won close day x covers [x, x + W);
+    a close day later than the end of the previous day's stretch starts a new spell.
+    `only_if`: a condition under which the statement yields anything at all."""
+    where = "status = 'won' AND deleted_at IS NULL AND closed_on IS NOT NULL"
+    if customer is None:
+        who = "customer_id"
+        where += " AND customer_id IS NOT NULL"
+    else:
+        who = customer
+        where += f" AND customer_id = {customer}"
+    previous = d.add_days("lag(w.d) OVER (PARTITION BY w.c ORDER BY w.d)", WINDOW)
+    return (
+        f"SELECT k.c, min(k.d), {d.add_days('max(k.d)', WINDOW)}, (min(k.grp) = 1) FROM ("
+        "SELECT g.c, g.d, sum(g.brk) OVER (PARTITION BY g.c ORDER BY g.d) AS grp FROM ("
+        f"SELECT w.c, w.d, CASE WHEN {previous} >= w.d THEN 0 ELSE 1 END AS brk "
+        f"FROM (SELECT DISTINCT {who} AS c, closed_on AS d FROM crm_deal WHERE {where}) w"
+        f") g) k{f' WHERE {only_if}' if only_if else ''} GROUP BY k.c, k.grp"
+    )
+
+
+def respell(d: Dialect, r: str) -> list[str]:
+    """Recompute the spells of the customer of row r (NEW or OLD) when r is a won deal
+    that counts (the statements do nothing otherwise)."""
+    cond = WON_LIVE.format(r=r) + f" AND {r}.customer_id IS NOT NULL"
+    return [
+        f"DELETE FROM analytics_customerspell WHERE customer_id = {r}.customer_id AND {cond}",
+        "INSERT INTO analytics_customerspell (customer_id, start_day, end_day, first) "
+        + spells_select(d, f"{r}.customer_id", cond),
+    ]
+
+
+def respell_all(d: Dialect) -> list[str]:
+    return [
+        "DELETE FROM analytics_customerspell",
+        "INSERT INTO analytics_customerspell (customer_id, start_day, end_day, first) "
+        + spells_select(d, None),
+    ]
+
+
 # -- the triggers ------------------------------------------------------------------------------
 
 DEAL_FIELDS = ["owner_id", "pipeline_id", "status", "closed_on", "currency_id", "amount",
@@ -200,6 +253,7 @@ DEAL_FIELDS = ["owner_id", "pipeline_id", "status", "closed_on", "currency_id", 
 DEAL_SCOPE_FIELDS = ["pipeline_id", "deleted_at"]
 FOLLOWUP_FIELDS = ["owner_id", "occurred_at", "kind", "deleted_at"]
 STAY_FIELDS = ["deal_id", "stage_id", "entered_at", "advanced"]
+SPELL_FIELDS = ["customer_id", "status", "closed_on", "deleted_at"]
 
 #: (trigger name, table, event, fields whose change matters, statements(dialect))
 TRIGGERS = [
@@ -209,6 +263,12 @@ TRIGGERS = [
      lambda d: sub_deal(d, "OLD") + add_deal(d, "NEW")),
     ("analytics_deal_scope", "crm_deal", "UPDATE", DEAL_SCOPE_FIELDS,
      lambda d: sub_deal_stays(d, "OLD") + add_deal_stays(d, "NEW")),
+    ("analytics_spell_ins", "crm_deal", "INSERT", [], lambda d: respell(d, "NEW")),
+    ("analytics_spell_del", "crm_deal", "DELETE", [], lambda d: respell(d, "OLD")),
+    ("analytics_spell_upd", "crm_deal", "UPDATE", SPELL_FIELDS,
+     lambda d: respell(d, "OLD") + respell(d, "NEW")),
+    ("analytics_spell_window", "org_organisation", "UPDATE", ["activity_window_days"],
+     respell_all),
     ("analytics_followup_ins", "activities_followup", "INSERT", [],
      lambda d: add_followup(d, "NEW")),
     ("analytics_followup_del", "activities_followup", "DELETE", [],
@@ -287,6 +347,7 @@ def rebuild_statements(vendor: str) -> list[str]:
         "ON x.id = h.deal_id WHERE x.deleted_at IS NULL GROUP BY 1, 2, 3",
         "INSERT INTO analytics_stagereentry (deal_id, stage_id) SELECT deal_id, stage_id "
         "FROM crm_stagehistory GROUP BY deal_id, stage_id HAVING count(*) > 1",
+        *respell_all(d)[1:],
     ]
 
 

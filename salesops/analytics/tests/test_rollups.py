@@ -26,6 +26,7 @@ from salesops.activities.update_services import update_followup
 from salesops.analytics import rolled, rollups
 from salesops.analytics.engine import Filters, KpiContext, compute
 from salesops.analytics.models import (
+    CustomerSpell,
     DealDay,
     FollowUpDay,
     OrgDealDay,
@@ -80,7 +81,30 @@ def expected_tables() -> dict[str, dict]:
         "org_deal_day": org_deal_day,
         "followups": followups,
         "org_stays": org_stays,
+        "spells": expected_spells(),
     }
+
+
+def expected_spells() -> dict:
+    """{(customer, first day): [day after the last active day, first?]}: a customer is
+    active on d when a won deal closed in (d − W, d]."""
+    window = dt.timedelta(days=Organisation.get().activity_window_days)
+    wins: dict[int, set[dt.date]] = defaultdict(set)
+    for customer, day in Deal.all_objects.filter(
+        deleted_at__isnull=True, status="won", customer__isnull=False
+    ).values_list("customer_id", "closed_on"):
+        wins[customer].add(day)
+    out: dict = {}
+    for customer, days in wins.items():
+        spells: list[list[dt.date]] = []
+        for day in sorted(days):
+            if spells and day <= spells[-1][1]:
+                spells[-1][1] = day + window
+            else:
+                spells.append([day, day + window])
+        for i, (start, end) in enumerate(spells):
+            out[(customer, start)] = [end, i == 0]
+    return out
 
 
 def rolled_tables() -> dict[str, dict]:
@@ -98,6 +122,7 @@ def rolled_tables() -> dict[str, dict]:
         "org_deal_day": read(OrgDealDay, ["pipeline_id", "status", "day", "currency_id"], deal_values),
         "followups": read(FollowUpDay, ["owner_id", "day"], ["total", "touch"]),
         "org_stays": read(OrgStageEntryDay, ["stage_id", "pipeline_id", "day"], ["entered", "advanced"]),
+        "spells": read(CustomerSpell, ["customer_id", "start_day"], ["end_day", "first"]),
     }  # fmt: skip
 
 
@@ -240,6 +265,47 @@ def test_deal_services_keep_the_rollups_exact(world):
     Deal.all_objects.filter(pk=c.pk).delete()  # a hard delete (the admin's "delete")
     assert_rollups_exact()
     assert_same_kpis(viewers(cast), w.periods, all_filters(w))
+
+
+def test_activity_spells_follow_won_deals_and_the_window(world):
+    """Spells split and merge as won deals come and go, move between customers and as the
+    organisation changes its activity window; the customer KPIs stay equal to raw."""
+    w, cast = world, world.cast
+    admin, today = cast.admin, w.today
+    org = Organisation.get()
+    org.activity_window_days = 30
+    org.save()
+    acme = w.customers[cast.rep.username]
+    other = w.customers[cast.outsider.username]
+    won = []
+    for days_ago in (200, 150, 140, 100, 20):  # gaps of 50, 10, 40 and 80 days
+        deal = crm.mark_deal_won(deal=new_deal(w, cast.rep), by=admin)
+        Deal.objects.filter(pk=deal.pk).update(closed_on=today - dt.timedelta(days=days_ago))
+        won.append(deal.pk)
+    assert_rollups_exact()
+    spells = CustomerSpell.objects.filter(customer_id=acme.pk).order_by("start_day")
+    assert [(s.start_day, s.end_day, s.first) for s in spells] == [
+        (today - dt.timedelta(days=200), today - dt.timedelta(days=170), True),
+        (today - dt.timedelta(days=150), today - dt.timedelta(days=110), False),
+        (today - dt.timedelta(days=100), today - dt.timedelta(days=70), False),
+        (today - dt.timedelta(days=20), today + dt.timedelta(days=10), False),
+    ]
+    crm.delete_record(obj=Deal.objects.get(pk=won[0]), by=admin)  # the first spell goes
+    assert CustomerSpell.objects.get(customer_id=acme.pk, first=True).start_day == (
+        today - dt.timedelta(days=150)
+    )
+    assert_rollups_exact()
+    Deal.objects.filter(pk=won[2]).update(customer=other)  # a deal changes customer
+    assert_rollups_exact()
+    org.activity_window_days = 60  # every spell is recomputed: acme's merge into one
+    org.save()
+    assert_rollups_exact()
+    assert CustomerSpell.objects.filter(customer_id=acme.pk).count() == 2
+    periods = [
+        Period(today - dt.timedelta(days=d), today - dt.timedelta(days=d - 30))
+        for d in (160, 110, 40)
+    ]
+    assert_same_kpis([admin, cast.rep], [*periods, *w.periods], [Filters()])
 
 
 def test_follow_up_services_keep_the_rollups_exact(world):
