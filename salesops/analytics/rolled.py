@@ -319,7 +319,7 @@ def lapsed(befores: list[dt.date], after: dt.date) -> dict[dt.date, int]:
     return {d: counts[f"a{i}"] for i, d in enumerate(befores)}
 
 
-def new_customer_ids(p: Period) -> QuerySet[CustomerSpell]:
+def new_customer_ids(p: Period) -> QuerySet[CustomerSpell, Any]:
     """Customers whose first won deal closed in p, as a values queryset."""
     return CustomerSpell.objects.filter(
         first=True, start_day__gte=p.start, start_day__lt=p.end

@@ -93,6 +93,7 @@ def expected_spells() -> dict:
     for customer, day in Deal.all_objects.filter(
         deleted_at__isnull=True, status="won", customer__isnull=False
     ).values_list("customer_id", "closed_on"):
+        assert day is not None  # a won deal has its close date
         wins[customer].add(day)
     out: dict = {}
     for customer, days in wins.items():
