@@ -147,13 +147,17 @@ def win_rate(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, 
     months = months_of(period)
     span = Period(months[0].start, months[-1].end)
     counts: dict[str, Counter] = defaultdict(Counter)
-    rows = (
-        ctx.deals()
-        .filter(status__in=[k.WON, k.LOST], closed_on__gte=span.start, closed_on__lt=span.end)
-        .values_list("closed_on", "status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    facts = k.closed_facts(ctx, span, by_owner=False)  # the daily roll-up when it serves
+    if facts is not None:
+        rows = [(day, status, n) for _o, status, _c, day, _s, n, _cy, _cn in facts]
+    else:
+        rows = list(
+            ctx.deals()
+            .filter(status__in=[k.WON, k.LOST], closed_on__gte=span.start, closed_on__lt=span.end)
+            .values_list("closed_on", "status")
+            .annotate(n=Count("*"))
+            .order_by()
+        )
     for day, status, n in rows:
         counts[month_key(day)][status] += n
     points = []
@@ -333,13 +337,15 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
     """Touchpoints per rep per day: one cell per rep and day (months when P is longer
     than 62 days: the month's touchpoints ÷ its working days)."""
     start, end = ctx.bounds(period)
+    names = names_of(list(ctx.reps))
+    reps = sorted(ctx.reps, key=lambda r: names.get(r, ""))[:40]
     rows = (
         FollowUp.objects.visible_to(ctx.viewer)
         .filter(
             kind__in=FollowUp.TOUCHPOINT_KINDS,
             occurred_at__gte=start,
             occurred_at__lt=end,
-            owner_id__in=ctx.reps,
+            owner_id__in=reps,  # only the rows the chart shows
         )
         .annotate(day=TruncDate("occurred_at", tzinfo=ctx.tz))
         .values_list("owner_id", "day")
@@ -365,8 +371,6 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
     for owner, day, n in rows:
         key = day if by_day else max(day.replace(day=1), period.start)
         counts[(owner, index[key])] += n
-    names = names_of(list(ctx.reps))
-    reps = sorted(ctx.reps, key=lambda r: names.get(r, ""))[:40]
     cells = []
     for y, rep in enumerate(reps):
         for x, bucket in enumerate(buckets):
