@@ -112,30 +112,32 @@ class StageReentry(models.Model):
         return f"deal {self.deal_id} stage {self.stage_id}"
 
 
-class OrgStageEntryDay(models.Model):
-    """Stage-history rows of deals that are not deleted, per stage, pipeline and UTC day
+class OrgStageEntryHour(models.Model):
+    """Stage-history rows of deals that are not deleted, per stage, pipeline and UTC hour
     of `entered_at`: how many, and how many advanced later. These count stays, not
     deals; a deal that entered a stage twice is listed in `StageReentry` so the funnel
-    can count it once. Organisation-wide only: per owner there is about one stay per
-    row, so viewers with a narrower scope read the raw history."""
+    can count it once. Hours rather than days: a period in any time zone whose offset is
+    whole hours is whole hours of this table, with no raw rows to count at its ends.
+    Organisation-wide only: per owner there is about one stay per row, so viewers with
+    a narrower scope read the raw history."""
 
     stage_id = models.IntegerField(_("stage"))
     pipeline_id = models.IntegerField(_("pipeline"))
-    day = models.DateField(_("day (UTC)"))
+    hour = models.DateTimeField(_("hour (UTC)"))
     entered = models.IntegerField(_("entered"), default=0)
     advanced = models.IntegerField(_("advanced later"), default=0)
 
     class Meta:
-        verbose_name = _("stage entries per day")
-        verbose_name_plural = _("stage entries per day")
+        verbose_name = _("stage entries per hour")
+        verbose_name_plural = _("stage entries per hour")
         constraints = [
             models.UniqueConstraint(
-                fields=["stage_id", "pipeline_id", "day"], name="orgstageentryday_key"
+                fields=["stage_id", "pipeline_id", "hour"], name="orgstageentryhour_key"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} stage {self.stage_id}: {self.entered}"
+        return f"{self.hour} stage {self.stage_id}: {self.entered}"
 
 
 class CustomerSpell(models.Model):

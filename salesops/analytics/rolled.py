@@ -6,10 +6,10 @@ only as a collaborator (owned by someone outside that set) are few and are read 
 raw rows. Filters the roll-ups cannot express (region, industry, product) make
 `scope()` return None and the KPI reads the raw rows as before.
 
-Follow-ups and stage entries are rolled up per UTC day, so a period in the
-organisation's time zone is its whole UTC days from the roll-up plus at most two
-partial days counted from the raw rows: exact in any time zone, even after the
-organisation changes its zone.
+Follow-ups are rolled up per UTC day and stage entries per UTC hour, so a period in
+the organisation's time zone is its whole UTC days (hours) from the roll-up plus at
+most two partial days (hours: none in a zone whose offset is whole hours) counted from
+the raw rows: exact in any time zone, even after the organisation changes its zone.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from salesops.analytics.models import (
     DealDay,
     FollowUpDay,
     OrgDealDay,
-    OrgStageEntryDay,
+    OrgStageEntryHour,
     StageReentry,
 )
 from salesops.analytics.periods import Period
@@ -203,6 +203,20 @@ def _edges(ctx: KpiContext, p: Period) -> tuple[Q, list[tuple[dt.datetime, dt.da
     return Q(day__gte=first, day__lt=last), ranges
 
 
+def _hour_edges(ctx: KpiContext, p: Period) -> tuple[Q, list[tuple[dt.datetime, dt.datetime]]]:
+    """As `_edges` for a roll-up by UTC hour: in a time zone whose offset is whole hours
+    the period is whole hours and no raw range is left."""
+    start, end = (b.astimezone(dt.UTC) for b in ctx.bounds(p))
+    first = start.replace(minute=0, second=0, microsecond=0)
+    if first < start:
+        first += dt.timedelta(hours=1)
+    last = end.replace(minute=0, second=0, microsecond=0)
+    if first >= last:
+        return Q(pk__in=[]), [(start, end)]
+    ranges = [(a, b) for a, b in ((start, first), (last, end)) if a < b]
+    return Q(hour__gte=first, hour__lt=last), ranges
+
+
 def followups_by_owner(ctx: KpiContext, sc: Scope, p: Period, *, touch: bool) -> Counter:
     """Follow-ups (all, or the touchpoints) with occurred_at in p, per owner."""
     days, ranges = _edges(ctx, p)
@@ -235,10 +249,10 @@ def stage_entries(ctx: KpiContext, stage_ids: Iterable[int]) -> dict[int, list[i
     stages, each deal counted once per stage, for a viewer who sees every deal (the
     roll-up is organisation-wide)."""
     stages = list(stage_ids)
-    days, ranges = _edges(ctx, ctx.period)
+    hours, ranges = _hour_edges(ctx, ctx.period)
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     rolled = (
-        OrgStageEntryDay.objects.filter(days & Q(stage_id__in=stages) & _pipeline_q(ctx))
+        OrgStageEntryHour.objects.filter(hours & Q(stage_id__in=stages) & _pipeline_q(ctx))
         .values_list("stage_id")
         .annotate(e=Sum("entered"), a=Sum("advanced"))
         .order_by()

@@ -26,7 +26,7 @@ TOUCH = "('call', 'visit', 'meeting', 'email', 'message')"
 CLOSED = "('won', 'lost')"
 DEAL_KEY = "(owner_id, pipeline_id, status, day, currency_id)"
 ORG_DEAL_KEY = "(status, day, pipeline_id, currency_id)"
-ORG_STAGE_KEY = "(stage_id, pipeline_id, day)"
+ORG_STAGE_KEY = "(stage_id, pipeline_id, hour)"
 DEAL_SUMS = "n = {t}.n + excluded.n, cents = {t}.cents + excluded.cents, cycle_n = {t}.cycle_n + excluded.cycle_n, cycle_days = {t}.cycle_days + excluded.cycle_days"
 STAGE_SUMS = "entered = {t}.entered + excluded.entered, advanced = {t}.advanced + excluded.advanced"
 
@@ -34,7 +34,7 @@ TABLES = [
     "analytics_dealday",
     "analytics_orgdealday",
     "analytics_followupday",
-    "analytics_orgstageentryday",
+    "analytics_orgstageentryhour",
     "analytics_stagereentry",
     "analytics_customerspell",
 ]
@@ -51,6 +51,12 @@ class Dialect:
         if self.vendor == "sqlite":
             return f"date({ts})"
         return f"(({ts}) AT TIME ZONE 'UTC')::date"
+
+    def hour(self, ts: str) -> str:
+        """The UTC hour (a timestamp on the hour) of a stored timestamp."""
+        if self.vendor == "sqlite":
+            return f"strftime('%Y-%m-%d %H:00:00', {ts})"
+        return f"date_trunc('hour', {ts}, 'UTC')"
 
     def cents(self, amount: str) -> str:
         if self.vendor == "sqlite":
@@ -140,13 +146,13 @@ def sub_followup(d: Dialect, r: str) -> list[str]:
 def add_stay(d: Dialect, r: str) -> list[str]:
     """One stage-history row, counted under its deal's pipeline when the deal is not
     deleted; and the pair noted when the deal has been in that stage before."""
-    day = d.day(f"{r}.entered_at")
+    hour = d.hour(f"{r}.entered_at")
     adv = d.flag(f"{r}.advanced")
     return [
-        f"INSERT INTO analytics_orgstageentryday (stage_id, pipeline_id, day, entered, "
-        f"advanced) SELECT {r}.stage_id, x.pipeline_id, {day}, 1, {adv} FROM crm_deal x "
+        f"INSERT INTO analytics_orgstageentryhour (stage_id, pipeline_id, hour, entered, "
+        f"advanced) SELECT {r}.stage_id, x.pipeline_id, {hour}, 1, {adv} FROM crm_deal x "
         f"WHERE x.id = {r}.deal_id AND x.deleted_at IS NULL ON CONFLICT {ORG_STAGE_KEY} "
-        f"DO UPDATE SET {STAGE_SUMS.format(t='analytics_orgstageentryday')}",
+        f"DO UPDATE SET {STAGE_SUMS.format(t='analytics_orgstageentryhour')}",
         f"INSERT INTO analytics_stagereentry (deal_id, stage_id) SELECT {r}.deal_id, "
         f"{r}.stage_id WHERE EXISTS (SELECT 1 FROM crm_stagehistory h WHERE h.deal_id = "
         f"{r}.deal_id AND h.stage_id = {r}.stage_id AND h.id <> {r}.id) "
@@ -155,41 +161,41 @@ def add_stay(d: Dialect, r: str) -> list[str]:
 
 
 def sub_stay(d: Dialect, r: str) -> list[str]:
-    day = d.day(f"{r}.entered_at")
+    hour = d.hour(f"{r}.entered_at")
     adv = d.flag(f"{r}.advanced")
     key = (
-        f"stage_id = {r}.stage_id AND day = {day} AND pipeline_id IN (SELECT x.pipeline_id "
+        f"stage_id = {r}.stage_id AND hour = {hour} AND pipeline_id IN (SELECT x.pipeline_id "
         f"FROM crm_deal x WHERE x.id = {r}.deal_id AND x.deleted_at IS NULL)"
     )
     return [
-        f"UPDATE analytics_orgstageentryday SET entered = entered - 1, "
+        f"UPDATE analytics_orgstageentryhour SET entered = entered - 1, "
         f"advanced = advanced - {adv} WHERE {key}",
-        f"DELETE FROM analytics_orgstageentryday WHERE {key} AND entered = 0",
+        f"DELETE FROM analytics_orgstageentryhour WHERE {key} AND entered = 0",
     ]
 
 
 def add_deal_stays(d: Dialect, r: str) -> list[str]:
     """All stage-history rows of a deal, added under its (new) pipeline."""
-    day = d.day("h.entered_at")
+    hour = d.hour("h.entered_at")
     adv = d.flag("h.advanced")
     return [
-        f"INSERT INTO analytics_orgstageentryday (stage_id, pipeline_id, day, entered, "
-        f"advanced) SELECT h.stage_id, {r}.pipeline_id, {day}, count(*), sum({adv}) "
+        f"INSERT INTO analytics_orgstageentryhour (stage_id, pipeline_id, hour, entered, "
+        f"advanced) SELECT h.stage_id, {r}.pipeline_id, {hour}, count(*), sum({adv}) "
         f"FROM crm_stagehistory h WHERE h.deal_id = {r}.id AND {r}.deleted_at IS NULL "
-        f"GROUP BY h.stage_id, {day} ON CONFLICT {ORG_STAGE_KEY} "
-        f"DO UPDATE SET {STAGE_SUMS.format(t='analytics_orgstageentryday')}",
+        f"GROUP BY h.stage_id, {hour} ON CONFLICT {ORG_STAGE_KEY} "
+        f"DO UPDATE SET {STAGE_SUMS.format(t='analytics_orgstageentryhour')}",
     ]
 
 
 def sub_deal_stays(d: Dialect, r: str) -> list[str]:
     """All stage-history rows of a deal, taken away from its (old) pipeline."""
-    t = "analytics_orgstageentryday"
+    t = "analytics_orgstageentryhour"
     match = (
-        f"h.deal_id = {r}.id AND h.stage_id = {t}.stage_id AND {d.day('h.entered_at')} = {t}.day"
+        f"h.deal_id = {r}.id AND h.stage_id = {t}.stage_id AND {d.hour('h.entered_at')} = {t}.hour"
     )
     where = (
         f"pipeline_id = {r}.pipeline_id AND {r}.deleted_at IS NULL AND "
-        f"(stage_id, day) IN (SELECT h.stage_id, {d.day('h.entered_at')} "
+        f"(stage_id, hour) IN (SELECT h.stage_id, {d.hour('h.entered_at')} "
         f"FROM crm_stagehistory h WHERE h.deal_id = {r}.id)"
     )
     return [
@@ -327,7 +333,7 @@ def rebuild_statements(vendor: str) -> list[str]:
     """Empty the roll-ups and fill them from the base tables."""
     d = Dialect(vendor)
     cycle = d.days_between("created_on", "closed_on")
-    stay_day = d.day("h.entered_at")
+    stay_hour = d.hour("h.entered_at")
     return [f"DELETE FROM {t}" for t in TABLES] + [
         "INSERT INTO analytics_dealday (owner_id, pipeline_id, status, day, currency_id, n, "
         f"cents, cycle_n, cycle_days) SELECT coalesce(owner_id, 0), pipeline_id, status, "
@@ -341,8 +347,8 @@ def rebuild_statements(vendor: str) -> list[str]:
         f"coalesce(owner_id, 0), {d.day('occurred_at')}, count(*), sum(CASE WHEN kind IN "
         f"{TOUCH} THEN 1 ELSE 0 END) FROM activities_followup WHERE deleted_at IS NULL "
         "GROUP BY 1, 2",
-        "INSERT INTO analytics_orgstageentryday (stage_id, pipeline_id, day, entered, "
-        f"advanced) SELECT h.stage_id, x.pipeline_id, {stay_day}, count(*), "
+        "INSERT INTO analytics_orgstageentryhour (stage_id, pipeline_id, hour, entered, "
+        f"advanced) SELECT h.stage_id, x.pipeline_id, {stay_hour}, count(*), "
         f"sum({d.flag('h.advanced')}) FROM crm_stagehistory h JOIN crm_deal x "
         "ON x.id = h.deal_id WHERE x.deleted_at IS NULL GROUP BY 1, 2, 3",
         "INSERT INTO analytics_stagereentry (deal_id, stage_id) SELECT deal_id, stage_id "

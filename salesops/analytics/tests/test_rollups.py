@@ -30,7 +30,7 @@ from salesops.analytics.models import (
     DealDay,
     FollowUpDay,
     OrgDealDay,
-    OrgStageEntryDay,
+    OrgStageEntryHour,
     StageReentry,
 )
 from salesops.analytics.periods import Period
@@ -73,9 +73,9 @@ def expected_tables() -> dict[str, dict]:
         _add(followups, (f.owner_id or 0, day), [1, int(f.kind in TOUCH)])
     org_stays: dict = {}
     for h in StageHistory.objects.select_related("deal").filter(deal__deleted_at__isnull=True):
-        day = h.entered_at.astimezone(dt.UTC).date()
+        hour = h.entered_at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
         values = [1, int(h.advanced)]
-        _add(org_stays, (h.stage_id, h.deal.pipeline_id, day), values)
+        _add(org_stays, (h.stage_id, h.deal.pipeline_id, hour), values)
     return {
         "deal_day": deal_day,
         "org_deal_day": org_deal_day,
@@ -122,7 +122,7 @@ def rolled_tables() -> dict[str, dict]:
         ),
         "org_deal_day": read(OrgDealDay, ["pipeline_id", "status", "day", "currency_id"], deal_values),
         "followups": read(FollowUpDay, ["owner_id", "day"], ["total", "touch"]),
-        "org_stays": read(OrgStageEntryDay, ["stage_id", "pipeline_id", "day"], ["entered", "advanced"]),
+        "org_stays": read(OrgStageEntryHour, ["stage_id", "pipeline_id", "hour"], ["entered", "advanced"]),
         "spells": read(CustomerSpell, ["customer_id", "start_day"], ["end_day", "first"]),
     }  # fmt: skip
 
@@ -406,6 +406,39 @@ def test_each_viewer_counts_exactly_what_their_scope_shows(world):
         assert Decimal(values["bookings"]) == bookings, viewer.username
         assert values["won_deals"] == visible.count(), viewer.username
     assert_same_kpis(viewers(cast), w.periods, all_filters(w))
+
+
+def test_stage_entries_at_the_ends_of_a_period_in_a_half_hour_time_zone(world):
+    """In Asia/Kolkata (UTC+5:30) a period starts and ends mid-hour in UTC: the funnel
+    adds the raw stays of those partial hours to the hourly roll-up, each stay once."""
+    w, cast = world, world.cast
+    org = Organisation.get()
+    org.time_zone = "Asia/Kolkata"
+    org.save()
+    today = org.local_date()
+    midnight = dt.datetime.combine(today, dt.time.min, tzinfo=org.tz)  # 18:30 UTC
+    for minutes in (-40, -20, -1, 0, 1, 20, 45, 24 * 60 - 10, 24 * 60 + 10):
+        deal = new_deal(w, cast.rep)
+        crm.move_deal_stage(deal=deal, stage=stage(w.pipeline, "Propose"), by=cast.admin)
+        at = midnight + dt.timedelta(minutes=minutes)
+        first, propose = StageHistory.objects.filter(deal=deal).order_by("id")
+        StageHistory.objects.filter(pk=first.pk).update(
+            entered_at=at - dt.timedelta(minutes=3), left_at=at
+        )
+        StageHistory.objects.filter(pk=propose.pk).update(entered_at=at)
+    assert_rollups_exact()
+    day = Period(today, today + dt.timedelta(days=1))
+    assert_same_kpis([cast.admin], [day, *w.periods], [Filters(), Filters(pipeline=w.pipeline)])
+    # the day's Propose entries: minutes 0, 1, 20, 45 and 24 h − 10 min after midnight
+    values, _ = kpis(cast.admin, day)
+    propose = stage(w.pipeline, "Propose")
+    raw = StageHistory.objects.filter(
+        stage=propose, entered_at__gte=midnight, entered_at__lt=midnight + dt.timedelta(days=1)
+    )
+    assert raw.count() == 5
+    assert values["stage_conversion"][str(propose.pk)] == 0.0  # none advanced
+    ctx = KpiContext(viewer=User.objects.get(pk=cast.admin.pk), period=day)
+    assert rolled.stage_entries(ctx, [propose.pk])[propose.pk] == [5, 0]
 
 
 @pytest.mark.django_db(transaction=True)
