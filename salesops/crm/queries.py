@@ -210,21 +210,42 @@ SEARCH_FIELDS: dict[str, list[str]] = {
 #: Global search first looks among this many of the newest rows of each kind.
 RECENT_WINDOW = 5_000
 
+#: Where no index answers the term (SQLite; terms of two characters on PostgreSQL),
+#: global search reads at most this many of the newest records of each kind the user
+#: may see, so that a rare term costs what a common one costs.
+SEARCH_WINDOW = 20_000
 
-def global_search(user: Any, text: str, limit: int = 10) -> dict[str, list[Any]]:
+
+class SearchResults(dict[str, list[Any]]):
+    """The records found per kind; `partial` names the kinds of which only the newest
+    `SEARCH_WINDOW` records the user may see were searched and fewer than the limit
+    matched (older records may match too: the kind's list searches all of them)."""
+
+    def __init__(self, found: dict[str, list[Any]], partial: Iterable[str] = ()) -> None:
+        super().__init__(found)
+        self.partial = [kind for kind in found if kind in set(partial)]
+
+
+def global_search(user: Any, text: str, limit: int = 10) -> SearchResults:
     """Leads, customers, contacts and deals whose name, phone or e-mail contains `text`
     (any case), within the user's data scope: the `limit` newest of each kind, at most
     four queries per kind (none when the role may not view the kind).
 
-    A common term is found among the newest rows: they are read backwards by id until
-    `limit` hits. When the newest `RECENT_WINDOW` rows do not hold enough hits, the term
-    is rare and, on PostgreSQL with three or more characters, the trigram index of
+    On PostgreSQL, a term of three or more characters is looked for among all records:
+    first among the `RECENT_WINDOW` newest rows (read backwards by id until `limit`
+    hits); when they do not hold enough hits the term is rare, and the trigram index of
     migration crm 0006 lists every match (asked without ORDER BY/LIMIT, so the planner
-    does not walk the primary key through a million rows instead). Elsewhere the scan
-    simply goes on."""
+    does not walk the primary key through a million rows instead).
+
+    No index answers other terms (SQLite has no trigram index; two characters make no
+    trigram), so they are looked for among the `SEARCH_WINDOW` newest records of each
+    kind the user may see (two queries: where that window starts, then the matches in
+    it). Without the bound, a rare term read every row of four tables; the result says
+    which kinds were cut short (`SearchResults.partial`)."""
     text = text.strip()[:100]
+    partial: list[str] = []
     if len(text) < 2:
-        return {"leads": [], "customers": [], "contacts": [], "deals": []}
+        return SearchResults({"leads": [], "customers": [], "contacts": [], "deals": []})
     indexed = connection.vendor == "postgresql" and len(text) >= 3
 
     def like(kind: str) -> Q:
@@ -236,10 +257,21 @@ def global_search(user: Any, text: str, limit: int = 10) -> dict[str, list[Any]]
     def found(model: Any, right: str, kind: str, *related: str) -> list[Any]:
         if not user.has_right(right, "view"):
             return []
-        qs = model.objects.visible_to(user).filter(like(kind))
+        visible = model.objects.visible_to(user)
+        qs = visible.filter(like(kind))
         rows = qs.select_related(*related) if related else qs
         if not indexed:
-            return list(rows.order_by("-pk")[:limit])
+            edge = list(
+                visible.order_by("-pk").values_list("pk", flat=True)[
+                    SEARCH_WINDOW - 1 : SEARCH_WINDOW
+                ]
+            )
+            if edge:
+                rows = rows.filter(pk__gte=edge[0])
+            hits = list(rows.order_by("-pk")[:limit])
+            if edge and len(hits) < limit:
+                partial.append(kind)
+            return hits
         newest = model.all_objects.aggregate(top=Max("pk"))["top"] or 0
         recent = list(rows.filter(pk__gt=newest - RECENT_WINDOW).order_by("-pk")[:limit])
         if len(recent) == limit:
@@ -247,12 +279,15 @@ def global_search(user: Any, text: str, limit: int = 10) -> dict[str, list[Any]]
         ids = heapq.nlargest(limit, qs.order_by().values_list("pk", flat=True))
         return list(rows.filter(pk__in=ids).order_by("-pk"))
 
-    return {
-        "leads": found(Lead, "lead", "leads"),
-        "customers": found(Customer, "customer", "customers"),
-        "contacts": found(Contact, "contact", "contacts", "customer"),
-        "deals": attach_related(found(Deal, "deal", "deals")),
-    }
+    return SearchResults(
+        {
+            "leads": found(Lead, "lead", "leads"),
+            "customers": found(Customer, "customer", "customers"),
+            "contacts": found(Contact, "contact", "contacts", "customer"),
+            "deals": attach_related(found(Deal, "deal", "deals")),
+        },
+        partial,
+    )
 
 
 def attach_related(deals: list[Deal]) -> list[Deal]:

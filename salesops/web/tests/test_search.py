@@ -148,3 +148,58 @@ def test_any_term_finds_exactly_what_the_plain_rule_finds(records, text):
     found = queries.global_search(user, text, limit=1000)
     for kind in MODELS:
         assert {r.pk for r in found[kind]} == plain_rule(user, kind, text.strip()[:100]), kind
+
+
+# -- the bounded search: terms no index answers -------------------------------------------
+
+
+@pytest.fixture
+def old_and_new(world, monkeypatch):
+    """An old customer of the rep's named "Zephyr", then newer ones of other people:
+    more than the (shrunk) search window."""
+    monkeypatch.setattr(queries, "SEARCH_WINDOW", 3)
+    cast = world.cast
+    old = CustomerFactory(owner=cast.rep, name="Zephyr Holdings", pool_entered_at=None)
+    for i in range(4):
+        CustomerFactory(owner=cast.outsider, name=f"Newer {i}", pool_entered_at=None)
+    return world, old
+
+
+def unindexed(text):
+    """Whether `text` is looked for in the window only (no trigram index answers it)."""
+    return connection.vendor != "postgresql" or len(text) < 3
+
+
+@pytest.mark.parametrize("text", ["ze", "zephyr"])
+def test_an_unindexed_term_is_looked_for_among_the_newest_records_and_says_so(
+    old_and_new, signed_in, text
+):
+    world, old = old_and_new
+    found = queries.global_search(world.cast.admin, text)
+    if unindexed(text):
+        assert found["customers"] == [] and found.partial == ["customers"]
+    else:  # the trigram index finds every match, old ones too
+        assert [c.pk for c in found["customers"]] == [old.pk] and found.partial == []
+    html = signed_in(world.cast.admin).get(reverse("search"), {"q": text}).text
+    link = f"{reverse('customer_list')}?q={text}"
+    assert (link in html) == unindexed(text)
+    if unindexed(text):
+        assert "Search all customers" in html
+        listed = signed_in(world.cast.admin).get(link).text  # the list searches everything
+        assert reverse("customer_detail", args=[old.pk]) in listed
+
+
+def test_the_window_counts_only_what_the_user_may_see(old_and_new):
+    """The rep sees one customer, however many newer ones others have: it is found."""
+    world, old = old_and_new
+    found = queries.global_search(world.cast.rep, "ze")
+    assert [c.pk for c in found["customers"]] == [old.pk]
+    assert found.partial == []
+    assert queries.global_search(world.cast.outsider, "zephyr")["customers"] == []
+
+
+def test_a_term_that_fills_the_limit_within_the_window_is_not_cut_short(old_and_new):
+    world, _old = old_and_new
+    found = queries.global_search(world.cast.admin, "newer", limit=3)
+    assert [c.name for c in found["customers"]] == ["Newer 3", "Newer 2", "Newer 1"]
+    assert found.partial == []

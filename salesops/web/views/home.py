@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -13,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -69,6 +71,14 @@ def set_language(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")
     results = queries.global_search(me(request), text)
+    # Kinds searched only among their newest records: their lists search all of them.
+    lists = {
+        "leads": ("lead_list", _("Search all leads")),
+        "customers": ("customer_list", _("Search all customers")),
+        "contacts": ("contact_list", _("Search all contacts")),
+        "deals": ("deal_list", _("Search all deals")),
+    }
+    query = urlencode({"q": text.strip()[:100]})
     return render(
         request,
         "web/search.html",
@@ -78,6 +88,10 @@ def search(request: HttpRequest) -> HttpResponse:
             "results": results,
             "too_short": 0 < len(text.strip()) < 2,
             "found": any(results.values()),
+            "window": queries.SEARCH_WINDOW,
+            "search_all": [
+                (f"{reverse(lists[kind][0])}?{query}", lists[kind][1]) for kind in results.partial
+            ],
         },
     )
 
