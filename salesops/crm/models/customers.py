@@ -96,6 +96,10 @@ class Lead(OwnedModel):
             models.Index(
                 fields=["owner", "id"], name="lead_owner_id", condition=Q(deleted_at__isnull=True)
             ),
+            # The list sorted by name, for those who see everyone's leads.
+            models.Index(
+                fields=["name", "id"], name="lead_name_id", condition=Q(deleted_at__isnull=True)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -160,8 +164,11 @@ class Customer(OwnedModel):
                 name="customer_owner_followup",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # The list sorted by name (the id keeps the keyset order).
             models.Index(
-                fields=["name"], name="customer_name", condition=Q(deleted_at__isnull=True)
+                fields=["name", "id"],
+                name="customer_name_id",
+                condition=Q(deleted_at__isnull=True),
             ),
             # One person's customers newest first (lists, search).
             models.Index(
@@ -224,6 +231,12 @@ class Contact(OwnedModel):
             ),
             models.Index(fields=["email"], name="contact_email"),
             models.Index(fields=["mobile"], name="contact_mobile"),
+            # The list sorted by name, for those who see everyone's contacts.
+            models.Index(
+                fields=["name", "id"],
+                name="contact_name_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

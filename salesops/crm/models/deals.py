@@ -159,6 +159,13 @@ class Deal(OwnedModel):
             models.Index(
                 fields=["name", "id"], name="deal_name_id", condition=Q(deleted_at__isnull=True)
             ),
+            # ... and by name for one person: PostgreSQL walked `deal_name_id` through a
+            # hundred thousand others' deals to fill a rep's page.
+            models.Index(
+                fields=["owner", "name", "id"],
+                name="deal_owner_name_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
             models.Index(
                 fields=["customer", "status", "closed_on"],
                 name="deal_customer",

@@ -412,6 +412,44 @@ def test_a_stale_board_card_does_not_move_the_deal(world, signed_in):
     assert deal.stage != propose
 
 
+def card_of(html, deal):
+    """The board card of `deal` in the page's HTML."""
+    start = html.rindex("<article", 0, html.index(f'id="deal-{deal.pk}"'))
+    return html[start : html.index("</article>", start)]
+
+
+def test_a_cards_move_menu_names_its_stage_and_version_and_moves_the_deal(world, signed_in):
+    client = signed_in(world.cast.rep)
+    deal = world.east.deal
+    card = card_of(client.get(reverse("board")).text, deal)
+    assert f'action="{reverse("deal_move", args=[deal.pk])}?next=' in card
+    assert f'name="version" value="{deal.version}"' in card
+    assert f'<option value="{deal.stage_id}" selected>' in card
+    assert 'name="csrfmiddlewaretoken"' in card and 'name="from" value="board"' in card
+    propose = world.pipeline.stages.get(name="Propose")
+    assert f'<option value="{propose.pk}">' in card
+    client.post(
+        reverse("deal_move", args=[deal.pk]),
+        {"stage": propose.pk, "version": deal.version, "from": "board"},
+    )
+    deal.refresh_from_db()
+    card = card_of(client.get(reverse("board")).text, deal)
+    assert f'<option value="{propose.pk}" selected>' in card  # the column it moved to
+    assert f'name="version" value="{deal.version}"' in card
+
+
+def test_a_closed_deals_card_offers_to_reopen_and_a_viewer_gets_no_menu(world, signed_in):
+    deal = world.east.deal
+    signed_in(world.cast.rep).post(reverse("deal_move", args=[deal.pk]), {"to": "won"})
+    card = card_of(signed_in(world.cast.rep).get(reverse("board")).text, deal)
+    assert 'value="reopen"' in card and 'name="stage"' not in card
+    role = world.cast.rep.role
+    role.rights = {**role.rights, "deal": [r for r in role.rights["deal"] if r != "edit"]}
+    role.save()
+    card = card_of(signed_in(world.cast.rep).get(reverse("board")).text, deal)
+    assert 'draggable="false"' in card and "<form" not in card
+
+
 # -- saved views -----------------------------------------------------------------------------------
 
 
