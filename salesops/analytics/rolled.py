@@ -101,17 +101,26 @@ def extra_deals(ctx: KpiContext, sc: Scope) -> QuerySet[Deal]:
 # -- closed deals ------------------------------------------------------------------------------
 
 
-def rate_segment(ctx: KpiContext, p: Period, day_field: str = "day") -> Case:
+def rate_segment(
+    ctx: KpiContext, p: Period, day_field: str = "day", also: Iterable[dt.date] = ()
+) -> Case:
     """The first day of the stretch of p in which a row's currency has one exchange rate:
     grouping by it instead of the day keeps every amount convertible at its own day's
-    rate, in far fewer rows."""
+    rate, in far fewer rows. `also`: more days that start a stretch in every currency
+    (month starts, to group by month too). Plain comparisons, no date functions, so
+    SQLite needs no Python function per row."""
     rates = ctx.rates
+    extra = sorted({d for d in also if p.start < d < p.end})
     whens = []
     for code in rates.currencies():
         if code == rates.base:
             continue
-        for day in reversed(rates.changes(code, p.start, p.end)):
+        starts = set(extra) | set(rates.changes(code, p.start, p.end))
+        for day in sorted(starts, reverse=True):
             whens.append(When(currency_id=code, **{f"{day_field}__gte": day}, then=Value(day)))
+    # the base currency, and any currency without rates: the extra stretches only
+    for day in reversed(extra):
+        whens.append(When(**{f"{day_field}__gte": day}, then=Value(day)))
     return Case(*whens, default=Value(p.start), output_field=DateField())
 
 

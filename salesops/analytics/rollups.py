@@ -397,6 +397,8 @@ def ensure(connection: BaseDatabaseWrapper) -> bool:
     with transaction.atomic(using=connection.alias):
         install(connection)
         rebuild(connection)
+        # fresh statistics, or the planner guesses at the refilled tables
+        _run(connection, [f"ANALYZE {t}" for t in TABLES])
     return True
 
 

@@ -15,8 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Case, Count, DateField, F, Q, Sum, When
-from django.db.models.functions import TruncMonth
+from django.db.models import Case, Count, DateField, Q, Sum, Value, When
 
 from salesops.activities.models import FollowUp
 from salesops.analytics import rolled
@@ -50,7 +49,8 @@ def monthly_actuals(ctx: KpiContext, metric: str, months: Period) -> MonthlyActu
         rows = (
             ctx.payments()
             .filter(received_on__gte=months.start, received_on__lt=months.end)
-            .values_list("owner_id", "currency_id", "received_on")
+            .annotate(b=rolled.rate_segment(ctx, months, "received_on", also=month_starts(months)))
+            .values_list("owner_id", "currency_id", "b")
             .annotate(s=Sum("amount"))
             .order_by()
         )
@@ -69,14 +69,13 @@ def monthly_actuals(ctx: KpiContext, metric: str, months: Period) -> MonthlyActu
             FollowUp.objects.visible_to(ctx.viewer)
             .filter(ctx._owner_q("owner_id"))
             .filter(occurred_at__gte=start, occurred_at__lt=end)
-            .annotate(month=TruncMonth("occurred_at", tzinfo=ctx.tz))
+            .annotate(month=local_month(ctx, months))
             .values_list("owner_id", "month")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .order_by()
         )
         for owner, month, n in follow_rows:
-            day = month.date() if isinstance(month, dt.datetime) else month
-            out[owner][index(day)] += n
+            out[owner][index(_day(month))] += n
     else:
         raise ValueError(f"unknown metric {metric}")
     return out
@@ -86,26 +85,19 @@ def won_by_month(
     ctx: KpiContext, months: Period
 ) -> list[tuple[int | None, str, dt.date, Decimal, int]]:
     """Won deals closed in `months`: (owner, currency, day, Σ amount, count), grouped by
-    month for the base currency (its rate is always 1) and by day for the others (each
-    converts at its own day's rate). From the daily roll-up when the filters allow, as
+    stretches of days that lie in one month and have one exchange rate for their
+    currency (`day` is the stretch's first day), so each sum converts at its own days'
+    rate and falls in its own month. From the daily roll-up when the filters allow, as
     `kpis.won_rows` does; a year of 300 reps is then a few thousand rows, not 100,000."""
-    base = ctx.rates.base
-
-    def bucket(field: str) -> Case:
-        return Case(
-            When(currency_id=base, then=TruncMonth(field, output_field=DateField())),
-            default=F(field),
-            output_field=DateField(),
-        )
-
+    starts = month_starts(months)
     sc = rolled.scope(ctx, Deal)
     if sc is None:
         raw = (
             ctx.deals()
             .filter(status=Deal.Status.WON, closed_on__gte=months.start, closed_on__lt=months.end)
-            .annotate(b=bucket("closed_on"))
+            .annotate(b=rolled.rate_segment(ctx, months, "closed_on", also=starts))
             .values_list("owner_id", "currency_id", "b")
-            .annotate(s=Sum("amount"), n=Count("id"))
+            .annotate(s=Sum("amount"), n=Count("*"))
             .order_by()
         )
         return [(o, c, _day(b), Decimal(s), n) for o, c, b, s, n in raw]
@@ -115,7 +107,7 @@ def won_by_month(
             & rolled._pipeline_q(ctx)
             & sc.owner_q()
         )
-        .annotate(b=bucket("day"))
+        .annotate(b=rolled.rate_segment(ctx, months, "day", also=starts))
         .values_list("owner_id", "currency_id", "b")
         .annotate(s=Sum("cents"), n=Sum("n"))
         .order_by()
@@ -128,6 +120,27 @@ def won_by_month(
             .values_list("owner_id", "currency_id", "closed_on", "amount")
         )
         out += [(o, c, d, Decimal(a), 1) for o, c, d, a in extra if d is not None]
+    return out
+
+
+def local_month(ctx: KpiContext, months: Period) -> Case:
+    """The first day of the month (in the organisation's time zone) of `occurred_at`,
+    by comparisons with each month's first instant (no date function per row)."""
+    whens = [
+        When(
+            occurred_at__gte=ctx.bounds(Period(day, day + dt.timedelta(days=1)))[0], then=Value(day)
+        )
+        for day in reversed(month_starts(months))
+    ]
+    return Case(*whens, default=Value(months.start), output_field=DateField())
+
+
+def month_starts(months: Period) -> list[dt.date]:
+    out = []
+    day = months.start
+    while day < months.end:
+        out.append(day)
+        day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return out
 
 
