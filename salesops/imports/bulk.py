@@ -37,14 +37,18 @@ one transaction, which a killed worker's database rolls back.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
+import pickle
 import re
+import sqlite3
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from hashlib import blake2b
+from bisect import bisect_right
+from collections import Counter, deque
+from collections.abc import Callable, Generator, Iterator, Sequence
 from itertools import compress, islice, repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -72,20 +76,30 @@ from salesops.imports.values import CellError, phone_key
 from salesops.lib.services import ensure_right
 
 
-def _key(text: str) -> bytes:
-    """A de-dup key's 128-bit digest: small to hold, and no two keys share one in practice."""
-    return blake2b(text.encode(), digest_size=16).digest()
+class _Sentinel:
+    """A named marker that stays itself through pickle (the helper process sends it)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self) -> str:
+        return self.name  # the module's attribute of that name
 
 
 #: A converter's answer when it does not vouch for a cell: the row takes the row path.
-MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS"})()
+MISS: Any = _Sentinel("MISS")
 #: A custom field's empty cell: the field is left out of the record's custom values.
-OMIT: Any = type("Omit", (), {"__repr__": lambda self: "OMIT"})()
+OMIT: Any = _Sentinel("OMIT")
 _NOT_SEEN: Any = object()
 #: Distinct values remembered per column (a column with more is read without memo).
 MEMO_MAX = 20_000
 #: Names per customer query.
 IN_BATCH = 500
+#: The de-dup index's memory: SQLite pages kept in memory (the rest is on disk).
+INDEX_CACHE_KIB = 16 * 1024
 
 _EMAIL = re.compile(
     r"[A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
@@ -160,6 +174,22 @@ def phone_shape(max_length: int, blank: bool) -> Shape:
         ]
 
     return shape
+
+
+class Prepared(NamedTuple):
+    """A chunk read and converted, no database involved: what the helper hands over."""
+
+    lines: list[int]
+    cells: list[list[Any]]
+    #: The customer column's values (MISS where the row path must look).
+    customers: list[Any]
+    #: One list of values per `BulkContactImporter.columns`, MISS where not vouched for.
+    values: list[list[Any]]
+    #: The de-dup keys, one list per key column (e-mail, mobile, phone): a row's key or
+    #: None (no value, or a value the row path refuses: the row fails anyway).
+    keys: list[list[str | None]]
+    #: The keys that the index holds (every chunk's keys looked up in one query).
+    hits: set[str]
 
 
 # -- one column ---------------------------------------------------------------------------
@@ -246,9 +276,18 @@ class BulkContactImporter:
             f"custom.{f.key}" not in mapped for f in self.rows.custom_rules.required
         )
         self.customers: dict[str, tuple[int, int | None] | None] = {}
-        self.index: set[bytes] = set()
-        if dedupe != "create":
-            self._load_existing()
+        #: The key columns: (index in `written`, prefix), e-mail first.
+        self.key_columns = [
+            (self.written_index(name), prefix)
+            for name, prefix in (("email", "email:"), ("mobile", "phone:"), ("phone", "phone:"))
+            if name in self.header_of
+        ]
+        if dedupe == "create":
+            self.key_columns = []
+        #: The keys of the rows created from the chunk before (the helper's index may
+        #: not hold them yet).
+        self.previous: set[str] = set()
+        self.not_created: list[int] = []
         meta = Contact._meta
         self.table = str(meta.db_table)
         self.written = list(CONTACT_FIELDS)
@@ -256,6 +295,10 @@ class BulkContactImporter:
         self.db_columns: list[str] = [
             getattr(meta.get_field(n), "column", n) for n in [*names, *self.written]
         ]
+
+    @staticmethod
+    def written_index(name: str) -> int:
+        return list(CONTACT_FIELDS).index(name)
 
     # -- compiling the columns --
     def _column(self, index: int, target: Target) -> Column:
@@ -324,22 +367,50 @@ class BulkContactImporter:
         return full
 
     # -- duplicates --
-    def _load_existing(self) -> None:
-        """The keys of the contacts the importer can see: `ContactHandler.existing`
-        with the phone parser skipped for numbers stored in normal form."""
-        add = self.index.add
-        normal = _INTERNATIONAL.fullmatch
+    def existing(self, batch: int = 20_000) -> Iterator[list[tuple[str, str, str]]]:
+        """The e-mail, mobile and phone of the contacts the importer can see (the row
+        path's `ContactHandler.existing`), in batches."""
+        if not self.key_columns:
+            return
         rows = Contact.objects.visible_to(self.user).values_list("email", "mobile", "phone")
-        for email, mobile, phone in rows.iterator(chunk_size=20_000):
+        yield from _batched(rows.iterator(chunk_size=batch), batch)
+
+    @staticmethod
+    def existing_keys(rows: list[tuple[str, str, str]]) -> list[str]:
+        """Their keys: `ContactHandler.existing` with the phone parser skipped for
+        numbers stored in normal form."""
+        keys = []
+        normal = _INTERNATIONAL.fullmatch
+        for email, mobile, phone in rows:
             if email:
-                add(_key("email:" + email.lower()))
+                keys.append("email:" + email.lower())
             for number in (mobile, phone):
                 if number:
                     if not normal(number) or number.startswith("+860"):
                         number = _stored_phone(number)
                         if not number:
                             continue
-                    add(_key("phone:" + phone_key(number)))
+                    keys.append("phone:" + phone_key(number))
+        return keys
+
+    def chunk_keys(self, values: list[list[Any]]) -> list[list[str | None]]:
+        """A chunk's keys per key column, from the converted values (`prepare`)."""
+        by_field = {c.target.key: v for c, v in zip(self.columns, values, strict=True)}
+        keys = []
+        for position, prefix in self.key_columns:
+            cells = by_field[self.written[position]]
+            if prefix == "email:":
+                keys.append([prefix + v if v and v.__class__ is str else None for v in cells])
+            else:
+                keys.append(
+                    [
+                        (prefix + (v if "x" not in v else phone_key(v)))
+                        if v and v.__class__ is str
+                        else None
+                        for v in cells
+                    ]
+                )
+        return keys
 
     # -- customers --
     def _resolve_customers(self, names: set[str]) -> None:
@@ -373,22 +444,37 @@ class BulkContactImporter:
             self.customers[name] = hits[0] if len(hits) == 1 else None
 
     # -- one chunk --
-    def run_chunk(self, rows: list[Row], report: Report) -> list[tuple[int, Problem]]:
-        """Import a chunk of rows; returns their problems. Column by column: the cells'
-        values, the customers, the rows to send through the row path's check, the
-        duplicates, then one write."""
+    def prepare(self, lines: list[int], cells: list[list[Any]]) -> Prepared:
+        """A chunk's cells converted column by column, without the database (the helper
+        process does this for the next chunk while this one writes)."""
+        assert self.customer_column is not None
+        by_column = list(zip(*cells, strict=True))
+        values = [c.convert_all(by_column[c.index]) for c in self.columns]
+        return Prepared(
+            lines,
+            cells,
+            self.customer_column.convert_all(by_column[self.customer_column.index]),
+            values,
+            self.chunk_keys(values),
+            set(),
+        )
+
+    def apply(self, chunk: Prepared, report: Report) -> list[tuple[int, Problem]]:
+        """Import a prepared chunk; returns its problems. The customers, the custom
+        fields, the rows to send through the row path's check, the duplicates, then one
+        write."""
         errors: list[tuple[int, Problem]] = []
-        n = len(rows)
+        lines, cells = chunk.lines, chunk.cells
+        n = len(lines)
         if not n:
             return errors
-        by_column = list(zip(*[r.cells for r in rows], strict=True))
-        assert self.customer_column is not None
-        texts = self.customer_column.convert_all(by_column[self.customer_column.index])
+        texts = chunk.customers
         self._resolve_customers(set(texts))
         customers = [self.customers.get(t) for t in texts]
-        values = {c.target.key: c.convert_all(by_column[c.index]) for c in self.columns}
+        values = {c.target.key: v for c, v in zip(self.columns, chunk.values, strict=True)}
         custom = [
-            (c.target.key[7:], c.convert_all(by_column[c.index])) for c in self.custom_columns
+            (c.target.key[7:], c.convert_all([row[c.index] for row in cells]))
+            for c in self.custom_columns
         ]
         field_values = [
             (
@@ -413,20 +499,20 @@ class BulkContactImporter:
             slow = set(range(n))
         alive = [True] * n
         for i in sorted(slow):
-            outcome = self._slow_row(rows[i], errors)
+            outcome = self._slow_row(Row(lines[i], cells[i]), errors)
             if outcome is None:
                 alive[i] = False
                 continue
-            cells, customers[i], custom_json = outcome
-            for column, value in zip(field_values, cells, strict=True):
+            row_values, customers[i], custom_json = outcome
+            for column, value in zip(field_values, row_values, strict=True):
                 column[i] = value
             if customs is not None:
                 customs[i] = custom_json
         failed = alive.count(False)
 
-        skipped = 0
-        if self.dedupe != "create":
-            skipped = self._dedupe(field_values, alive)
+        skipped = self._dedupe(chunk, alive) if self.key_columns else 0
+        #: The rows not created (failed or duplicates), told back to the feed.
+        self.not_created = [i for i, ok in enumerate(alive) if not ok]
         owners = [c[1] if c is not None else None for c in customers]
         customer_ids = [c[0] if c is not None else None for c in customers]
         now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -449,58 +535,46 @@ class BulkContactImporter:
         report.skipped += skipped
         report.failed += failed
         report.processed += n
-        report.last_line = rows[-1].line
+        report.last_line = lines[-1]
         return errors
 
-    def _dedupe(self, field_values: list[list[Any]], alive: list[bool]) -> int:
+    def _dedupe(self, chunk: Prepared, alive: list[bool]) -> int:
         """Mark the duplicates among the living rows not alive; returns how many.
 
         The row path's rule: a row is a duplicate when one of its keys belongs to a
         contact the importer can see or to a row created before it from this file; a
-        duplicate's keys are not remembered. Rows whose keys occur nowhere else need no
-        order; only the others are decided one by one, in file order."""
-        index = self.index
-        columns = []
-        for name, prefix in (("email", "email:"), ("mobile", "phone:"), ("phone", "phone:")):
-            if name not in self.header_of:
-                continue
-            cells = field_values[self.written.index(name)]
-            if prefix == "email:":
-                columns.append(
-                    [
-                        _key(prefix + v) if v and ok else None
-                        for v, ok in zip(cells, alive, strict=True)
-                    ]
-                )
-            else:
-                columns.append(
-                    [
-                        _key(prefix + (v if "x" not in v else phone_key(v))) if v and ok else None
-                        for v, ok in zip(cells, alive, strict=True)
-                    ]
-                )
-        if not columns:
-            return 0
-        every = [h for column in columns for h in column if h is not None]
+        duplicate's keys are not remembered. A key is held before this chunk when the
+        index had it (`chunk.hits`) or a row of the chunk before has it (`previous`).
+        Rows whose keys occur nowhere else need no order; only the others are decided
+        one by one, in file order."""
+        hits, previous = chunk.hits, self.previous
+        columns = [
+            [k if ok else None for k, ok in zip(column, alive, strict=True)]
+            for column in chunk.keys
+        ]
+        every = [k for column in columns for k in column if k is not None]
         distinct = set(every)
-        doubtful = distinct & index
+        doubtful = distinct & hits
+        if previous:
+            doubtful.update(distinct & previous)
         if len(distinct) != len(every):
-            doubtful.update(h for h, count in Counter(every).items() if count > 1)
-        if not doubtful:
-            index.update(distinct)
-            return 0
-        in_doubt = sorted({i for column in columns for i, h in enumerate(column) if h in doubtful})
+            doubtful.update(k for k, count in Counter(every).items() if count > 1)
         skipped = 0
-        for i in in_doubt:
-            hashes = [h for column in columns if (h := column[i]) is not None]
-            if any(h in index for h in hashes):
-                alive[i] = False
-                skipped += 1
-            else:
-                index.update(hashes)
-        doubt = set(in_doubt)
-        for column in columns:
-            index.update(h for i, h in enumerate(column) if h is not None and i not in doubt)
+        if doubtful:
+            added: set[str] = set()
+            in_doubt = sorted(
+                {i for column in columns for i, k in enumerate(column) if k in doubtful}
+            )
+            for i in in_doubt:
+                keys = [k for column in columns if (k := column[i]) is not None]
+                if any(k in hits or k in previous or k in added for k in keys):
+                    alive[i] = False
+                    skipped += 1
+                else:
+                    added.update(keys)
+        self.previous = {
+            k for column in columns for k, ok in zip(column, alive, strict=True) if ok and k
+        }
         return skipped
 
     @staticmethod
@@ -566,9 +640,13 @@ def run_bulk_import(
     checkpoint: Checkpoint | None = None,
     should_cancel: Callable[[], bool] | None = None,
     keep_errors: int | None = 1000,
+    helper: bool | None = None,
 ) -> Report:
     """Import a contacts file through the bulk path (see the module docstring); the
-    arguments and the report are `engine.run_import`'s."""
+    arguments and the report are `engine.run_import`'s. `helper`: read and convert the
+    next chunk in a second process while this one writes (default: where `fork` is)."""
+    if helper is None:
+        helper = HELPER_AVAILABLE
     if mode not in MODES:
         raise ValueError(mode)
     with translation.override(getattr(user, "language", None) or translation.get_language()):
@@ -576,14 +654,18 @@ def run_bulk_import(
             user=user, headers=table.headers, columns=columns, dedupe=dedupe, day_first=day_first
         )
         report = Report(last_line=resume_after_line)
-        rows: Iterator[Row] = iter(table.rows)
-        if resume_after_line:
-            rows = (r for r in rows if r.line > resume_after_line)
-        if limit is not None:
-            rows = islice(rows, limit)
+        feed = Feed(importer, table, chunk_size, resume_after_line, limit)
+        source: Feed | Helper = Helper(feed) if helper and chunk_size <= HELPER_CHUNK else feed
+        source.start()
+        for batch in importer.existing():
+            source.load(batch)
+        source.loaded()
+        chunks = source.chunks()
 
-        def one_chunk(chunk: list[Row]) -> None:
-            errors = importer.run_chunk(chunk, report)
+        def one_chunk(chunk: Prepared) -> None:
+            errors = importer.apply(chunk, report)
+            if importer.key_columns:
+                source.created(importer.not_created)
             room = None if keep_errors is None else max(0, keep_errors - len(report.errors))
             report.errors += errors if room is None else errors[:room]
             if checkpoint is not None:
@@ -593,21 +675,25 @@ def run_bulk_import(
             report.cancelled = should_cancel is not None and should_cancel()
             return report.cancelled
 
-        if dry_run or mode == ALL_OR_NOTHING:
-            with transaction.atomic():
-                while chunk := list(islice(rows, chunk_size)):
-                    one_chunk(chunk)
+        try:
+            if dry_run or mode == ALL_OR_NOTHING:
+                with transaction.atomic():
+                    for chunk in chunks:
+                        one_chunk(chunk)
+                        if cancelled():
+                            break
+                    if dry_run or report.failed or report.cancelled:
+                        transaction.set_rollback(True)
+                        report.rolled_back = True
+            else:
+                for chunk in chunks:
+                    with transaction.atomic():
+                        one_chunk(chunk)
                     if cancelled():
                         break
-                if dry_run or report.failed or report.cancelled:
-                    transaction.set_rollback(True)
-                    report.rolled_back = True
-        else:
-            while chunk := list(islice(rows, chunk_size)):
-                with transaction.atomic():
-                    one_chunk(chunk)
-                if cancelled():
-                    break
+        finally:
+            chunks.close()
+            source.close()
         # The audit log: one entry for the whole import, not one per row.
         record_import(
             by=user,
@@ -617,3 +703,241 @@ def run_bulk_import(
             rolled_back=report.rolled_back,
         )
         return report
+
+
+def _read(
+    table: Table, size: int, resume_after_line: int, limit: int | None
+) -> Iterator[tuple[list[int], list[list[Any]]]]:
+    """The file's data rows, a chunk at a time: lines and cells (CSV: `take`, the
+    reader's own chunks; else rows gathered), after `resume_after_line`, at most `limit`."""
+    take = getattr(table.rows, "take", None)
+    left = sys.maxsize if limit is None else limit
+    while left > 0:
+        if take is not None:
+            lines, cells = take(size)
+        else:
+            rows = list(islice(table.rows, size))
+            lines, cells = [r.line for r in rows], [r.cells for r in rows]
+        if not lines:
+            return
+        if lines[0] <= resume_after_line:
+            keep = bisect_right(lines, resume_after_line)
+            lines, cells = lines[keep:], cells[keep:]
+        if len(lines) > left:
+            lines, cells = lines[:left], cells[:left]
+        left -= len(lines)
+        if lines:
+            yield lines, cells
+
+
+class KeyIndex:
+    """The de-dup keys held so far (the contacts the importer can see, then the rows
+    created from the file), exact, in a private temporary SQLite database: SQLite keeps
+    INDEX_CACHE_KIB of its pages in memory and the rest in a file it deleted on opening
+    (gone with the process, even after SIGKILL)."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", isolation_level=None)
+        for pragma in (
+            f"cache_size=-{INDEX_CACHE_KIB}",
+            "temp_store=FILE",
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "locking_mode=EXCLUSIVE",
+        ):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("CREATE TABLE k (k TEXT PRIMARY KEY) WITHOUT ROWID")
+
+    def add(self, keys: list[str]) -> None:
+        if keys:
+            self.db.execute(
+                "INSERT OR IGNORE INTO k SELECT value FROM json_each(?)", [json.dumps(keys)]
+            )
+
+    def held(self, keys: list[str]) -> set[str]:
+        """Those of `keys` the index holds."""
+        if not keys:
+            return set()
+        found = self.db.execute(
+            "SELECT k FROM k WHERE k IN (SELECT value FROM json_each(?))", [json.dumps(keys)]
+        )
+        return {k for (k,) in found}
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class Feed:
+    """The file's chunks, prepared (`BulkContactImporter.prepare`) and their keys looked
+    up in the index: in this process, or in the helper (`Helper`).
+
+    A chunk's keys are looked up when the chunk is prepared; the rows it created are
+    told back (`created`) after it is written, so the index may not yet hold the keys
+    of the chunk just before it (the importer keeps those: `previous`)."""
+
+    def __init__(
+        self,
+        importer: BulkContactImporter,
+        table: Table,
+        size: int,
+        resume_after_line: int,
+        limit: int | None,
+    ) -> None:
+        self.importer = importer
+        self.rows = _read(table, size, resume_after_line, limit)
+        self.index: KeyIndex | None = None
+        #: The keys of the chunks handed over whose created rows are not told yet.
+        self.waiting: deque[list[list[str | None]]] = deque()
+        self.is_loaded = False
+
+    def start(self) -> None:
+        if self.importer.key_columns:
+            self.index = KeyIndex()
+
+    def load(self, rows: list[tuple[str, str, str]]) -> None:
+        assert self.index is not None
+        self.index.add(self.importer.existing_keys(rows))
+
+    def loaded(self) -> None:
+        self.is_loaded = True
+
+    def created(self, not_created: list[int]) -> None:
+        """The oldest waiting chunk is written: the keys of its created rows are held."""
+        assert self.index is not None
+        columns = self.waiting.popleft()
+        if not_created:
+            gone = set(not_created)
+            columns = [[k if i not in gone else None for i, k in enumerate(c)] for c in columns]
+        self.index.add([k for column in columns for k in column if k])
+
+    def wait(self) -> None:
+        """Before a lookup: the existing contacts are in (and in the helper, all but
+        the last chunk handed over are told back)."""
+
+    def chunks(self) -> Generator[Prepared]:
+        importer = self.importer
+        for lines, cells in self.rows:
+            chunk = importer.prepare(lines, cells)
+            if self.index is not None:
+                self.wait()
+                chunk.hits.update(
+                    self.index.held(list({k for column in chunk.keys for k in column if k}))
+                )
+                self.waiting.append(chunk.keys)
+            yield chunk
+
+    def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
+            self.index = None
+
+
+#: The helper process is made by forking this one (it inherits the compiled columns).
+HELPER_AVAILABLE = "fork" in multiprocessing.get_all_start_methods()
+#: Larger chunks are read in this process (what the helper is told back per chunk must
+#: fit in the pipe's buffer while both processes send).
+HELPER_CHUNK = 50_000
+
+
+class Helper:
+    """A `Feed` run in a forked helper process, one chunk ahead of this one: it reads
+    the file, converts cells and looks keys up while this process writes. It never
+    touches the database (the parent's connection is not used in the child); the
+    existing contacts are sent to it. Its problems (a malformed row) are raised here,
+    after the chunks before them. `close()`, or the end of this process (even SIGKILL:
+    the pipe closes), stops it."""
+
+    def __init__(self, feed: Feed) -> None:
+        self.feed = feed
+        self.process: Any = None
+        self.conn: Any = None
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conn, theirs = context.Pipe(duplex=True)
+        self.process = context.Process(target=_helper_main, args=(self.feed, theirs), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def load(self, rows: list[tuple[str, str, str]]) -> None:
+        self.conn.send(("existing", rows))
+
+    def loaded(self) -> None:
+        if self.feed.importer.key_columns:
+            self.conn.send(("loaded", None))
+
+    def created(self, not_created: list[int]) -> None:
+        # A closed pipe: the helper has sent its last chunk (had it died, `chunks` says so).
+        with contextlib.suppress(BrokenPipeError):
+            self.conn.send(("created", not_created))
+
+    def chunks(self) -> Generator[Prepared]:
+        while True:
+            try:
+                kind, payload = self.conn.recv()
+            except EOFError:
+                raise RuntimeError(
+                    _("The import's reading process stopped unexpectedly (exit code %(code)s).")
+                    % {"code": self.process.exitcode}
+                ) from None
+            if kind == "chunk":
+                yield payload
+            elif kind == "end":
+                return
+            else:
+                raise payload
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self.process is not None:
+            self.process.join(timeout=10)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+            self.process = None
+
+
+def _helper_main(feed: Feed, conn: Any) -> None:
+    """The helper process: prepare chunks and send them; take in the existing contacts'
+    keys and the created rows as they come."""
+
+    def receive() -> None:
+        kind, payload = conn.recv()
+        if kind == "existing":
+            feed.load(payload)
+        elif kind == "loaded":
+            feed.loaded()
+        elif kind == "created":
+            feed.created(payload)
+
+    def wait() -> None:
+        while not feed.is_loaded or len(feed.waiting) > 1:
+            receive()
+
+    feed.wait = wait  # type: ignore[method-assign]
+    try:
+        try:
+            feed.start()
+            for chunk in feed.chunks():
+                conn.send(("chunk", chunk))
+            conn.send(("end", None))
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            return  # the parent stopped
+        except Exception as e:
+            try:
+                pickle.dumps(e)
+            except Exception:
+                e = RuntimeError(repr(e))
+            conn.send(("error", e))
+    except (BrokenPipeError, ConnectionResetError):
+        return
+    finally:
+        feed.close()
+        conn.close()
+
+
+def _batched(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while batch := list(islice(rows, size)):
+        yield batch

@@ -18,6 +18,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import PurePath
 from typing import IO, Any, NamedTuple
 
@@ -236,7 +237,7 @@ def _open_csv(stream: IO[bytes], head: bytes) -> Table:
     table = Table(
         kind="csv",
         headers=headers,
-        rows=_csv_rows(reader, encoding, header_line, len(headers)),
+        rows=_CsvRows(reader, encoding, header_line, len(headers)),
         encoding=label,
         separator=separator,
         header_line=header_line,
@@ -267,32 +268,99 @@ def _records(reader: Any, encoding: str) -> Iterator[Row]:
         yield Row(line, cells)
 
 
-def _csv_rows(reader: Any, encoding: str, line: int, width: int) -> Iterator[Row]:
+class _CsvRows:
     """The data rows after the header: `_records` and `_data_rows` in one loop (CSV
-    cells are all text, so a row is blank when its joined cells are)."""
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise FileProblem(
-                _("Row %(line)s is malformed (%(error)s).") % {"line": line + 1, "error": e}
-            ) from None
-        line += 1
-        joined = "".join(cells)
-        if "\ufffd" in joined:
-            raise FileProblem(
-                _(
-                    "Row %(line)s cannot be read as %(encoding)s. Save the file again as UTF-8 (CSV UTF-8 in Excel) and upload it."
-                )
-                % {"line": line, "encoding": encoding}
+    cells are all text, so a row is blank when its joined cells are). `take(n)` reads
+    the next n rows at once for the bulk path: the same rows, lines and problems, with
+    the checks made a chunk at a time."""
+
+    def __init__(self, reader: Any, encoding: str, line: int, width: int) -> None:
+        self.reader = reader
+        self.encoding = encoding
+        self.line = line
+        self.width = width
+        #: A problem met by `take` after rows it still returned: raised on the next call.
+        self.problem: FileProblem | None = None
+
+    def __iter__(self) -> _CsvRows:
+        return self
+
+    def _malformed(self, line: int, error: Exception) -> FileProblem:
+        return FileProblem(
+            _("Row %(line)s is malformed (%(error)s).") % {"line": line, "error": error}
+        )
+
+    def _undecodable(self, line: int) -> FileProblem:
+        return FileProblem(
+            _(
+                "Row %(line)s cannot be read as %(encoding)s. Save the file again as UTF-8 (CSV UTF-8 in Excel) and upload it."
             )
-        if not joined or joined.isspace():
-            continue
-        if len(cells) != width:
-            cells = cells[:width] if len(cells) > width else cells + [None] * (width - len(cells))
-        yield Row(line, cells)
+            % {"line": line, "encoding": self.encoding}
+        )
+
+    def __next__(self) -> Row:
+        if self.problem is not None:
+            raise self.problem
+        reader, width = self.reader, self.width
+        while True:
+            try:
+                cells = next(reader)
+            except csv.Error as e:
+                raise self._malformed(self.line + 1, e) from None
+            self.line += 1
+            joined = "".join(cells)
+            if "\ufffd" in joined:
+                raise self._undecodable(self.line)
+            if not joined or joined.isspace():
+                continue
+            if len(cells) != width:
+                cells = (
+                    cells[:width] if len(cells) > width else cells + [None] * (width - len(cells))
+                )
+            return Row(self.line, cells)
+
+    def take(self, n: int) -> tuple[list[int], list[list[Any]]]:
+        """The next data rows (at most n; none only at the end): their lines and cells."""
+        while True:
+            lines, records, more = self._take(n)
+            if records or not more:
+                return lines, records
+
+    def _take(self, n: int) -> tuple[list[int], list[list[Any]], bool]:
+        if self.problem is not None:
+            raise self.problem
+        records: list[list[Any]] = []
+        try:
+            records.extend(islice(self.reader, n))
+        except csv.Error as e:
+            # `extend` kept the records read before the malformed one: they go first.
+            self.problem = self._malformed(self.line + len(records) + 1, e)
+        first = self.line + 1
+        self.line += len(records)
+        more = len(records) == n and self.problem is None  # maybe more to read
+        joined = list(map("".join, records))
+        if "\ufffd" in "".join(joined):
+            bad = next(i for i, j in enumerate(joined) if "\ufffd" in j)
+            self.problem = self._undecodable(first + bad)
+            del records[bad:], joined[bad:]
+        blank = [i for i, j in enumerate(joined) if not j or j.isspace()]
+        lines = list(range(first, first + len(records)))
+        if blank:
+            for i in reversed(blank):
+                del records[i], lines[i]
+        width = self.width
+        if any(len(cells) != width for cells in records):
+            records = [
+                cells
+                if len(cells) == width
+                else cells[:width]
+                if len(cells) > width
+                else cells + [None] * (width - len(cells))
+                for cells in records
+            ]
+        if not records and self.problem is not None:
+            raise self.problem
+        return lines, records, more
 
 
 # -- XLSX ----------------------------------------------------------------------------------

@@ -152,18 +152,21 @@ def row_path(table, **options):
     return run_import(table, object_type="contact", chunk_size=3, **options)
 
 
-def bulk_path(table, **options):
-    return run_bulk_import(table, keep_errors=None, chunk_size=4, **options)
+def bulk_path(table, chunk_size=4, **options):
+    return run_bulk_import(table, keep_errors=None, chunk_size=chunk_size, **options)
 
 
+@pytest.mark.parametrize("helper", [True, False], ids=["helper", "one-process"])
 @pytest.mark.parametrize(
     ("mode", "dedupe"),
     [("skip-errors", "skip"), ("skip-errors", "create"), ("all-or-nothing", "skip")],
 )
-def test_the_bulk_path_gives_the_row_paths_records_errors_and_duplicates(cast, world, mode, dedupe):
+def test_the_bulk_path_gives_the_row_paths_records_errors_and_duplicates(
+    cast, world, mode, dedupe, helper
+):
     data = corpus.csv_bytes(corpus_rows(world))
     rows = outcome(row_path, data, cast.rep, mode=mode, dedupe=dedupe)
-    bulk = outcome(bulk_path, data, cast.rep, mode=mode, dedupe=dedupe)
+    bulk = outcome(bulk_path, data, cast.rep, mode=mode, dedupe=dedupe, helper=helper)
     assert bulk == rows
     counts, rolled_back, errors, records = bulk
     # The corpus is what it claims to be: every kind of outcome occurs.
@@ -199,13 +202,44 @@ cells = st.tuples(
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rows=st.lists(cells, min_size=1, max_size=12), dedupe=st.sampled_from(["skip", "create"]))
+@given(
+    rows=st.lists(cells, min_size=1, max_size=12),
+    dedupe=st.sampled_from(["skip", "create"]),
+    helper=st.booleans(),
+)
 def test_any_mix_of_good_and_bad_rows_imports_the_same_through_both_paths(
-    cast, world, rows, dedupe
+    cast, world, rows, dedupe, helper
 ):
     data = corpus.csv_bytes([HEADERS, *rows])
     rows_outcome = outcome(row_path, data, cast.rep, dedupe=dedupe)
-    assert outcome(bulk_path, data, cast.rep, dedupe=dedupe) == rows_outcome
+    assert outcome(bulk_path, data, cast.rep, dedupe=dedupe, helper=helper) == rows_outcome
+
+
+@pytest.mark.parametrize("helper", [True, False], ids=["helper", "one-process"])
+def test_duplicates_are_found_in_the_chunk_before_and_further_back(cast, world, helper):
+    """The helper looks a chunk's keys up before the chunk before it is written: the
+    rows that chunk created (not its failed or duplicate rows) still count."""
+    m1, m2, c1 = "13900000101", "13900000102", "c1@example.com"
+    data = corpus.csv_bytes(
+        [
+            ["客户名称", "姓名", "手机", "邮箱"],
+            ["Acme", "A", m1, "a1@example.com"],  # chunk 1: created
+            ["Acme", "B", m2, "bad"],  # failed: its keys are nobody's
+            ["Acme", "C", m1, ""],  # chunk 2: A's, a chunk before
+            ["Acme", "D", m2, ""],  # created (B failed)
+            ["Acme", "E", "", "a1@example.com"],  # chunk 3: A's, two chunks before
+            ["Acme", "F", m2, ""],  # D's, a chunk before
+            ["Acme", "G", m1, c1],  # chunk 4: A's; c1 not remembered
+            ["Acme", "H", "", c1],  # created (G was a duplicate)
+            ["Acme", "I", m2, ""],  # chunk 5: D's, three chunks before
+            ["Acme", "J", "", c1],  # H's, a chunk before
+        ]
+    )
+    expected = outcome(row_path, data, cast.rep)
+    assert outcome(bulk_path, data, cast.rep, chunk_size=2, helper=helper) == expected
+    counts, _rolled_back, _errors, records = expected
+    assert (counts["created"], counts["skipped"], counts["failed"]) == (3, 6, 1)
+    assert {r[0] for r in records} == {"A", "D", "H"}
 
 
 # -- the fast shapes -----------------------------------------------------------------------

@@ -235,7 +235,7 @@ def test_a_lost_worker_of_a_bulk_contact_job_resumes_after_the_last_committed_ch
     monkeypatch.setattr(jobs, "BULK_CHUNK", 30)
     job = contact_job(cast.rep, 100, bad=frozenset({5, 70}))
     assert jobs.uses_bulk_path(job)
-    real = BulkContactImporter.run_chunk
+    real = BulkContactImporter.apply
     calls = {"n": 0}
 
     def flaky(self, *args, **kwargs):
@@ -244,13 +244,13 @@ def test_a_lost_worker_of_a_bulk_contact_job_resumes_after_the_last_committed_ch
             raise WorkerKilled
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(BulkContactImporter, "run_chunk", flaky)
+    monkeypatch.setattr(BulkContactImporter, "apply", flaky)
     with pytest.raises(WorkerKilled):
         jobs.run_job(job.pk)
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.resume_after_line) == ("running", 60, 61)
     assert Contact.objects.count() == 59
-    monkeypatch.setattr(BulkContactImporter, "run_chunk", real)
+    monkeypatch.setattr(BulkContactImporter, "apply", real)
     job = jobs.run_job(job.pk)  # the retried task
     assert (job.status, job.created_count, job.error_count, job.attempts) == (
         "succeeded",

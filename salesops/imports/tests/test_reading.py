@@ -122,3 +122,53 @@ def test_the_header_row_may_come_after_blank_rows_in_xlsx():
     table, got = read(corpus.xlsx_bytes(rows), "b.xlsx")
     assert table.headers == ["name", "email"]
     assert got == [(3, ["Ann", "a@b.c"])]
+
+
+def _iterated(data: bytes) -> tuple[list[tuple[int, list]], str | None]:
+    rows: list[tuple[int, list]] = []
+    with open_table(io.BytesIO(data), "file.csv") as table:
+        try:
+            rows.extend((r.line, r.cells) for r in table.rows)
+        except FileProblem as e:
+            return rows, str(e)
+    return rows, None
+
+
+def _taken(data: bytes, n: int) -> tuple[list[tuple[int, list]], str | None]:
+    rows: list[tuple[int, list]] = []
+    with open_table(io.BytesIO(data), "file.csv") as table:
+        try:
+            while True:
+                lines, cells = table.rows.take(n)
+                if not lines:
+                    return rows, None
+                assert len(lines) <= n
+                rows.extend(zip(lines, cells, strict=True))
+        except FileProblem as e:
+            return rows, str(e)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"",
+        b"Dan," + b"x" * 50 + b"\r\nEve,e@f.g\r\n",  # a cell over the limit: malformed
+        "坏".encode("gbk") + b",x\r\nFay,f\r\n",  # a byte that is not UTF-8
+    ],
+)
+@pytest.mark.parametrize("n", [1, 2, 3, 100])
+def test_reading_a_chunk_at_a_time_gives_the_rows_lines_and_problems_of_reading_row_by_row(
+    monkeypatch, tail, n
+):
+    """The bulk import reads CSV files with `take`: the same rows, line numbers and
+    first problem (after the rows before it) as iterating."""
+    monkeypatch.setattr("salesops.imports.reading.MAX_CELL", 40)
+    monkeypatch.setattr("salesops.imports.reading.SAMPLE_BYTES", 64)
+    data = (
+        b"name,email\r\nAnn,a@b.c\r\n,\r\n  , \r\n\r\nBob\r\nCy,c@d.e,extra\r\n"
+        b'"two\r\nlines",x\r\n\r\nDi,d@e.f\r\n' + tail
+    )
+    expected = _iterated(data)
+    assert expected[0][:3] == [(2, ["Ann", "a@b.c"]), (6, ["Bob", None]), (7, ["Cy", "c@d.e"])]
+    assert (expected[1] is None) == (tail == b"")
+    assert _taken(data, n) == expected
