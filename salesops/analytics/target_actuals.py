@@ -30,17 +30,21 @@ from salesops.users.models import Target
 MonthlyActuals = dict[int | None, dict[int, Decimal]]
 
 
-def monthly_actuals(ctx: KpiContext, metric: str, months: Period) -> MonthlyActuals:
+def monthly_actuals(
+    ctx: KpiContext, metric: str, months: Period, *, owners: set[int] | None = None
+) -> MonthlyActuals:
     """Per owner and month of `months` (whole months starting on a 1st): the actual for
-    `metric`. Month index 0 is the month of `months.start`."""
+    `metric`. Month index 0 is the month of `months.start`. `owners`: only these owners
+    are needed (others may be missing from the result)."""
     first = months.start
+    mine = Q() if owners is None else Q(owner_id__in=sorted(owners))
 
     def index(day: dt.date) -> int:
         return (day.year - first.year) * 12 + day.month - first.month
 
     out: MonthlyActuals = defaultdict(lambda: defaultdict(Decimal))
     if metric in (Target.Metric.BOOKINGS, Target.Metric.WON_DEALS):
-        for owner, code, day, total, n in won_by_month(ctx, months):
+        for owner, code, day, total, n in won_by_month(ctx, months, owners=owners):
             if metric == Target.Metric.BOOKINGS:
                 out[owner][index(day)] += Decimal(total) * ctx.rates.rate_on(code, day)
             else:
@@ -48,7 +52,7 @@ def monthly_actuals(ctx: KpiContext, metric: str, months: Period) -> MonthlyActu
     elif metric == Target.Metric.COLLECTIONS:
         rows = (
             ctx.payments()
-            .filter(received_on__gte=months.start, received_on__lt=months.end)
+            .filter(mine, received_on__gte=months.start, received_on__lt=months.end)
             .annotate(b=rolled.rate_segment(ctx, months, "received_on", also=month_starts(months)))
             .values_list("owner_id", "currency_id", "b")
             .annotate(s=Sum("amount"))
@@ -68,7 +72,7 @@ def monthly_actuals(ctx: KpiContext, metric: str, months: Period) -> MonthlyActu
         follow_rows = (
             FollowUp.objects.visible_to(ctx.viewer)
             .filter(ctx._owner_q("owner_id"))
-            .filter(occurred_at__gte=start, occurred_at__lt=end)
+            .filter(mine, occurred_at__gte=start, occurred_at__lt=end)
             .annotate(month=local_month(ctx, months))
             .values_list("owner_id", "month")
             .annotate(n=Count("*"))
@@ -82,7 +86,7 @@ def monthly_actuals(ctx: KpiContext, metric: str, months: Period) -> MonthlyActu
 
 
 def won_by_month(
-    ctx: KpiContext, months: Period
+    ctx: KpiContext, months: Period, *, owners: set[int] | None = None
 ) -> list[tuple[int | None, str, dt.date, Decimal, int]]:
     """Won deals closed in `months`: (owner, currency, day, Σ amount, count), grouped by
     stretches of days that lie in one month and have one exchange rate for their
@@ -90,11 +94,14 @@ def won_by_month(
     rate and falls in its own month. From the daily roll-up when the filters allow, as
     `kpis.won_rows` does; a year of 300 reps is then a few thousand rows, not 100,000."""
     starts = month_starts(months)
+    mine = Q() if owners is None else Q(owner_id__in=sorted(owners))
     sc = rolled.scope(ctx, Deal)
     if sc is None:
         raw = (
             ctx.deals()
-            .filter(status=Deal.Status.WON, closed_on__gte=months.start, closed_on__lt=months.end)
+            .filter(
+                mine, status=Deal.Status.WON, closed_on__gte=months.start, closed_on__lt=months.end
+            )
             .annotate(b=rolled.rate_segment(ctx, months, "closed_on", also=starts))
             .values_list("owner_id", "currency_id", "b")
             .annotate(s=Sum("amount"), n=Count("*"))
@@ -106,6 +113,7 @@ def won_by_month(
             Q(status=Deal.Status.WON, day__gte=months.start, day__lt=months.end)
             & rolled._pipeline_q(ctx)
             & sc.owner_q()
+            & mine
         )
         .annotate(b=rolled.rate_segment(ctx, months, "day", also=starts))
         .values_list("owner_id", "currency_id", "b")
@@ -116,7 +124,9 @@ def won_by_month(
     if sc.extra_deals:
         extra = (
             rolled.extra_deals(ctx, sc)
-            .filter(status=Deal.Status.WON, closed_on__gte=months.start, closed_on__lt=months.end)
+            .filter(
+                mine, status=Deal.Status.WON, closed_on__gte=months.start, closed_on__lt=months.end
+            )
             .values_list("owner_id", "currency_id", "closed_on", "amount")
         )
         out += [(o, c, d, Decimal(a), 1) for o, c, d, a in extra if d is not None]

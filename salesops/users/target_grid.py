@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Q
 
@@ -78,6 +78,17 @@ class GridRow:
         return str(self.user if self.user is not None else self.team)
 
 
+class SetTarget(NamedTuple):
+    """A target as the grid reads it."""
+
+    user_id: int | None
+    team_id: int | None
+    period_kind: str
+    period_start: dt.date
+    value: Decimal
+    version: int
+
+
 @dataclass
 class Grid:
     metric: str
@@ -85,7 +96,7 @@ class Grid:
     team: Team | None
     rows: list[GridRow]
     #: Targets for whole quarters or the whole year, keyed by (row key, kind, start).
-    longer: dict[tuple[str, str, dt.date], Target] = field(default_factory=dict)
+    longer: dict[tuple[str, str, dt.date], SetTarget] = field(default_factory=dict)
 
     @property
     def editable(self) -> bool:
@@ -120,30 +131,32 @@ def build_grid(*, viewer: User, metric: str, months: list[dt.date], team: Team |
     whom = WhomChecker(viewer)
     may_write = viewer.has_right("target", "create") or viewer.has_right("target", "edit")
     end = add_months(months[-1], 1)
-    targets = list(
-        Target.objects.visible_to(viewer)
+    # Plain rows, not model instances: a grid of hundreds of people holds thousands.
+    targets = [
+        SetTarget(*row)
+        for row in Target.objects.visible_to(viewer)
         .filter(
             Q(user__in=people) | Q(team__in=teams),
             metric=metric,
             period_start__gte=months[0],
             period_start__lt=end,
         )
-        .only("id", "user_id", "team_id", "period_kind", "period_start", "value", "version")
-    )
-    month_targets: dict[tuple[str, dt.date], Target] = {}
-    longer: dict[tuple[str, str, dt.date], Target] = {}
-    for t in targets:
-        key = f"u{t.user_id}" if t.user_id else f"t{t.team_id}"
-        if t.period_kind == MONTH:
-            month_targets[(key, t.period_start)] = t
+        .values_list("user_id", "team_id", "period_kind", "period_start", "value", "version")
+    ]
+    month_targets: dict[tuple[str, dt.date], SetTarget] = {}
+    longer: dict[tuple[str, str, dt.date], SetTarget] = {}
+    for st in targets:
+        key = f"u{st.user_id}" if st.user_id else f"t{st.team_id}"
+        if st.period_kind == MONTH:
+            month_targets[(key, st.period_start)] = st
         else:
-            longer[(key, t.period_kind, t.period_start)] = t
+            longer[(key, st.period_kind, st.period_start)] = st
 
     def cells(key: str) -> list[Cell]:
         out = []
         for start in months:
-            t = month_targets.get((key, start))
-            out.append(Cell(start, t.value if t else None, t.version if t else 0))
+            found = month_targets.get((key, start))
+            out.append(Cell(start, found.value if found else None, found.version if found else 0))
         return out
 
     rows = [GridRow(u, None, cells(f"u{u.pk}"), may_write and whom.user_ok(u.pk)) for u in people]

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from salesops.activities.tests.factories import FollowUpFactory
 from salesops.analytics.engine import Filters, KpiContext
-from salesops.analytics.kpis import METRIC_ACTUALS, attainment_values
+from salesops.analytics.kpis import METRIC_ACTUALS, attainment_values, team_members
 from salesops.analytics.periods import Period, add_months
 from salesops.analytics.target_actuals import monthly_actuals
 from salesops.crm import services as crm
@@ -432,6 +432,52 @@ def test_the_page_needs_the_same_queries_for_3_reps_as_for_13(cast, sales, clien
     for i in range(10):
         UserFactory(username=f"more{i}", role=cast.rep.role, team=cast.east1)
     assert count() == few
+
+
+def test_a_big_grid_is_paged_and_each_page_saves_and_shows_its_own_actuals(
+    cast, sales, client, monkeypatch
+):
+    """Rows beyond a page are on the next one, with their own actuals and a save that
+    returns to that page; the team rows (last) still add up all their members."""
+    from salesops.web.views import targets as views
+
+    monkeypatch.setattr(views, "ROWS_PER_PAGE", 2)
+    client.force_login(cast.admin)
+    params = grid_params(cast.east)
+    first = client.get(URL, params)
+    rows = [r["row"] for r in first.context["rows"]]
+    assert len(rows) == 2 and first.context["pager"]["next"]
+    everyone = []
+    page = 1
+    while True:
+        response = client.get(URL, {**params, "page": page})
+        everyone += [r["row"].key for r in response.context["rows"]]
+        for r in response.context["rows"]:  # each page's actuals, as the engine has them
+            row = r["row"]
+            owners = [row.user.pk] if row.user else sorted(team_members([row.team.pk])[row.team.pk])
+            engine = monthly_actuals(
+                KpiContext(viewer=cast.admin, period=YEAR, filters=Filters(team=cast.east)),
+                "bookings",
+                YEAR,
+            )
+            want = sum((engine.get(o, {}).get(0, Decimal(0)) for o in owners), Decimal(0))
+            assert row.actuals[0] == want, row.key
+        if not response.context["pager"]["next"]:
+            break
+        page += 1
+    months = [add_months(YEAR.start, i) for i in range(12)]
+    whole = views.build_grid(viewer=cast.admin, metric="bookings", months=months, team=cast.east)
+    assert everyone == [r.key for r in whole.rows]  # every row once, in order
+    # saving from the last page changes that page's cell and comes back to it
+    last = client.get(URL, {**params, "page": page})
+    key = last.context["rows"][-1]["cells"][0]["key"]
+    response = client.post(
+        reverse("targets_save"),
+        {**params, "page": page, "state": last.context["state"], f"c-{key}": "1000"},
+    )
+    assert response.status_code == 302 and response["Location"].endswith(f"&page={page}")
+    assert Target.objects.filter(value=Decimal("1000")).count() == 1
+    assert client.get(URL, {**params, "page": 99}).context["page"] == page  # kept in range
 
 
 # -- attainment agrees everywhere -----------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -114,7 +114,8 @@ def read_choice(request: HttpRequest, params: Any) -> Choice:
 
 
 def attach_actuals(request: HttpRequest, grid: Grid) -> str:
-    """Fill each cell's actual (months begun by today) from one grouped query; returns
+    """Fill each cell's actual (months begun by today) from one grouped query over the
+    owners the rows need (the people shown and the members of the teams shown); returns
     a message when they cannot be computed (a missing exchange rate)."""
     viewer: Any = me(request)
     org: Any = request.org  # type: ignore[attr-defined]
@@ -127,8 +128,11 @@ def attach_actuals(request: HttpRequest, grid: Grid) -> str:
     else:
         filters = Filters()
     ctx = KpiContext(viewer=viewer, period=months, filters=filters, today=today)
+    members = team_members([r.team.pk for r in grid.rows if r.team is not None])
+    needed = {r.user.pk for r in grid.rows if r.user is not None}
+    needed.update(*(members[r.team.pk] for r in grid.rows if r.team is not None))
     try:
-        actuals = monthly_actuals(ctx, grid.metric, months)
+        actuals = monthly_actuals(ctx, grid.metric, months, owners=needed)
     except MissingRate as e:
         for row in grid.rows:
             row.actuals = [None] * 12  # type: ignore[attr-defined]
@@ -136,7 +140,6 @@ def attach_actuals(request: HttpRequest, grid: Grid) -> str:
             "c": e.code,
             "d": e.day.isoformat(),
         }
-    members = team_members([r.team.pk for r in grid.rows if r.team is not None])
     begun = sum(1 for m in grid.months if m <= today)
     for row in grid.rows:
         owners = [row.user.pk] if row.user is not None else members[row.team.pk]  # type: ignore[union-attr]
@@ -348,7 +351,6 @@ def page_context(request: HttpRequest, choice: Choice) -> dict[str, Any]:
     viewer: Any = me(request)
     org: Any = request.org  # type: ignore[attr-defined]
     grid = build_grid(viewer=viewer, metric=choice.metric, months=choice.months, team=choice.team)
-    note = attach_actuals(request, grid)
     choices = team_choices(viewer)
     base_depth = min((t.path.count(".") for t in choices), default=0)
     return {
@@ -357,14 +359,26 @@ def page_context(request: HttpRequest, choice: Choice) -> dict[str, Any]:
         "choice_query": urlencode(choice.params()),
         "choice_url": choice.url(),
         "grid": grid,
-        "note": note,
         "currency": org.base_currency_id,
         "metrics": Target.Metric.choices,
         "teams": [(t.pk, "· " * (t.path.count(".") - base_depth) + t.name) for t in choices],
         "fiscal_month": org.fiscal_year_start_month,
         "years": range(choice.year - 3, choice.year + 3),
-        "state": page_state(grid),
     }
+
+
+#: Rows (people and teams) per page of the grid: a whole organisation of hundreds of
+#: reps would be a page of several megabytes, slow to serve and to use.
+ROWS_PER_PAGE = 50
+
+
+def page_of(request: HttpRequest, grid: Grid) -> tuple[int, int]:
+    """(page shown, number of pages): the `page` asked for (GET, or the grid's form),
+    kept within range; anything unreadable is the first page."""
+    pages = max(1, -(-len(grid.rows) // ROWS_PER_PAGE))
+    text = str(request.POST.get("page") or request.GET.get("page") or "1")
+    page = int(text) if text.isdigit() else 1
+    return min(max(page, 1), pages), pages
 
 
 def render_grid(
@@ -377,8 +391,25 @@ def render_grid(
     **extra: Any,
 ) -> HttpResponse:
     context = page_context(request, choice)
-    context["rows"] = table(context["grid"], context["currency"], typed or {}, errors or {})
+    grid = context["grid"]
+    page, pages = page_of(request, grid)
+    shown = replace(grid, rows=grid.rows[(page - 1) * ROWS_PER_PAGE : page * ROWS_PER_PAGE])
+    context["note"] = attach_actuals(request, shown)
+    context["rows"] = table(shown, context["currency"], typed or {}, errors or {})
     context["rows_html"] = rows_html(context["rows"])
+    context["state"] = page_state(shown)
+    context["page"] = page
+    if pages > 1:
+        context["pager"] = {
+            "text": _("Rows %(first)s–%(last)s of %(n)s")
+            % {
+                "first": (page - 1) * ROWS_PER_PAGE + 1,
+                "last": min(page * ROWS_PER_PAGE, len(grid.rows)),
+                "n": len(grid.rows),
+            },
+            "previous": f"{choice.url()}&page={page - 1}" if page > 1 else "",
+            "next": f"{choice.url()}&page={page + 1}" if page < pages else "",
+        }
     context["totals"] = [total_label(quarter) for quarter, *_rest in TOTALS]
     context.update(extra)
     return render(request, "web/targets/grid.html", context, status=status)
@@ -436,7 +467,9 @@ def _saved(request: HttpRequest, choice: Choice, saved: dict[str, Any]) -> HttpR
         )
     else:
         messages.info(request, _("Nothing was changed."))
-    return HttpResponseRedirect(choice.url())
+    page = str(request.POST.get("page") or "")
+    suffix = f"&page={page}" if page.isdigit() and page != "1" else ""
+    return HttpResponseRedirect(choice.url() + suffix)
 
 
 @login_required
