@@ -450,6 +450,22 @@ def test_a_closed_deals_card_offers_to_reopen_and_a_viewer_gets_no_menu(world, s
     assert 'draggable="false"' in card and "<form" not in card
 
 
+def test_owner_choices_keep_the_chosen_person_escape_names_and_stay_within_the_scope(
+    world, signed_in
+):
+    cast = world.cast
+    odd = User.objects.filter(pk=cast.teammate.pk)
+    odd.update(display_name='<b>Tom & "Jerry"</b>')
+    option = f'<option value="{cast.teammate.pk}" selected>&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;</option>'
+    admin = signed_in(cast.admin)
+    assert option in admin.get(reverse("deal_list"), {"owner": cast.teammate.pk}).text
+    assert option in admin.get(reverse("board"), {"owner": cast.teammate.pk}).text
+    board = admin.get(reverse("board")).text
+    assert option.replace(" selected", "") in board
+    rep_board = signed_in(cast.rep).get(reverse("board")).text
+    assert f'<option value="{cast.outsider.pk}"' not in rep_board  # not in the rep's scope
+
+
 # -- saved views -----------------------------------------------------------------------------------
 
 
