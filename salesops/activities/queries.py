@@ -23,6 +23,17 @@ class Entry:
     obj: Any
     by: Any = None
 
+    @property
+    def key(self) -> Cursor:
+        """Its place in a timeline (newest first): time, then kind and id, so entries
+        at the same moment still have one order and a page boundary among them loses
+        none."""
+        return (self.at, self.kind, self.obj.pk)
+
+
+#: A timeline position: (moment, kind, id), as `Entry.key`.
+Cursor = tuple[dt.datetime, str, int]
+
 
 def timeline(
     user: Any,
@@ -32,14 +43,17 @@ def timeline(
     contact: Any = None,
     deal: Any = None,
     limit: int = 30,
-    before: dt.datetime | None = None,
+    before: Cursor | None = None,
 ) -> list[Entry]:
     """Follow-ups, tasks, stage changes and pool events of one record (the caller has
-    checked the record is visible), newest first. A customer's timeline includes what
-    was logged on its contacts and deals. `before` pages it: only what happened earlier."""
+    checked the record is visible), newest first (`Entry.key`). A customer's timeline
+    includes what was logged on its contacts and deals. `before` pages it: only the
+    entries after that position (earlier, or at the same moment and later in order)."""
+    moment = before[0] if before is not None else None
+    fetch = limit if before is None else 2 * limit  # entries tied with `before` drop out
 
     def earlier(field: str) -> Q:
-        return Q(**{f"{field}__lt": before}) if before is not None else Q()
+        return Q(**{f"{field}__lte": moment}) if moment is not None else Q()
 
     links = Q()
     for name, obj in (("lead", lead), ("customer", customer), ("contact", contact), ("deal", deal)):
@@ -51,7 +65,7 @@ def timeline(
             FollowUp.objects.visible_to(user)
             .filter(links, earlier("occurred_at"))
             .select_related("owner")
-            .order_by("-occurred_at")[:limit]
+            .order_by("-occurred_at", "-id")[:fetch]
         ):
             entries.append(Entry("followup", f.occurred_at, f, f.owner))
     if user.has_right("task", "view"):
@@ -59,23 +73,25 @@ def timeline(
             Task.objects.visible_to(user)
             .filter(links, earlier("created_at"))
             .select_related("owner")
-            .order_by("-created_at")[:limit]
+            .order_by("-created_at", "-id")[:fetch]
         ):
             entries.append(Entry("task", t.created_at, t, t.owner))
-            if t.done_at and (before is None or t.done_at < before):
+            if t.done_at:
                 entries.append(Entry("task_done", t.done_at, t, t.owner))
     if deal is not None:
         for h in (
             StageHistory.objects.filter(earlier("entered_at"), deal=deal)
             .select_related("stage", "entered_by")
-            .order_by("-entered_at")[:limit]
+            .order_by("-entered_at", "-id")[:fetch]
         ):
             entries.append(Entry("stage", h.entered_at, h, h.entered_by))
     if customer is not None:
-        events = PoolEvent.objects.filter(earlier("at"), customer=customer).order_by("-at")
-        for e in events.select_related("user")[:limit]:
+        events = PoolEvent.objects.filter(earlier("at"), customer=customer).order_by("-at", "-id")
+        for e in events.select_related("user")[:fetch]:
             entries.append(Entry("pool", e.at, e, e.user))
-    entries.sort(key=lambda e: e.at, reverse=True)
+    if before is not None:
+        entries = [e for e in entries if e.key < before]
+    entries.sort(key=lambda e: e.key, reverse=True)
     return entries[:limit]
 
 

@@ -141,6 +141,32 @@ def test_older_lines_come_a_page_at_a_time(cast, deal, signed_in):
     assert "Older" not in html
 
 
+def test_lines_at_the_same_moment_across_a_page_boundary_are_each_shown_once(
+    cast, deal, signed_in
+):
+    """An import or a bulk change writes many lines in one instant: paging through them
+    shows every one exactly once (the cursor is moment, kind and id, not the moment)."""
+    from salesops.web.views.timeline import PAGE
+
+    _edits(cast, deal, PAGE + 5)
+    same = timezone.now() - dt.timedelta(days=1)
+    with connection.cursor() as cur:  # the log is append-only: move them in SQL
+        cur.execute(
+            f"UPDATE {AuditEntry._meta.db_table} SET at = %s WHERE object_id = %s",
+            [connection.ops.adapt_datetimefield_value(same), deal.pk],
+        )
+    assert AuditEntry.objects.of(deal).count() == PAGE + 6  # the edits and the creation
+    client = signed_in(cast.rep)
+    html = page(client, deal)
+    pages, lines = 1, html.count('class="t-audit')
+    url = reverse("deal_timeline", args=[deal.pk])
+    while match := re.search(r'\?before=([^"#]+)#timeline', html):
+        html = client.get(url + f"?before={match.group(1)}").content.decode()
+        pages, lines = pages + 1, lines + html.count('class="t-audit')
+    assert pages == 2
+    assert lines == PAGE + 6  # each once: none skipped at the boundary, none repeated
+
+
 def test_a_damaged_cursor_is_a_400(cast, deal, signed_in):
     client = signed_in(cast.rep)
     url = reverse("deal_timeline", args=[deal.pk])

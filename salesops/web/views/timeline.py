@@ -47,34 +47,57 @@ FOLLOWUP_FIELDS = ["kind", "occurred_at", "duration_minutes", "subject", "outcom
 TASK_FIELDS = ["title", "due_at", "priority", "description"]
 
 
-def parse_before(raw: str | None) -> dt.datetime | None:
-    """The `before` cursor of a timeline page; ValueError when it is not a moment."""
+def parse_before(raw: str | None) -> activity_queries.Cursor | None:
+    """The `before` cursor of a timeline page: "<moment>~<kind>~<id>" as `cursor_text`
+    writes it, or a bare moment (everything strictly earlier); ValueError otherwise."""
     if not raw:
         return None
-    moment = parse_datetime(raw)
+    moment_text, _sep, rest = raw.partition("~")
+    moment = parse_datetime(moment_text)
     if moment is None:
         raise ValueError(raw)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, dt.UTC)
-    return moment
+    if not rest:
+        return (moment, "", 0)  # sorts before every entry at that moment
+    kind, _sep, pk = rest.partition("~")
+    if not kind.replace("_", "").isalpha() or not pk.isdigit():
+        raise ValueError(raw)
+    return (moment, kind, int(pk))
+
+
+def cursor_text(cursor: activity_queries.Cursor) -> str:
+    moment, kind, pk = cursor
+    return f"{moment.astimezone(dt.UTC).isoformat()}~{kind}~{pk}"
 
 
 def record_timeline(
-    user: Any, obj: Any, link: str, *, before: dt.datetime | None = None, limit: int = PAGE
-) -> tuple[list[activity_queries.Entry], dt.datetime | None]:
+    user: Any,
+    obj: Any,
+    link: str,
+    *,
+    before: activity_queries.Cursor | None = None,
+    limit: int = PAGE,
+) -> tuple[list[activity_queries.Entry], str | None]:
     """One page of the record's timeline and the cursor of the next (None: no more).
     A constant number of queries: one per source, whatever the number of lines."""
     entries = activity_queries.timeline(user, **{link: obj}, before=before, limit=limit + 1)
     edits = AuditEntry.objects.of(obj).exclude(action__in=SHOWN_ELSEWHERE.get(link, []))
+    fetch = limit + 1
     if before is not None:
-        edits = edits.filter(at__lt=before)
-    entries += [activity_queries.Entry("audit", e.at, e) for e in edits[: limit + 1]]
-    entries.sort(key=lambda e: e.at, reverse=True)
+        edits = edits.filter(at__lte=before[0])
+        fetch = 2 * (limit + 1)  # entries tied with `before` drop out below
+    audit = [activity_queries.Entry("audit", e.at, e) for e in edits.order_by("-at", "-id")[:fetch]]
+    if before is not None:
+        audit = [e for e in audit if e.key < before]
+    entries += audit
+    entries.sort(key=lambda e: e.key, reverse=True)
     page, more = entries[:limit], len(entries) > limit
+    older = cursor_text(page[-1].key) if more and page else None
     for e in page:
         if e.kind == "audit":
             e.obj = describe(e.obj, user)
-    return page, (page[-1].at if more and page else None)
+    return page, older
 
 
 def flags(user: Any) -> dict[str, bool]:
@@ -86,7 +109,7 @@ def flags(user: Any) -> dict[str, bool]:
 
 
 def timeline_context(
-    user: Any, obj: Any, link: str, *, before: dt.datetime | None = None
+    user: Any, obj: Any, link: str, *, before: activity_queries.Cursor | None = None
 ) -> dict[str, Any]:
     page, older = record_timeline(user, obj, link, before=before)
     return {"timeline": page, "timeline_older": older, **flags(user)}
