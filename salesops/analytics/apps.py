@@ -12,8 +12,12 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, pre_migrate
 
+        from salesops.analytics import rollups
+        from salesops.lib import bulk
+
         pre_migrate.connect(_drop_rollup_triggers, sender=self)
         post_migrate.connect(_ensure_rollups, sender=self)
+        bulk.register(rollups.suspended)  # a restore loads first, rebuilds once
 
 
 #: Apps whose migrations may alter the tables the roll-up triggers are on or read

@@ -412,10 +412,11 @@ def drop_for_migrate(connection: BaseDatabaseWrapper) -> None:
 @contextmanager
 def suspended(connection: BaseDatabaseWrapper) -> Iterator[None]:
     """For a bulk load inside one transaction: no triggers during the load, then the
-    roll-ups rebuilt from the loaded rows and the triggers back."""
+    roll-ups rebuilt from the loaded rows and the triggers back. If the load fails the
+    caller's transaction rolls back, and with it the dropped triggers (DDL is
+    transactional on both databases); nothing is rebuilt then."""
     uninstall(connection)
-    try:
-        yield
-    finally:
-        rebuild(connection)
-        install(connection)
+    yield
+    rebuild(connection)
+    install(connection)
+    _run(connection, [f"ANALYZE {t}" for t in TABLES])

@@ -40,6 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesops.imports.values import neutralise, restore
+from salesops.lib.bulk import bulk_load
 from salesops.lib.cache import forget_all
 
 FORMAT = "salesops-org-export"
@@ -463,7 +464,9 @@ def restore_org(
                 % {"what": strange[0]}
             )
         summary = Summary()
-        with transaction.atomic():
+        with transaction.atomic(), bulk_load(connection):
+            # (bulk_load: derived data such as the KPI roll-ups is rebuilt once at the
+            # end instead of row by row by triggers)
             _check_empty()
             # Rows that migrations put in (currencies, a default organisation) give way.
             for model in reversed(order):

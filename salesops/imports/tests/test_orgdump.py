@@ -99,6 +99,17 @@ def _wipe(keep_currencies: bool = True) -> None:
             model._base_manager.all()._raw_delete(connection.alias)
 
 
+def _triggers() -> set[str]:
+    """The database's own triggers (the KPI roll-ups' are dropped for a restore and must
+    come back; a failed restore must leave them in place)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cur.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        return {row[0] for row in cur.fetchall()}
+
+
 def _counts() -> dict[str, int]:
     return {m._meta.label_lower: m._base_manager.count() for m in dumped_models()}
 
@@ -108,12 +119,15 @@ def test_restore_gives_the_same_kpis_rows_and_ids(organisation: None) -> None:
     before = _kpis()
     data = _export()
     counts = _counts()
+    triggers = _triggers()
+    assert triggers  # the KPI roll-ups' triggers
     _wipe()
     assert User.objects.count() == 0
 
     summary = restore_org(io.BytesIO(data))
 
     assert summary.tables == counts
+    assert _triggers() == triggers  # back after the load, roll-ups rebuilt:
     assert _kpis() == before
     # Every byte of every table comes back: a second export equals the first.
     assert _members(_export()) == _members(data)
@@ -189,9 +203,11 @@ def test_a_bad_file_is_refused_and_nothing_is_written(
     bad = _rezip(_export(), change, fix)
     _wipe()
     empty = _counts()
+    triggers = _triggers()
     with pytest.raises(DumpError, match=message):
         restore_org(io.BytesIO(bad))
     assert _counts() == empty
+    assert _triggers() == triggers
     assert Currency.objects.exists()  # what migrate put in is still there
 
 
