@@ -126,14 +126,34 @@ class Deal(OwnedModel):
                 name="deal_closed_kpis",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # One owner's (or a team's) closed deals for the KPIs, covering what they
+            # read (customers for active/new customers, cycle, money): no table visits.
             models.Index(
-                fields=["owner", "status", "closed_on"],
-                name="deal_owner_status_closed",
+                fields=[
+                    "owner",
+                    "status",
+                    "closed_on",
+                    "customer",
+                    "created_on",
+                    "currency",
+                    "amount",
+                ],
+                name="deal_owner_closed_kpis",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # Open deals by expected close (pipeline KPIs and charts), covering them.
             models.Index(
-                fields=["status", "expected_close"],
-                name="deal_status_expected",
+                fields=[
+                    "status",
+                    "expected_close",
+                    "owner",
+                    "pipeline",
+                    "stage",
+                    "currency",
+                    "amount",
+                    "probability",
+                ],
+                name="deal_open_pipeline",
                 condition=Q(deleted_at__isnull=True),
             ),
             # A board column's cards, newest first (the id keeps the index order).

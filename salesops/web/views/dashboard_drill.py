@@ -97,7 +97,7 @@ def entered(ctx: engine.KpiContext, params: Any) -> QuerySet:
     if not params.get("stage", "").isdigit():
         raise Http404
     start, end = ctx.bounds()
-    ids = StageHistory.objects.filter(ctx.deal_q("deal__")).filter(
+    ids = StageHistory.objects.filter(deal_id__in=ctx.deals().values("id")).filter(
         entered_at__gte=start, entered_at__lt=end, stage_id=int(params["stage"])
     )
     return Deal.objects.filter(pk__in=ids.values("deal_id"))
