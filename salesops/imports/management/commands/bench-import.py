@@ -74,6 +74,9 @@ class Command(BaseCommand):
         parser.add_argument("--existing", type=int, default=200_000)
         parser.add_argument("--repeat", type=int, default=3)
         parser.add_argument("--profile", action="store_true")
+        parser.add_argument(
+            "--helper", action="store_true", help="read and convert in a forked second process"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         self.profile = opts["profile"]
@@ -170,7 +173,13 @@ class Command(BaseCommand):
 
                     profiler = cProfile.Profile(time.process_time)  # CPU: steadier here
                     profiler.enable()
-                report = run_bulk_import(table, user=user, columns=columns, mode="skip-errors")
+                report = run_bulk_import(
+                    table,
+                    user=user,
+                    columns=columns,
+                    mode="skip-errors",
+                    helper=opts["helper"],
+                )
                 if self.profile and attempt == 0:
                     profiler.disable()
                     profiler.print_stats("tottime")
