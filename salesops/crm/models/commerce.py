@@ -329,9 +329,10 @@ class Payment(OwnedModel):
                 name="payment_received_kpis",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # One owner's or a team's collections, covering the KPI (no table visits).
             models.Index(
-                fields=["owner", "received_on"],
-                name="payment_owner_received",
+                fields=["owner", "received_on", "currency", "amount"],
+                name="payment_owner_kpis",
                 condition=Q(deleted_at__isnull=True),
             ),
         ]

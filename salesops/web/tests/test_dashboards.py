@@ -227,13 +227,14 @@ def test_the_charts_draw_in_a_browser(cast, books, live_server, new_page, screen
 
 
 def test_every_chart_element_opens_the_list_of_what_it_counts(cast, books, signed_in):
-    for day in (2, 2, 3):
+    # 3:00 UTC is 11:00 in Shanghai; 15:59 and 16:00 UTC are 23:59 and 0:00 the next day
+    for day, hour, minute in ((2, 3, 0), (2, 3, 0), (3, 3, 0), (2, 15, 59), (2, 16, 0)):
         FollowUp.objects.create(
             owner=cast.rep,
             kind="call",
             subject="East call",
             customer=Customer.objects.get(name="East one Co"),
-            occurred_at=dt.datetime(2026, 7, day, 3, tzinfo=dt.UTC),
+            occurred_at=dt.datetime(2026, 7, day, hour, minute, tzinfo=dt.UTC),
         )
     client = signed_in(cast.rep)
     charts = client.get(reverse("dashboard_data"), {"period": "2026-07"}).json()["charts"]
@@ -250,7 +251,7 @@ def test_every_chart_element_opens_the_list_of_what_it_counts(cast, books, signe
                 assert float(response.context["total_value"]) == point["value"], point
             checked += 1
     assert checked > 20
-    assert [c["value"] for c in charts["heatmap"]["cells"]] == [2, 1]
+    assert [c["value"] for c in charts["heatmap"]["cells"]] == [3, 2]  # local days
 
 
 def test_a_pipeline_narrows_the_tiles_charts_and_drill_downs(cast, books, signed_in):

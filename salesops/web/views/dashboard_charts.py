@@ -14,13 +14,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, IntegerField, Sum, Value, When
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 from salesops.activities.models import FollowUp
-from salesops.analytics import engine
+from salesops.analytics import engine, rolled
 from salesops.analytics import kpis as k
 from salesops.analytics.periods import Period, add_months
 from salesops.org.calendar import org_working_days
@@ -72,10 +71,13 @@ def trend(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, Any
     for _o, code, day, s, _n in k.won_rows(ctx, span):
         booked[month_key(day)] += Decimal(s) * ctx.rates.rate_on(code, day)
     collected: dict[str, Decimal] = defaultdict(Decimal)
+    # grouped by stretches of one month and one exchange rate: a few rows, not one a day
+    stretch = rolled.rate_segment(ctx, span, "received_on", also=[m.start for m in months])
     rows = (
         ctx.payments()
         .filter(received_on__gte=span.start, received_on__lt=span.end)
-        .values_list("currency_id", "received_on")
+        .annotate(b=stretch)
+        .values_list("currency_id", "b")
         .annotate(s=Sum("amount"))
         .order_by()
     )
@@ -339,19 +341,6 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
     start, end = ctx.bounds(period)
     names = names_of(list(ctx.reps))
     reps = sorted(ctx.reps, key=lambda r: names.get(r, ""))[:40]
-    rows = (
-        FollowUp.objects.visible_to(ctx.viewer)
-        .filter(
-            kind__in=FollowUp.TOUCHPOINT_KINDS,
-            occurred_at__gte=start,
-            occurred_at__lt=end,
-            owner_id__in=reps,  # only the rows the chart shows
-        )
-        .annotate(day=TruncDate("occurred_at", tzinfo=ctx.tz))
-        .values_list("owner_id", "day")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
     by_day = period.days <= 62
     if by_day:
         buckets = [
@@ -365,12 +354,33 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
             for m in months_of(period, at_least=1)
         ]
         labels = [b.start.strftime("%Y-%m") for b in buckets]
-    index = {b.start: i for i, b in enumerate(buckets)}
+    # Each row's bucket by comparing with the buckets' first instants in the
+    # organisation's time zone: no date function per row (SQLite would call Python).
+    bucket = Case(
+        *[
+            When(occurred_at__gte=ctx.bounds(b)[0], then=Value(i))
+            for i, b in reversed(list(enumerate(buckets)))
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    rows = (
+        FollowUp.objects.visible_to(ctx.viewer)
+        .filter(
+            kind__in=FollowUp.TOUCHPOINT_KINDS,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            owner_id__in=reps,  # only the rows the chart shows
+        )
+        .annotate(b=bucket)
+        .values_list("owner_id", "b")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
     days = [1 if by_day else max(org_working_days(b.start, b.end), 1) for b in buckets]
     counts: Counter = Counter()
-    for owner, day, n in rows:
-        key = day if by_day else max(day.replace(day=1), period.start)
-        counts[(owner, index[key])] += n
+    for owner, i, n in rows:
+        counts[(owner, i)] += n
     cells = []
     for y, rep in enumerate(reps):
         for x, bucket in enumerate(buckets):
