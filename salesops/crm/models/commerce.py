@@ -139,6 +139,19 @@ class Quote(OwnedModel):
         ordering = ["-created_at"]
         verbose_name = _("quote")
         verbose_name_plural = _("quotes")
+        # The list's sorts (decision 0011).
+        indexes = [
+            models.Index(
+                fields=["valid_until", "id"],
+                name="quote_valid_until_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["created_at", "id"],
+                name="quote_created_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(discount_pct__gte=0, discount_pct__lte=100), name="quote_discount_range"
@@ -238,6 +251,19 @@ class Contract(OwnedModel):
         ordering = ["-created_at"]
         verbose_name = _("contract")
         verbose_name_plural = _("contracts")
+        # The list's sorts (decision 0011).
+        indexes = [
+            models.Index(
+                fields=["amount", "id"],
+                name="contract_amount_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["signed_on", "id"],
+                name="contract_signed_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="contract_amount_nonneg"),
             models.CheckConstraint(
@@ -271,7 +297,13 @@ class PaymentPlan(OwnedModel):
         indexes = [
             models.Index(
                 fields=["due_on"], name="payment_plan_due", condition=Q(deleted_at__isnull=True)
-            )
+            ),
+            # The list sorted by amount (decision 0011).
+            models.Index(
+                fields=["amount", "id"],
+                name="payment_plan_amount_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_plan_amount_pos"),
@@ -333,6 +365,12 @@ class Payment(OwnedModel):
             models.Index(
                 fields=["owner", "received_on", "currency", "amount"],
                 name="payment_owner_kpis",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # The list sorted by amount (decision 0011).
+            models.Index(
+                fields=["amount", "id"],
+                name="payment_amount_id",
                 condition=Q(deleted_at__isnull=True),
             ),
         ]

@@ -100,6 +100,14 @@ class Lead(OwnedModel):
             models.Index(
                 fields=["name", "id"], name="lead_name_id", condition=Q(deleted_at__isnull=True)
             ),
+            models.Index(
+                fields=["company", "id"],
+                name="lead_company_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["status", "id"], name="lead_status_id", condition=Q(deleted_at__isnull=True)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -170,6 +178,16 @@ class Customer(OwnedModel):
                 name="customer_name_id",
                 condition=Q(deleted_at__isnull=True),
             ),
+            models.Index(
+                fields=["last_followup_at", "id"],
+                name="customer_followup_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["created_at", "id"],
+                name="customer_created_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
             # One person's customers newest first (lists, search).
             models.Index(
                 fields=["owner", "id"],
@@ -235,6 +253,11 @@ class Contact(OwnedModel):
             models.Index(
                 fields=["name", "id"],
                 name="contact_name_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["created_at", "id"],
+                name="contact_created_id",
                 condition=Q(deleted_at__isnull=True),
             ),
         ]
