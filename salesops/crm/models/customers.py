@@ -199,6 +199,13 @@ class Customer(OwnedModel):
                 name="customer_pool",
                 condition=Q(deleted_at__isnull=True, owner__isnull=True),
             ),
+            # The pool sorted by last follow-up: pooled customers are those without
+            # recent follow-ups, so the organisation-wide index was read almost whole.
+            models.Index(
+                fields=["last_followup_at", "id"],
+                name="customer_pool_followup_id",
+                condition=Q(deleted_at__isnull=True, owner__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

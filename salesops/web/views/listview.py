@@ -31,10 +31,10 @@ from salesops.web.listing import (
     Column,
     Filter,
     Query,
-    count_upto,
     custom_columns,
     custom_filters,
     definitions,
+    measure,
     page_of,
     parse_filter,
     search_condition,
@@ -192,19 +192,21 @@ class RecordList(LoginRequiredMixin, View):
         self.defs = definitions(self.object_type)
         query = self.parse()
         qs = self.filtered(query)
+        total, more_than, few = measure(qs)
         rows, cursor = page_of(
             qs,
             sort=query.sort,
             descending=query.descending,
             cursor=request.GET.get("after"),
             size=self.page_size,
+            few=few,
         )
         self.decorate(rows)
         template = self.template_name
         if request.htmx and request.GET.get("after"):  # type: ignore[attr-defined]
             template += "#rows"
         else:
-            extra["total"], extra["more_than"] = count_upto(qs)
+            extra["total"], extra["more_than"] = total, more_than
         context = self.context(query, rows, cursor, **extra)
         return render(request, template, context)
 
