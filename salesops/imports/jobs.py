@@ -55,8 +55,9 @@ from salesops.lib.services import ensure_right
 #: Errors kept of an all-or-nothing import (the file is rejected as a whole anyway).
 MAX_KEPT_ERRORS = 10_000
 CHUNK = 500
-#: Rows per chunk (and per committed checkpoint) of the bulk path.
+#: Rows per chunk of the bulk path, and per committed checkpoint (whole chunks).
 BULK_CHUNK = 10_000
+BULK_COMMIT = 50_000
 
 
 def files_dir() -> Path:
@@ -282,7 +283,9 @@ def run_job(job_id: int) -> ImportJob:
         }
         with open(job.file_path, "rb") as f, open_table(f, job.file_name) as table:
             if uses_bulk_path(job):
-                report = run_bulk_import(table, chunk_size=BULK_CHUNK, **options)
+                report = run_bulk_import(
+                    table, chunk_size=BULK_CHUNK, commit_rows=BULK_COMMIT, **options
+                )
             else:
                 report = run_import(table, object_type=job.object_type, chunk_size=CHUNK, **options)
     except Exception as e:

@@ -233,6 +233,7 @@ def test_a_lost_worker_of_a_bulk_contact_job_resumes_after_the_last_committed_ch
 
     CustomerFactory.create(owner=cast.rep, name="Acme")
     monkeypatch.setattr(jobs, "BULK_CHUNK", 30)
+    monkeypatch.setattr(jobs, "BULK_COMMIT", 60)  # two chunks per transaction
     job = contact_job(cast.rep, 100, bad=frozenset({5, 70}))
     assert jobs.uses_bulk_path(job)
     real = BulkContactImporter.apply
@@ -240,7 +241,7 @@ def test_a_lost_worker_of_a_bulk_contact_job_resumes_after_the_last_committed_ch
 
     def flaky(self, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 4:  # in the second transaction, after one chunk of it
             raise WorkerKilled
         return real(self, *args, **kwargs)
 

@@ -95,6 +95,7 @@ class Command(BaseCommand):
         from salesops.crm.models import Contact, Customer
         from salesops.imports.bulk import BulkContactImporter, run_bulk_import
         from salesops.imports.fields import spec_for, suggest_mapping
+        from salesops.imports.jobs import BULK_CHUNK, BULK_COMMIT
         from salesops.imports.reading import open_table
         from salesops.users.models import Role, User
 
@@ -178,6 +179,8 @@ class Command(BaseCommand):
                     user=user,
                     columns=columns,
                     mode="skip-errors",
+                    chunk_size=BULK_CHUNK,  # as an import job runs it
+                    commit_rows=BULK_COMMIT,
                     helper=opts["helper"],
                 )
                 if self.profile and attempt == 0:
