@@ -141,9 +141,7 @@ def test_older_lines_come_a_page_at_a_time(cast, deal, signed_in):
     assert "Older" not in html
 
 
-def test_lines_at_the_same_moment_across_a_page_boundary_are_each_shown_once(
-    cast, deal, signed_in
-):
+def test_lines_at_the_same_moment_across_a_page_boundary_are_each_shown_once(cast, deal, signed_in):
     """An import or a bulk change writes many lines in one instant: paging through them
     shows every one exactly once (the cursor is moment, kind and id, not the moment)."""
     from salesops.web.views.timeline import PAGE
@@ -152,7 +150,7 @@ def test_lines_at_the_same_moment_across_a_page_boundary_are_each_shown_once(
     same = timezone.now() - dt.timedelta(days=1)
     with connection.cursor() as cur:  # the log is append-only: move them in SQL
         cur.execute(
-            f"UPDATE {AuditEntry._meta.db_table} SET at = %s WHERE object_id = %s",
+            f"UPDATE {AuditEntry._meta.db_table} SET at = %s WHERE object_id = %s",  # noqa: S608
             [connection.ops.adapt_datetimefield_value(same), deal.pk],
         )
     assert AuditEntry.objects.of(deal).count() == PAGE + 6  # the edits and the creation

@@ -356,7 +356,7 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
         labels = [b.start.strftime("%Y-%m") for b in buckets]
     # Each row's bucket by comparing with the buckets' first instants in the
     # organisation's time zone: no date function per row (SQLite would call Python).
-    bucket = Case(
+    bucket_of = Case(
         *[
             When(occurred_at__gte=ctx.bounds(b)[0], then=Value(i))
             for i, b in reversed(list(enumerate(buckets)))
@@ -372,7 +372,7 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
             occurred_at__lt=end,
             owner_id__in=reps,  # only the rows the chart shows
         )
-        .annotate(b=bucket)
+        .annotate(b=bucket_of)
         .values_list("owner_id", "b")
         .annotate(n=Count("*"))
         .order_by()
