@@ -186,17 +186,6 @@ class Deal(OwnedModel):
                 name="deal_owner_name_id",
                 condition=Q(deleted_at__isnull=True),
             ),
-            # ... and by expected close or closing day, without a status filter.
-            models.Index(
-                fields=["expected_close", "id"],
-                name="deal_expected_id",
-                condition=Q(deleted_at__isnull=True),
-            ),
-            models.Index(
-                fields=["closed_on", "id"],
-                name="deal_closed_on_id",
-                condition=Q(deleted_at__isnull=True),
-            ),
             models.Index(
                 fields=["customer", "status", "closed_on"],
                 name="deal_customer",
