@@ -870,7 +870,7 @@ class Feed:
 
     def load(self, rows: list[tuple[str, str, str]]) -> None:
         assert self.index is not None
-        self.index.add(self.importer.existing_keys(rows))
+        self.index.add(sorted(self.importer.existing_keys(rows)))
 
     def loaded(self) -> None:
         self.is_loaded = True
@@ -882,7 +882,7 @@ class Feed:
         if not_created:
             gone = set(not_created)
             columns = [[k if i not in gone else None for i, k in enumerate(c)] for c in columns]
-        self.index.add([k for column in columns for k in column if k])
+        self.index.add(sorted({k for column in columns for k in column if k}))
 
     def wait(self) -> None:
         """Before a lookup: the existing contacts are in (and in the helper, all but
@@ -894,7 +894,8 @@ class Feed:
             chunk = importer.prepare(lines, cells)
             if self.index is not None:
                 self.wait()
-                keys = list({k for column in chunk.keys for k in column if k})
+                # Sorted: the index's pages are then visited in order.
+                keys = sorted({k for column in chunk.keys for k in column if k})
                 chunk.hits.update(self.index.held(keys))
                 self.waiting.append(chunk.keys)
             yield chunk

@@ -18,7 +18,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import PurePath
 from typing import IO, Any, NamedTuple
 
@@ -338,18 +338,23 @@ class _CsvRows:
         first = self.line + 1
         self.line += len(records)
         more = len(records) == n and self.problem is None  # maybe more to read
-        joined = list(map("".join, records))
-        if "\ufffd" in "".join(joined):
-            bad = next(i for i, j in enumerate(joined) if "\ufffd" in j)
+        if "\ufffd" in "".join(chain.from_iterable(records)):
+            bad = next(i for i, cells in enumerate(records) if "\ufffd" in "".join(cells))
             self.problem = self._undecodable(first + bad)
-            del records[bad:], joined[bad:]
-        blank = [i for i, j in enumerate(joined) if not j or j.isspace()]
+            del records[bad:]
+        # Blank: all cells empty or spaces; only a row whose first cell is can be.
+        blank = [
+            i
+            for i, cells in enumerate(records)
+            if (not cells or not cells[0] or cells[0].isspace())
+            and (not (joined := "".join(cells)) or joined.isspace())
+        ]
         lines = list(range(first, first + len(records)))
         if blank:
             for i in reversed(blank):
                 del records[i], lines[i]
         width = self.width
-        if any(len(cells) != width for cells in records):
+        if set(map(len, records)) - {width}:
             records = [
                 cells
                 if len(cells) == width

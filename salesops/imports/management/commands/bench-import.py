@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 import resource
 import statistics
 import tempfile
@@ -74,6 +75,9 @@ class Command(BaseCommand):
         parser.add_argument("--existing", type=int, default=200_000)
         parser.add_argument("--repeat", type=int, default=3)
         parser.add_argument("--profile", action="store_true")
+        parser.add_argument(
+            "--shuffle", action="store_true", help="the file's rows in random order"
+        )
         parser.add_argument(
             "--helper", action="store_true", help="read and convert in a forked second process"
         )
@@ -150,7 +154,10 @@ class Command(BaseCommand):
         with path.open("w", encoding="utf-8", newline="") as out:
             w = csv.writer(out)
             w.writerow(headers)
-            for i in range(n):
+            order = list(range(n))
+            if opts["shuffle"]:
+                random.Random(6).shuffle(order)  # keys in no order, like a real file's
+            for i in order:
                 w.writerow(file_row(i))
         size_mb = path.stat().st_size / 1e6
         self.stdout.write(
