@@ -217,18 +217,6 @@ def count_upto(qs: models.QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
     return min(n, cap), n > cap
 
 
-#: A list matching at most this many rows is sorted after it is filtered (`page_of`).
-FEW = 5_000
-
-
-def measure(qs: models.QuerySet) -> tuple[int, bool, bool]:
-    """(how many rows match, up to `COUNT_CAP`; whether there are more; whether they
-    are `FEW` enough to sort after filtering), from one count of at most FEW+1 index
-    entries."""
-    n = qs.order_by().values("pk")[: max(FEW, COUNT_CAP) + 1].count()
-    return min(n, COUNT_CAP), n > COUNT_CAP, n <= FEW
-
-
 def _ordered(
     qs: models.QuerySet, sort: str, descending: bool, few: bool = False
 ) -> models.QuerySet:
@@ -277,9 +265,9 @@ def page_of(
     both databases; a single `ORDER BY sort NULLS LAST` would make PostgreSQL (for
     descending) and SQLite (for ascending) sort every matching row first.
 
-    `few`: the filter matches few rows (`measure`), so they are read by the filter and
-    sorted rather than found along the sort index. The order, and so the cursors, are
-    the same either way."""
+    `few`: the filter matches few rows (one person's, or a counted few), so they are
+    read by the filter and sorted rather than found along the sort index. The order,
+    and so the cursors, are the same either way."""
     model: Any = qs.model
     nullable = sort != "id" and model._meta.get_field(sort).null
     decoded = decode_cursor(cursor, sort, descending, model) if cursor else None
@@ -308,7 +296,6 @@ __all__ = [
     "custom_columns",
     "custom_filters",
     "definitions",
-    "measure",
     "page_of",
     "parse_filter",
     "search_condition",

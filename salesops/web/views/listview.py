@@ -31,10 +31,10 @@ from salesops.web.listing import (
     Column,
     Filter,
     Query,
+    count_upto,
     custom_columns,
     custom_filters,
     definitions,
-    measure,
     page_of,
     parse_filter,
     search_condition,
@@ -45,6 +45,8 @@ from salesops.workspace.models import SavedView
 
 #: Most rows one bulk action touches (the page shows at most this many).
 BULK_MAX = 200
+#: A list of at most this many people's records is sorted after it is filtered.
+NARROW_OWNERS = 3
 
 
 def people(user: Any) -> list[tuple[int, str]]:
@@ -192,7 +194,13 @@ class RecordList(LoginRequiredMixin, View):
         self.defs = definitions(self.object_type)
         query = self.parse()
         qs = self.filtered(query)
-        total, more_than, few = measure(qs)
+        template = self.template_name
+        few = self.narrow(query)
+        if request.htmx and request.GET.get("after"):  # type: ignore[attr-defined]
+            template += "#rows"
+        else:
+            extra["total"], extra["more_than"] = count_upto(qs)
+            few = few or not extra["more_than"]
         rows, cursor = page_of(
             qs,
             sort=query.sort,
@@ -202,13 +210,18 @@ class RecordList(LoginRequiredMixin, View):
             few=few,
         )
         self.decorate(rows)
-        template = self.template_name
-        if request.htmx and request.GET.get("after"):  # type: ignore[attr-defined]
-            template += "#rows"
-        else:
-            extra["total"], extra["more_than"] = total, more_than
         context = self.context(query, rows, cursor, **extra)
         return render(request, template, context)
+
+    def narrow(self, query: Query) -> bool:
+        """Whether the rows are a few people's (the user sees only theirs and a few
+        others', or filtered one owner): then they are sorted after filtering, which
+        the owner indexes make cheap, where PostgreSQL walked the sort column's index
+        through everyone's rows (a rep's deals by amount: 98,000 rows read for 50)."""
+        visible = me(self.request).visible_owner_ids()
+        if visible is not None and len(visible) <= NARROW_OWNERS:
+            return True
+        return "owner" in query.values and "owner" not in query.errors
 
     def context(self, query: Query, rows: list[Any], cursor: str | None, **extra: Any) -> dict:
         request = self.request
