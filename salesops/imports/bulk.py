@@ -594,16 +594,20 @@ class BulkContactImporter:
             in_doubt = sorted(
                 {i for column in columns for i, k in enumerate(column) if k in doubtful}
             )
+            in_doubt_keys: set[str] = set()
             for i in in_doubt:
                 keys = [k for column in columns if (k := column[i]) is not None]
+                in_doubt_keys.update(keys)
                 if any(k in hits or k in previous or k in added for k in keys):
                     alive[i] = False
                     skipped += 1
                 else:
                     added.update(keys)
-        self.previous = {
-            k for column in columns for k, ok in zip(column, alive, strict=True) if ok and k
-        }
+            # A key of a row not in doubt is that row's alone (a shared key is doubtful).
+            distinct -= in_doubt_keys
+            distinct |= added
+        #: The keys of the rows this chunk creates.
+        self.previous = distinct
         return skipped
 
     @staticmethod
@@ -699,7 +703,7 @@ def run_bulk_import(
         def one_chunk(chunk: Prepared) -> None:
             errors = importer.apply(chunk, report)
             if importer.key_columns:
-                source.created(importer.not_created)
+                source.created(importer.not_created, importer.previous)
             room = None if keep_errors is None else max(0, keep_errors - len(report.errors))
             report.errors += errors if room is None else errors[:room]
             if checkpoint is not None:
@@ -875,14 +879,19 @@ class Feed:
     def loaded(self) -> None:
         self.is_loaded = True
 
-    def created(self, not_created: list[int]) -> None:
-        """The oldest waiting chunk is written: the keys of its created rows are held."""
+    def created(self, not_created: list[int], kept: set[str] | None = None) -> None:
+        """The oldest waiting chunk is written: the keys of its created rows (`kept`,
+        or all but those of the rows `not_created`) are held."""
         assert self.index is not None
         columns = self.waiting.popleft()
-        if not_created:
-            gone = set(not_created)
-            columns = [[k if i not in gone else None for i, k in enumerate(c)] for c in columns]
-        self.index.add(sorted({k for column in columns for k in column if k}))
+        if kept is not None:
+            keys = [k for column in columns for k in column if k and k in kept]
+        else:
+            if not_created:
+                gone = set(not_created)
+                columns = [[k if i not in gone else None for i, k in enumerate(c)] for c in columns]
+            keys = [k for column in columns for k in column if k]
+        self.index.add(sorted(keys))
 
     def wait(self) -> None:
         """Before a lookup: the existing contacts are in (and in the helper, all but
@@ -894,8 +903,9 @@ class Feed:
             chunk = importer.prepare(lines, cells)
             if self.index is not None:
                 self.wait()
-                # Sorted: the index's pages are then visited in order.
-                keys = sorted({k for column in chunk.keys for k in column if k})
+                # Sorted: the index's pages are then visited in order. (A list, not a
+                # set: a file's keys are often nearly in order, which sorts fast.)
+                keys = sorted([k for column in chunk.keys for k in column if k])
                 chunk.hits.update(self.index.held(keys))
                 self.waiting.append(chunk.keys)
             yield chunk
@@ -940,7 +950,8 @@ class Helper:
         if self.feed.importer.key_columns:
             self.conn.send(("loaded", None))
 
-    def created(self, not_created: list[int]) -> None:
+    def created(self, not_created: list[int], kept: set[str] | None = None) -> None:
+        # (`kept` stays here: the helper works out the same from `not_created`.)
         # A closed pipe: the helper has sent its last chunk (had it died, `chunks` says so).
         with contextlib.suppress(BrokenPipeError):
             self.conn.send(("created", not_created))
