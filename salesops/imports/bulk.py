@@ -679,10 +679,9 @@ def run_bulk_import(
     """Import a contacts file through the bulk path (see the module docstring); the
     arguments and the report are `engine.run_import`'s, and `commit_rows`: skip-errors
     commits after the chunk that reaches so many rows (the checkpoint a lost worker
-    resumes from). `helper`: read and convert the
-    next chunk in a forked second process while this one writes (where `fork` is). Off
-    by default: on the shared 2-core machine it cost more CPU (pickling, copy-on-write)
-    than it overlapped (decision 0008)."""
+    resumes from). `helper`: prepare the next chunk in a forked second process while
+    this one writes (where `fork` is). Off by default: on the shared 2-core machine it
+    cost more CPU (pickling, copy-on-write) than it overlapped (decision 0008)."""
     if mode not in MODES:
         raise ValueError(mode)
     with translation.override(getattr(user, "language", None) or translation.get_language()):
@@ -693,10 +692,6 @@ def run_bulk_import(
         feed = Feed(importer, table, chunk_size, resume_after_line, limit)
         parallel = helper and HELPER_AVAILABLE and chunk_size <= HELPER_CHUNK
         source: Feed | Helper = Helper(feed) if parallel else feed
-        source.start()
-        for batch in importer.existing():
-            source.load(batch)
-        source.loaded()
         chunks = source.chunks()
         stack = contextlib.ExitStack()
 
@@ -714,6 +709,10 @@ def run_bulk_import(
             return report.cancelled
 
         try:
+            source.start()
+            for batch in importer.existing():
+                source.load(batch)
+            source.loaded()
             stack.enter_context(_fewer_checkpoints())
             if dry_run or mode == ALL_OR_NOTHING:
                 with transaction.atomic():
