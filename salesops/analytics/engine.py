@@ -96,6 +96,14 @@ class KpiContext:
         if self.today is None:
             self.today = self.org.local_date()
         self.cache: dict[str, Any] = {}
+        #: The KPIs being computed (set by `compute`): shared facts are read per owner
+        #: only when a KPI that needs them per owner is among them.
+        self.wanted: set[str] = set()
+
+    def per_owner(self) -> bool:
+        """Whether per-owner facts will be needed anyway (so organisation totals are
+        added up from them rather than read a second time)."""
+        return bool(self.wanted & {"rep_performance", "attainment"})
 
     # -- whose records ---------------------------------------------------------------
     @cached_property
@@ -242,6 +250,7 @@ def compute(
         )
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    ctx.wanted = set(wanted)
     for kpi_id in wanted:
         definition = REGISTRY[kpi_id]
         try:

@@ -35,7 +35,7 @@ from salesops.analytics.models import (
 )
 from salesops.analytics.periods import Period
 from salesops.crm import services as crm
-from salesops.crm.models import Customer, Deal, StageHistory
+from salesops.crm.models import Contract, Customer, Deal, Payment, StageHistory
 from salesops.crm.page_services import assign_owner
 from salesops.crm.tests.factories import PipelineFactory
 from salesops.imports.tests import corpus
@@ -439,6 +439,38 @@ def test_stage_entries_at_the_ends_of_a_period_in_a_half_hour_time_zone(world):
     assert values["stage_conversion"][str(propose.pk)] == 0.0  # none advanced
     ctx = KpiContext(viewer=User.objects.get(pk=cast.admin.pk), period=day)
     assert rolled.stage_entries(ctx, [propose.pk])[propose.pk] == [5, 0]
+
+
+def test_each_kpi_alone_equals_it_computed_with_all_the_others(world):
+    """Shared facts are read per owner only when a per-owner KPI is asked for too, so a
+    page asking for a few KPIs takes another path: the values must not differ."""
+    from salesops.analytics.engine import REGISTRY
+
+    w, cast = world, world.cast
+    for owner, amount, currency in ((cast.rep, "100", "CNY"), (cast.outsider, "80", "USD")):
+        deal = crm.mark_deal_won(deal=new_deal(w, owner, amount, currency), by=cast.admin)
+        Deal.objects.filter(pk=deal.pk).update(created_on=w.today - dt.timedelta(days=9))
+    contract = Contract.objects.create(
+        number="HT-9", title="x", customer=w.customers["rep"], amount=Decimal("1e6"),
+        currency_id="CNY", owner=cast.rep,
+    )  # fmt: skip
+    for days_ago, amount, currency in ((1, "100.10", "USD"), (5, "250.25", "CNY"), (2, "3", "EUR")):
+        Payment.objects.create(
+            contract=contract,
+            amount=Decimal(amount),
+            currency_id=currency,
+            received_on=w.today - dt.timedelta(days=days_ago),
+            owner=cast.rep,
+        )
+    for viewer in (cast.admin, cast.manager):
+        for period in w.periods:
+            fresh = User.objects.get(pk=viewer.pk)
+            every, _ = compute(KpiContext(viewer=fresh, period=period))
+            if period == w.periods[0]:  # the payments are in the longer period
+                assert every["collections"] not in (None, "0.00"), viewer.username
+            for kpi_id in REGISTRY:
+                alone, _ = compute(KpiContext(viewer=fresh, period=period), [kpi_id])
+                assert alone[kpi_id] == every[kpi_id], (viewer.username, period, kpi_id)
 
 
 @pytest.mark.django_db(transaction=True)
