@@ -55,8 +55,9 @@ from salesops.lib.services import ensure_right
 #: Errors kept of an all-or-nothing import (the file is rejected as a whole anyway).
 MAX_KEPT_ERRORS = 10_000
 CHUNK = 500
-#: Rows per chunk of the bulk path, and per committed checkpoint (whole chunks).
-BULK_CHUNK = 10_000
+#: Rows per chunk of the bulk path (25,000: ~2 CPU s less per million rows than 10,000
+#: for ~35 MB more at peak), and per committed checkpoint (whole chunks).
+BULK_CHUNK = 25_000
 BULK_COMMIT = 50_000
 
 
