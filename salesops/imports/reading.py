@@ -350,9 +350,10 @@ class _CsvRows:
             and (not (joined := "".join(cells)) or joined.isspace())
         ]
         lines = list(range(first, first + len(records)))
-        if blank:
-            for i in reversed(blank):
-                del records[i], lines[i]
+        if blank:  # (rebuilt, not deleted from: an export may end in thousands of them)
+            skip = set(blank)
+            records = [cells for i, cells in enumerate(records) if i not in skip]
+            lines = [line for i, line in enumerate(lines) if i not in skip]
         width = self.width
         if set(map(len, records)) - {width}:
             records = [
