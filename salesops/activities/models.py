@@ -196,6 +196,10 @@ class Task(OwnedModel):
             models.Index(
                 fields=["due_at", "id"], name="task_due_id", condition=Q(deleted_at__isnull=True)
             ),
+            # The task list sorted by title (keyset: title, then id).
+            models.Index(
+                fields=["title", "id"], name="task_title_id", condition=Q(deleted_at__isnull=True)
+            ),
             models.Index(
                 fields=["owner", "due_at", "id"],
                 name="task_owner_due_id",

@@ -117,6 +117,7 @@ class Deal(OwnedModel):
                 fields=[
                     "status",
                     "closed_on",
+                    "id",  # also the deal list filtered by status, sorted by close date
                     "owner",
                     "currency",
                     "amount",
@@ -146,6 +147,7 @@ class Deal(OwnedModel):
                 fields=[
                     "status",
                     "expected_close",
+                    "id",  # also the deal list filtered by status, sorted by expected close
                     "owner",
                     "pipeline",
                     "stage",
@@ -191,8 +193,28 @@ class Deal(OwnedModel):
                 name="deal_customer",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # The deal list sorted by a date (keyset: the date, then the id). With a
+            # status filter the status-led indexes above serve instead: walking these
+            # for open deals would pass every closed deal first.
             models.Index(
-                fields=["created_on"], name="deal_created_on", condition=Q(deleted_at__isnull=True)
+                fields=["created_on", "id"],
+                name="deal_created_on_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["status", "created_on", "id"],
+                name="deal_status_created_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["expected_close", "id"],
+                name="deal_expected_close_id",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["closed_on", "id"],
+                name="deal_closed_on_id",
+                condition=Q(deleted_at__isnull=True),
             ),
         ]
         constraints = [
