@@ -693,7 +693,6 @@ def run_bulk_import(
         parallel = helper and HELPER_AVAILABLE and chunk_size <= HELPER_CHUNK
         source: Feed | Helper = Helper(feed) if parallel else feed
         chunks = source.chunks()
-        stack = contextlib.ExitStack()
 
         def one_chunk(chunk: Prepared) -> None:
             errors = importer.apply(chunk, report)
@@ -713,7 +712,6 @@ def run_bulk_import(
             for batch in importer.existing():
                 source.load(batch)
             source.loaded()
-            stack.enter_context(_fewer_checkpoints())
             if dry_run or mode == ALL_OR_NOTHING:
                 with transaction.atomic():
                     for chunk in chunks:
@@ -743,7 +741,6 @@ def run_bulk_import(
         finally:
             chunks.close()
             source.close()
-            stack.close()
         # The audit log: one entry for the whole import, not one per row.
         record_import(
             by=user,
@@ -778,31 +775,6 @@ def _read(
         left -= len(lines)
         if lines:
             yield lines, cells
-
-
-@contextlib.contextmanager
-def _fewer_checkpoints() -> Iterator[None]:
-    """SQLite: the write-ahead log copied into the database (and synced) every
-    CHECKPOINT_PAGES pages instead of SQLite's 1,000, so not after every chunk; the
-    connection's own setting is back afterwards. What a commit guarantees is the same
-    (synchronous=NORMAL: a committed chunk survives a killed process either way)."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        (pages,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES:d}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA wal_autocheckpoint={int(pages):d}")
-
-
-#: SQLite pages (4 KiB) of write-ahead log between checkpoints during a bulk import
-#: (about 100 MB: a checkpoint every few chunks, and the log file stays that small).
-CHECKPOINT_PAGES = 25_000
 
 
 class KeyIndex:
