@@ -29,7 +29,8 @@ Same results as the row path (`engine.run_import`), by construction:
   rows, lines and problems as reading row by row).
 
 Memory is bounded by the chunk (25,000 rows), the key index's page cache and the
-database connection's own page cache (SQLite: 64 MB), whatever the file's size.
+database connection's own memory (SQLite: its 64 MB page cache and up to 256 MB of the
+file mapped), whatever the file's size.
 
 Writes bypass the model layer (no `save()`), which is why the module is limited to
 contacts, which have no signals, no children and no counters to keep. Updating

@@ -154,11 +154,13 @@ class Command(BaseCommand):
         with path.open("w", encoding="utf-8", newline="") as out:
             w = csv.writer(out)
             w.writerow(headers)
-            order = list(range(n))
+            order: Any = range(n)
             if opts["shuffle"]:
+                order = list(order)
                 random.Random(6).shuffle(order)  # keys in no order, like a real file's
             for i in order:
                 w.writerow(file_row(i))
+            del order
         size_mb = path.stat().st_size / 1e6
         self.stdout.write(
             f"{connection.vendor}: {n:,} rows ({size_mb:.0f} MB CSV, {duplicates:,} duplicates), "
