@@ -7,6 +7,7 @@ REQUIRE_BROWSER=1 (as in CI) that is a failure instead.
 """
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,21 @@ def screenshot() -> Callable[[Any, str], Path]:
         return path
 
     return save
+
+
+@pytest.fixture
+def sign_in() -> Callable[[Any, str, str], None]:
+    """`sign_in(page, live_server.url, username)`: through the login form with
+    UserFactory's password, waiting for the home page."""
+
+    def go(page: Any, url: str, username: str) -> None:
+        page.goto(f"{url}/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", "pw-for-tests-0")
+        page.locator("main button[type=submit]").click()
+        page.wait_for_url(re.compile(r"/$"))
+
+    return go
 
 
 @pytest.fixture(autouse=True)

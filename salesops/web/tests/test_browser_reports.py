@@ -22,15 +22,9 @@ pytestmark = [
 PASSWORD = "pw-for-tests-0"
 
 
-def sign_in(page, url, username):
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$"))
-
-
-def test_a_report_is_built_charted_drilled_and_saved(cast, live_server, new_page, screenshot):
+def test_a_report_is_built_charted_drilled_and_saved(
+    cast, live_server, new_page, screenshot, sign_in
+):
     for owner, amount, day in [
         (cast.rep, "100", dt.date(2026, 1, 5)),
         (cast.rep, "300", dt.date(2026, 2, 5)),

@@ -14,19 +14,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pw-for-tests-0"
-
-
-def sign_in(page, url, username):
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$"))
-
 
 def test_a_block_pasted_into_the_grid_fills_the_cells_and_is_saved(
-    cast, live_server, new_page, screenshot
+    cast, live_server, new_page, screenshot, sign_in
 ):
     User.objects.update(language="en")
     page = new_page()

@@ -2,8 +2,6 @@
 languages, a lead turned into a deal that is dragged across the board and won, the
 pool cap, another team's deal, and a screenshot of every main page."""
 
-import re
-
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -19,16 +17,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "pw-for-tests-0"
-
-
-def sign_in(page, url, username):
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$"))
-
 
 def console_errors(page):
     errors = []
@@ -40,7 +28,7 @@ def console_errors(page):
     return errors
 
 
-def test_each_person_signs_in_to_their_own_language(cast, live_server, new_page):
+def test_each_person_signs_in_to_their_own_language(cast, live_server, new_page, sign_in):
     User.objects.filter(pk=cast.rep.pk).update(language="en")
     User.objects.filter(pk=cast.teammate.pk).update(language="zh-hans")
     english = new_page(locale="zh-CN")
@@ -58,7 +46,7 @@ def test_each_person_signs_in_to_their_own_language(cast, live_server, new_page)
 
 
 def test_a_lead_becomes_a_deal_that_is_dragged_across_the_board_and_won(
-    cast, live_server, new_page, screenshot
+    cast, live_server, new_page, screenshot, sign_in
 ):
     pipeline = PipelineFactory(name="New business", is_default=True)
     User.objects.filter(pk=cast.rep.pk).update(language="en")
@@ -111,7 +99,9 @@ def test_a_lead_becomes_a_deal_that_is_dragged_across_the_board_and_won(
     assert errors == []
 
 
-def test_claiming_from_the_pool_at_the_cap_shows_why_not(cast, live_server, new_page, screenshot):
+def test_claiming_from_the_pool_at_the_cap_shows_why_not(
+    cast, live_server, new_page, screenshot, sign_in
+):
     User.objects.filter(pk=cast.rep.pk).update(language="en")
     PoolRule.objects.create(name="All", max_customers_per_rep=1)
     CustomerFactory(owner=cast.rep, name="Already mine")
@@ -124,7 +114,7 @@ def test_claiming_from_the_pool_at_the_cap_shows_why_not(cast, live_server, new_
     screenshot(page, "pool-cap")
 
 
-def test_a_rep_cannot_reach_another_teams_deal(cast, live_server, new_page):
+def test_a_rep_cannot_reach_another_teams_deal(cast, live_server, new_page, sign_in):
     pipeline = PipelineFactory(is_default=True)
     west = DealFactory(owner=cast.outsider, pipeline=pipeline, name="West secret")
     User.objects.filter(pk=cast.rep.pk).update(language="en")
@@ -138,7 +128,7 @@ def test_a_rep_cannot_reach_another_teams_deal(cast, live_server, new_page):
     assert "West secret" not in page.content()
 
 
-def test_screenshots_of_the_main_pages(cast, live_server, new_page, screenshot):
+def test_screenshots_of_the_main_pages(cast, live_server, new_page, screenshot, sign_in):
     pipeline = PipelineFactory(name="New business", is_default=True)
     customer = CustomerFactory(owner=cast.rep, name="星辰科技")
     deal = DealFactory(
