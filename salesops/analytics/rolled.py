@@ -101,6 +101,20 @@ def extra_deals(ctx: KpiContext, sc: Scope) -> QuerySet[Deal]:
 # -- closed deals ------------------------------------------------------------------------------
 
 
+def bucket_by_start(
+    ctx: KpiContext, field: str, buckets: list[Period], values: list[Any], output_field: Any
+) -> Case:
+    """values[i] for a timestamp `field` in buckets[i] (consecutive periods in the
+    organisation's time zone), by comparisons with each bucket's first instant: no date
+    function per row, which SQLite would run in Python. Rows before the first bucket
+    get values[0] (the callers filter to the buckets' span)."""
+    whens = [
+        When(**{f"{field}__gte": ctx.bounds(b)[0]}, then=Value(v))
+        for b, v in reversed(list(zip(buckets, values, strict=True)))
+    ]
+    return Case(*whens, default=Value(values[0]), output_field=output_field)
+
+
 def rate_segment(
     ctx: KpiContext, p: Period, day_field: str = "day", also: Iterable[dt.date] = ()
 ) -> Case:

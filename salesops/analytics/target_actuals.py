@@ -15,14 +15,14 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Case, Count, DateField, Q, Sum, Value, When
+from django.db.models import Case, Count, DateField, Q, Sum
 
 from salesops.activities.models import FollowUp
 from salesops.analytics import rolled
 from salesops.analytics.engine import KpiContext
 from salesops.analytics.kpis import new_customer_deals
 from salesops.analytics.models import DealDay
-from salesops.analytics.periods import Period
+from salesops.analytics.periods import Period, add_months
 from salesops.crm.models import Deal
 from salesops.users.models import Target
 
@@ -134,15 +134,10 @@ def won_by_month(
 
 
 def local_month(ctx: KpiContext, months: Period) -> Case:
-    """The first day of the month (in the organisation's time zone) of `occurred_at`,
-    by comparisons with each month's first instant (no date function per row)."""
-    whens = [
-        When(
-            occurred_at__gte=ctx.bounds(Period(day, day + dt.timedelta(days=1)))[0], then=Value(day)
-        )
-        for day in reversed(month_starts(months))
-    ]
-    return Case(*whens, default=Value(months.start), output_field=DateField())
+    """The first day of the month (in the organisation's time zone) of `occurred_at`."""
+    starts = month_starts(months)
+    buckets = [Period(day, add_months(day, 1)) for day in starts]
+    return rolled.bucket_by_start(ctx, "occurred_at", buckets, starts, DateField())
 
 
 def month_starts(months: Period) -> list[dt.date]:
@@ -150,7 +145,7 @@ def month_starts(months: Period) -> list[dt.date]:
     day = months.start
     while day < months.end:
         out.append(day)
-        day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        day = add_months(day, 1)
     return out
 
 

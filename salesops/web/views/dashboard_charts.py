@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.db.models import Count, IntegerField, Sum
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -354,15 +354,8 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
             for m in months_of(period, at_least=1)
         ]
         labels = [b.start.strftime("%Y-%m") for b in buckets]
-    # Each row's bucket by comparing with the buckets' first instants in the
-    # organisation's time zone: no date function per row (SQLite would call Python).
-    bucket_of = Case(
-        *[
-            When(occurred_at__gte=ctx.bounds(b)[0], then=Value(i))
-            for i, b in reversed(list(enumerate(buckets)))
-        ],
-        default=Value(0),
-        output_field=IntegerField(),
+    bucket_of = rolled.bucket_by_start(
+        ctx, "occurred_at", buckets, list(range(len(buckets))), IntegerField()
     )
     rows = (
         FollowUp.objects.visible_to(ctx.viewer)
