@@ -6,3 +6,8 @@ class ActivitiesConfig(AppConfig):
     name = "salesops.activities"
     label = "activities"
     verbose_name = _("Follow-ups and tasks")
+
+    def ready(self) -> None:
+        from salesops.activities import metadata
+
+        metadata.register()

@@ -6,3 +6,8 @@ class CrmConfig(AppConfig):
     name = "salesops.crm"
     label = "crm"
     verbose_name = _("Customers and deals")
+
+    def ready(self) -> None:
+        from salesops.crm import metadata
+
+        metadata.register()

@@ -8,6 +8,8 @@ class CustomizationConfig(AppConfig):
     verbose_name = _("Customisation")
 
     def ready(self) -> None:
-        from salesops.customization import signals
+        from salesops.customization import metadata, registry, services, signals
 
         signals.connect()
+        registry.set_custom_provider(services.custom_field_specs)
+        metadata.register()

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from salesops.customization.models import CustomField, Picklist
+from salesops.customization import registry
+from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.lib.cache import TTLCache
 
 _PHONE = re.compile(r"^\+?[0-9]{5,20}$")
@@ -25,6 +26,7 @@ LONG_TEXT_MAX = 20000
 
 _definitions = TTLCache(5.0)
 _picklists = TTLCache(5.0)
+_picklist_options = TTLCache(5.0)
 
 
 def definitions(object_type: str) -> list[CustomField]:
@@ -46,9 +48,77 @@ def picklist_values(key: str) -> set[str] | None:
     return _picklists.get(key, load)
 
 
+def picklist_options(key: str) -> list[tuple[str, str]]:
+    """(value, label) of the active options of picklist `key`, in their order."""
+
+    def load() -> list[tuple[str, str]]:
+        return [
+            (str(v), label)
+            for v, label in PicklistOption.objects.filter(
+                picklist__key=key, active=True
+            ).values_list("value", "label")
+        ]
+
+    return _picklist_options.get(key, load)
+
+
 def forget_definitions(**_kwargs: Any) -> None:
     _definitions.clear()
     _picklists.clear()
+    _picklist_options.clear()
+    _specs.clear()
+
+
+#: Custom-field types as the registry's field types.
+REGISTRY_TYPES = {
+    CustomField.Type.TEXT: registry.TEXT,
+    CustomField.Type.LONG_TEXT: registry.LONG_TEXT,
+    CustomField.Type.NUMBER: registry.NUMBER,
+    CustomField.Type.MONEY: registry.MONEY,
+    CustomField.Type.DATE: registry.DATE,
+    CustomField.Type.DATETIME: registry.DATETIME,
+    CustomField.Type.SELECT: registry.CHOICE,
+    CustomField.Type.MULTI_SELECT: registry.MULTI_CHOICE,
+    CustomField.Type.USER: registry.REF,
+    CustomField.Type.BOOLEAN: registry.BOOL,
+    CustomField.Type.URL: registry.URL,
+    CustomField.Type.EMAIL: registry.EMAIL,
+    CustomField.Type.PHONE: registry.PHONE,
+}
+
+
+def field_spec(d: CustomField) -> registry.FieldSpec:
+    """A custom-field definition as a registry field."""
+    ftype = REGISTRY_TYPES.get(d.field_type, registry.TEXT)  # type: ignore[call-overload]
+    return registry.FieldSpec(
+        key=d.key,
+        label=d.label,
+        type=ftype,
+        path=f"custom__{d.key}",
+        ref="user" if ftype == registry.REF else "",
+        choices=tuple(
+            (str(o["value"]), o.get("label") or str(o["value"]))
+            for o in d.options
+            if isinstance(o, dict) and "value" in o
+        ),
+        required=d.required,
+        editable=True,
+        sortable=ftype not in (registry.LONG_TEXT, registry.MULTI_CHOICE),
+        filterable=ftype != registry.LONG_TEXT,
+        searchable=False,
+        aliases=(d.key, d.label),
+        help_text=d.help_text,
+        custom=d,
+    )
+
+
+_specs = TTLCache(5.0)
+
+
+def custom_field_specs(object_type: str) -> list[registry.FieldSpec]:
+    """The active custom fields of `object_type` as registry fields (cached with the
+    definitions)."""
+    return _specs.get(object_type, lambda: [field_spec(d) for d in definitions(object_type)])
 
 
 def clean_custom_values(

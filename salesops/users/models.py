@@ -286,6 +286,7 @@ class User(AbstractUser):
         """Drop the cached scope (after the user's role or teams change)."""
         self.__dict__.pop("_visible_owner_ids", None)
         self.__dict__.pop("_collaborator_deal_ids", None)
+        self.__dict__.pop("_hidden_keys_cache", None)
 
 
 class Notification(models.Model):
