@@ -515,7 +515,7 @@ def register() -> None:
         PaymentPlan,
         key="payment_plan",
         title_field="due_on",
-        list_url="payment_plan_list",
+        list_url="paymentplan_list",
         customisable=False,
         fields=[
             D("contract", list_default=True, searchable=True),

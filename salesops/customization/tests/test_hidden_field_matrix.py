@@ -1,0 +1,308 @@
+"""The hidden-field matrix (RELIABILITY.md): generated from the metadata registry, so a
+field added to the registry is in it at once.
+
+For every object type × every field (built-in, and one custom field per object), a
+role that hides that one field: its value, made unmistakable, never appears on any
+surface the rep can reach — list pages (default columns and `?cols=` naming every
+field), the record page, the pages of the records it belongs to (side lists), the
+board and the home page, the API (get, list, expand from records that point at it),
+exports (CSV and XLSX), dashboard drill-downs (HTML, CSV, XLSX) — and no result
+depends on it: the API refuses it as a filter and a sort, the report builder refuses to
+filter, group or measure by it, and a search for the value finds nothing.
+
+Values that cannot be told apart from the page's other text (choices, references, yes/no,
+small numbers) are checked through the refusals only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from salesops.activities.tests.factories import FollowUpFactory, TaskFactory
+from salesops.api.framework import REGISTRY as API
+from salesops.api.tokens import create_token
+from salesops.crm.tests.factories import (
+    ContactFactory,
+    CustomerFactory,
+    DealFactory,
+    LeadFactory,
+    ProductFactory,
+)
+from salesops.crm.tests.more_factories import (
+    ContractFactory,
+    PaymentFactory,
+    PaymentPlanFactory,
+    QuoteFactory,
+)
+from salesops.customization import registry
+from salesops.customization.models import CustomField
+from salesops.imports.exporting import export_bytes
+from salesops.reports import services as reports
+from salesops.users.models import Target, User
+
+#: Object types in the matrix, and how to make one record of each owned by `owner`.
+MAKERS: dict[str, Any] = {
+    "lead": lambda owner, **kw: LeadFactory(owner=owner, **kw),
+    "customer": lambda owner, **kw: CustomerFactory(owner=owner, **kw),
+    "contact": lambda owner, **kw: ContactFactory(
+        owner=owner, customer=CustomerFactory(owner=owner), **kw
+    ),
+    "deal": lambda owner, **kw: DealFactory(owner=owner, **kw),
+    "followup": lambda owner, **kw: FollowUpFactory(owner=owner, **kw),
+    "task": lambda owner, **kw: TaskFactory(
+        owner=owner, customer=CustomerFactory(owner=owner), **kw
+    ),
+    "product": lambda owner, **kw: ProductFactory(**kw),
+    "quote": lambda owner, **kw: QuoteFactory(owner=owner, **kw),
+    "contract": lambda owner, **kw: ContractFactory(owner=owner, **kw),
+    "payment": lambda owner, **kw: PaymentFactory(owner=owner, **kw),
+    "payment_plan": lambda owner, **kw: PaymentPlanFactory(owner=owner, **kw),
+    "target": lambda owner, **kw: Target.objects.create(
+        **{
+            "user": owner,
+            "metric": "bookings",
+            "period_kind": "month",
+            "period_start": timezone.localdate().replace(day=1),
+            "value": Decimal("100"),
+            **kw,
+        }
+    ),
+}
+#: Fields a role cannot hide: a record's name and its owner say what and whose it is.
+UNHIDEABLE = {"owner"}
+
+TEXT_SENTINEL = "Zqxhiddenvalue"
+NUMBER_SENTINEL = Decimal("9753.47")
+DATE_SENTINEL = dt.date(2037, 3, 9)
+
+
+def sentinel(f: registry.FieldSpec) -> tuple[Any, list[str]]:
+    """(value to store, strings that must never appear) for a field; no strings when
+    the value cannot be told apart from other text on a page."""
+    match f.type:
+        case registry.TEXT | registry.LONG_TEXT:
+            return TEXT_SENTINEL, [TEXT_SENTINEL]
+        case registry.EMAIL:
+            return "zqxhidden@example.org", ["zqxhidden"]
+        case registry.PHONE:
+            return "13977553311", ["13977553311", "7755331"]
+        case registry.URL:
+            return "https://zqxhidden.example.org/", ["zqxhidden"]
+        case registry.MONEY | registry.NUMBER:
+            return NUMBER_SENTINEL, ["9753.47", "9,753.47", "9753.5", "9,753.5", "9,753"]
+        case registry.INTEGER:
+            return 9753, ["9753", "9,753"]
+        case registry.DATE:
+            return DATE_SENTINEL, ["2037"]
+        case registry.DATETIME:
+            return dt.datetime(2037, 3, 9, 10, 30, tzinfo=dt.UTC), ["2037"]
+    return None, []
+
+
+def cases() -> list[Any]:
+    out = []
+    for object_type in MAKERS:
+        spec = registry.get(object_type)
+        for f in spec.fields(custom=False):
+            if f.key in UNHIDEABLE or f.key == spec.title_field:
+                continue
+            out.append(pytest.param(object_type, f.key, id=f"{object_type}.{f.key}"))
+        if spec.customisable:
+            out.append(pytest.param(object_type, "zq_custom", id=f"{object_type}.custom"))
+    return out
+
+
+class Surfaces:
+    """What the rep can reach about one record: pages, API, exports, drill-downs."""
+
+    def __init__(self, user: User, record: Any, object_type: str) -> None:
+        self.user = user
+        self.record = record
+        self.object_type = object_type
+        self.spec = registry.get(object_type)
+        self.web = Client()
+        self.web.force_login(user)
+        self.token = create_token(user=user, scope="read").raw
+
+    def api(self, path: str, **params: Any) -> Any:
+        return self.web.get(
+            f"/api/v1/{path}", params, headers={"Authorization": f"Bearer {self.token}"}
+        )
+
+    def resource(self, object_type: str) -> Any:
+        model = registry.get(object_type).model
+        return next((r for r in API.values() if r.model is model), None)
+
+    def pages(self) -> list[tuple[str, str]]:
+        """(what, text) of every page showing the record."""
+        urls = []
+        if self.spec.list_url:
+            urls.append(reverse(self.spec.list_url))
+            cols = "&".join(f"cols={f.key}" for f in self.spec.fields(derived=True))
+            urls.append(reverse(self.spec.list_url) + "?" + cols)
+        if self.spec.detail_url:
+            urls.append(reverse(self.spec.detail_url, args=[self.record.pk]))
+        for f in self.spec.fields():
+            parent_id = getattr(self.record, f.attname, None) if f.type == registry.REF else None
+            parent = registry.find(f.ref)
+            if parent_id and parent and parent.detail_url:
+                urls.append(reverse(parent.detail_url, args=[parent_id]))
+        if self.object_type in ("deal", "customer", "task", "followup"):
+            urls += [reverse("home"), reverse("board")]
+        out = []
+        for url in urls:
+            response = self.web.get(url)
+            assert response.status_code == 200, f"{url} answered {response.status_code}"
+            out.append((url, response.content.decode()))
+        return out
+
+    def api_bodies(self) -> list[tuple[str, str]]:
+        out = []
+        res = self.resource(self.object_type)
+        if res is None:
+            return out
+        for path in (f"{res.name}", f"{res.name}/{self.record.pk}"):
+            response = self.api(path)
+            assert response.status_code == 200, (path, response.content[:300])
+            out.append((path, response.content.decode()))
+        # Records pointing at this one, expanded.
+        for other in API.values():
+            for rel, target in other.expand.items():
+                if target == res.name:
+                    response = self.api(other.name, expand=rel)
+                    if response.status_code == 200:
+                        out.append((f"{other.name}?expand={rel}", response.content.decode()))
+        return out
+
+    def exports(self) -> list[tuple[str, str]]:
+        out = []
+        if not self.user.has_right(self.object_type, "export"):
+            return out
+        try:
+            out.append(("export.csv", export_bytes(self.object_type, user=self.user).decode()))
+            xlsx = export_bytes(self.object_type, user=self.user, fmt="xlsx")
+        except KeyError:  # not an exportable object type
+            return out
+        out.append(("export.xlsx", xlsx_text(xlsx)))
+        return out
+
+    def drills(self) -> list[tuple[str, str]]:
+        metrics = {"deal": ["open", "won"], "followup": ["touchpoints"], "payment": ["payments"]}
+        out = []
+        for metric in metrics.get(self.object_type, []):
+            url = reverse("dashboard_drill", args=[metric])
+            for fmt in ("html", "csv", "xlsx"):
+                response = self.web.get(url, {"format": fmt} if fmt != "html" else {})
+                if response.status_code != 200:
+                    continue
+                body = b"".join(response) if response.streaming else response.content
+                text = xlsx_text(body) if fmt == "xlsx" else body.decode()
+                out.append((f"{url}?format={fmt}", text))
+        return out
+
+
+def xlsx_text(data: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return "\n".join(
+            z.read(n).decode() for n in z.namelist() if n.endswith(".xml") and "xl/" in n
+        )
+
+
+@pytest.fixture
+def hiding(cast):
+    """`hiding(object_type, key)`: the rep, whose role now hides that one field (and may
+    view and export everything in scope)."""
+
+    def make(object_type: str, key: str) -> User:
+        role = cast.rep.role
+        role.rights = {
+            t: ["view", "create", "edit", "export"] for t in {o.model.object_type for o in registry.objects()}  # type: ignore[attr-defined]
+        }
+        role.hidden_fields = {object_type: [key]}
+        role.save()
+        return User.objects.get(pk=cast.rep.pk)
+
+    return make
+
+
+@pytest.mark.parametrize(("object_type", "key"), cases())
+def test_a_hidden_field_never_shows_and_nothing_depends_on_it(cast, hiding, object_type, key):
+    spec = registry.get(object_type)
+    if key == "zq_custom":
+        CustomField.objects.create(
+            object_type=object_type, key=key, label="Zq custom", field_type="text"
+        )
+    f = spec.field(key)
+    assert f is not None
+    value, needles = sentinel(f)
+    record = MAKERS[object_type](cast.rep)
+    if needles:
+        if f.is_custom:
+            record.custom = {key: value}
+        else:
+            setattr(record, f.attname or f.key, value)
+        record.save()
+    rep = hiding(object_type, key)
+    surfaces = Surfaces(rep, record, object_type)
+
+    # The value never appears.
+    if needles:
+        texts = [*surfaces.pages(), *surfaces.api_bodies(), *surfaces.exports()]
+        texts += surfaces.drills()
+        for where, text in texts:
+            for needle in needles:
+                assert needle not in text, f"{object_type}.{key} shows on {where}"
+        # The administrator, who hides nothing, does see it somewhere (the test can fail).
+        admin_texts = Surfaces(cast.admin, record, object_type).api_bodies()
+        assert any(n in t for _w, t in admin_texts for n in needles), "sentinel not stored"
+
+    # No result depends on it: refused as an API filter and sort.
+    res = surfaces.resource(object_type)
+    if res is not None:
+        for params in ({key: "1"}, {f"{key}__gte": "1"}, {"sort": key}, {"sort": f"-{key}"}):
+            response = surfaces.api(res.name, **params)
+            assert 400 <= response.status_code < 500, (params, response.status_code)
+            assert TEXT_SENTINEL not in response.content.decode()
+
+    # The report builder refuses to filter, group or measure by it.
+    try:
+        reports.run_definition(user=rep, object_type=object_type, definition={})
+    except Exception:  # not a report object (or the rep may not run it)
+        return
+    for definition in (
+        {"filters": [{"field": key, "op": "empty", "value": ""}]},
+        {"group_by": [{"field": key}]},
+        {"measures": [{"agg": "sum", "field": key}]},
+    ):
+        result = reports.run_definition(user=rep, object_type=object_type, definition=definition)
+        assert result.errors and result.rows == [], definition
+
+
+def test_the_matrix_covers_every_registered_field():
+    """A field added to the registry joins the matrix without editing this file."""
+    ids = {p.id for p in cases()}
+    for object_type in MAKERS:
+        spec = registry.get(object_type)
+        for f in spec.fields(custom=False):
+            if f.key not in UNHIDEABLE and f.key != spec.title_field:
+                assert f"{object_type}.{f.key}" in ids
+
+
+def test_every_list_and_record_page_url_of_the_registry_exists():
+    for spec in registry.objects():
+        for name in (spec.list_url, spec.detail_url):
+            if not name:
+                continue
+            try:
+                reverse(name) if name == spec.list_url else reverse(name, args=[1])
+            except NoReverseMatch:
+                pytest.fail(f"{spec.key}: no URL named {name}")
