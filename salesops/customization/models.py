@@ -75,6 +75,9 @@ class CustomField(models.Model):
     order = models.PositiveIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
     help_text = models.CharField(_("help text"), max_length=200, blank=True)
+    #: The value a new record takes when none is given (stored as the field's values
+    #: are: validated by the same rules); None for no default.
+    default = models.JSONField(_("default value"), null=True, blank=True)
 
     class Meta:
         ordering = ["object_type", "order", "key"]
@@ -91,4 +94,10 @@ class CustomField(models.Model):
         return f"{self.object_type}.{self.key}"
 
     def option_values(self) -> list[str]:
-        return [str(o["value"]) for o in self.options if isinstance(o, dict) and "value" in o]
+        """Values of the options a person may choose now (deactivated ones left out)."""
+        return [str(o["value"]) for o in self.all_options() if o.get("active", True) is not False]
+
+    def all_options(self) -> list[dict]:
+        """Every option ever offered, deactivated ones included: stored values keep
+        their label, and a value is never given to another option."""
+        return [o for o in self.options or [] if isinstance(o, dict) and "value" in o]

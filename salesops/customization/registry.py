@@ -148,6 +148,10 @@ class FieldSpec:
         for v, label in self.options():
             if str(v) == str(value):
                 return label
+        # A custom field's deactivated option still names the values stored under it.
+        for o in self.custom.all_options() if self.custom is not None else ():
+            if str(o["value"]) == str(value):
+                return o.get("label") or value
         return value
 
     def options(self) -> list[tuple[str, Any]]:

@@ -98,10 +98,11 @@ def field_spec(d: CustomField) -> registry.FieldSpec:
         ref="user" if ftype == registry.REF else "",
         choices=tuple(
             (str(o["value"]), o.get("label") or str(o["value"]))
-            for o in d.options
-            if isinstance(o, dict) and "value" in o
+            for o in d.all_options()
+            if o.get("active", True) is not False
         ),
         required=d.required,
+        default=d.default,
         editable=True,
         sortable=ftype not in (registry.LONG_TEXT, registry.MULTI_CHOICE),
         filterable=ftype != registry.LONG_TEXT,
@@ -126,13 +127,20 @@ def clean_custom_values(
     object_type: str,
     values: dict[str, Any] | None,
     existing: dict[str, Any] | None = None,
+    creating: bool | None = None,
 ) -> dict[str, Any]:
     """Validate `values` (a partial update) against the active custom fields of
     `object_type` and return the full JSON to store, `existing` merged with `values`.
 
     Unknown keys, wrong types, options not offered, and required fields left empty
     raise one ValidationError keyed `custom.<key>`; nothing is returned half-done.
-    A value of None or "" clears the field."""
+    A value of None or "" clears the field.
+
+    When `creating` (by default: when there is no `existing`, as for a new record), a
+    field left without a value takes its definition's default. Values kept in
+    `existing` under the key of a retired field stay as they are."""
+    if creating is None:
+        creating = existing is None
     if values is not None and not isinstance(values, dict):
         raise ValidationError({"custom": _("Custom fields must be given as name–value pairs.")})
     fields = {f.key: f for f in definitions(object_type)}
@@ -152,6 +160,10 @@ def clean_custom_values(
             result[key] = _clean_one(field, raw)
         except ValidationError as e:
             errors[f"custom.{key}"] = e.messages
+    if creating:
+        for key, field in fields.items():
+            if key not in result and f"custom.{key}" not in errors and field.default is not None:
+                result[key] = field.default
     for key, field in fields.items():
         if field.required and key not in result and f"custom.{key}" not in errors:
             errors[f"custom.{key}"] = [_("%(label)s is required.") % {"label": field.label}]

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
+from salesops.audit import services as audit
 from salesops.lib.updates import apply, check_fields
-from salesops.org.models import Holiday, Organisation
+from salesops.org.models import Currency, Holiday, Organisation
 from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Target, Team, User
 
 #: Sent inside the transaction that deactivates a person (`user=`), so that what hangs
@@ -161,13 +162,31 @@ def clean_rights(raw: dict[str, list[str]]) -> dict[str, list[str]]:
     }
 
 
+def clean_hidden_fields(raw: Any) -> dict[str, list[str]]:
+    """{object type: [field key, ...]} with no empty lists or repeated keys. Which keys
+    exist is the registry's business (`customization.admin_services` checks them)."""
+    if not isinstance(raw, dict) or not all(
+        isinstance(keys, list | tuple | set) and all(isinstance(k, str) for k in keys)
+        for keys in raw.values()
+    ):
+        raise ValidationError(
+            {"hidden_fields": _("Hidden fields must map object types to lists of field names.")}
+        )
+    return {str(t): list(dict.fromkeys(keys)) for t, keys in raw.items() if keys}
+
+
 @transaction.atomic
 def save_role(*, by: User, data: dict[str, Any], role: Role | None = None) -> Role:
     ensure_admin(by)
-    check_fields(data, {"name", "data_scope", "rights", "is_sales_rep", "is_admin"})
+    check_fields(
+        data, {"name", "data_scope", "rights", "is_sales_rep", "is_admin", "hidden_fields"}
+    )
     target = Role() if role is None else Role.objects.select_for_update().get(pk=role.pk)
     if "rights" in data:
         data = {**data, "rights": clean_rights(data["rights"])}
+    if "hidden_fields" in data:
+        data = {**data, "hidden_fields": clean_hidden_fields(data["hidden_fields"])}
+    shot = audit.snapshot(target, data)
     apply(target, data)
     if role is not None and by.role_id == role.pk and not target.is_admin and not by.is_superuser:
         raise ValidationError(
@@ -177,6 +196,51 @@ def save_role(*, by: User, data: dict[str, Any], role: Role | None = None) -> Ro
         raise ValidationError({"name": _("There is already a role with this name.")})
     target.full_clean(validate_unique=False)
     target.save()
+    if role is None:
+        audit.record(
+            by=by, obj=target, action=audit.Action.CREATED, changes=audit.values(target, data)
+        )
+    else:
+        audit.record(by=by, obj=target, action=audit.Action.UPDATED, changes=shot.changes(target))
+    return target
+
+
+@transaction.atomic
+def save_currency(*, by: User, data: dict[str, Any], currency: Currency | None = None) -> Currency:
+    """Add a currency (ISO 4217 code, name, symbol) or change one's name, symbol or
+    whether it is offered; a code never changes, and the base currency stays active."""
+    ensure_admin(by)
+    data = dict(data)
+    if currency is not None:
+        data.pop("code", None)
+    check_fields(data, {"code", "name", "symbol", "active"} - ({"code"} if currency else set()))
+    if currency is None:
+        code = str(data.get("code") or "").strip().upper()
+        if Currency.objects.filter(code=code).exists():
+            raise ValidationError({"code": _("This currency is already in the list.")})
+        target = Currency(code=code)
+        data["code"] = code
+    else:
+        target = Currency.objects.select_for_update().get(pk=currency.pk)
+    shot = audit.snapshot(target, data)
+    apply(target, data)
+    if not target.active and target.code == Organisation.get().base_currency_id:
+        raise ValidationError(
+            {"active": _("The base currency cannot be taken out of use; change it first.")}
+        )
+    if not (target.name or "").strip():
+        raise ValidationError({"name": _("Give the currency a name.")})
+    target.full_clean(validate_unique=False, validate_constraints=False)
+    target.save()
+    if currency is None:
+        audit.record(
+            by=by,
+            obj=target,
+            action=audit.Action.CREATED,
+            changes=audit.values(target, ["code", "name", "symbol", "active"]),
+        )
+    else:
+        audit.record(by=by, obj=target, action=audit.Action.UPDATED, changes=shot.changes(target))
     return target
 
 

@@ -1,11 +1,16 @@
-"""Administration from the app: organisation, people, teams and roles, pipelines and
-stages, public-pool rules, custom fields, exchange rates and the holiday calendar.
+"""Administration from the app: organisation, people, teams and roles (with the fields
+each role hides), pipelines and stages, public-pool rules, custom fields (with their
+options and defaults), picklists, currencies and exchange rates, price lists and the
+holiday calendar.
 
 One flat `Section` class: a list of rows and a form, saved through the set-up
-services (which refuse anyone but an administrator, whatever the page shows)."""
+services (which refuse anyone but an administrator, whatever the page shows). Row
+and item actions (move, retire, restore, an option's label…) are posted with an
+`action` and handled by the section's `act`."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from django import forms
@@ -17,13 +22,15 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as L
+from django.utils.translation import pgettext_lazy
 
 from salesops.crm import commerce_services as commerce
 from salesops.crm import page_services as crm_pages
-from salesops.crm.models import PoolRule
-from salesops.customization.models import CustomField
+from salesops.crm.models import PoolRule, PriceList, Product
+from salesops.customization import admin_services as fields_admin
+from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.org.models import Currency, ExchangeRate, Holiday, Organisation
-from salesops.pipeline.models import Pipeline, Stage
+from salesops.pipeline.models import ForecastCategory, Pipeline, Stage
 from salesops.users import admin_services as admin
 from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Team, User
 from salesops.web.auth import me
@@ -42,6 +49,8 @@ class Section:
     names: ClassVar[list[str]]
     columns: ClassVar[list[tuple[str, Any]]]  # (attribute, label)
     editable_rows: ClassVar[bool] = True
+    #: Shown below the form on an item's page (e.g. a field's options), with `details()`.
+    extra_template: ClassVar[str] = ""
 
     def __init__(self, request: HttpRequest) -> None:
         self.request = request
@@ -49,6 +58,23 @@ class Section:
 
     def rows(self) -> Any:
         return self.model.objects.all()
+
+    def get(self, pk: Any) -> Any:
+        return get_object_or_404(self.model, pk=pk)
+
+    def row_actions(self, row: Any) -> list[tuple[str, Any, bool]]:
+        """(action, label, asks for confirmation) offered beside a row."""
+        return []
+
+    def act(self, obj: Any, action: str, post: Any) -> None:
+        """Carry out a row or item action; Http404 for one the section does not have."""
+        if action == "delete":
+            self.delete(obj)
+            return
+        raise Http404
+
+    def details(self, obj: Any) -> dict[str, Any]:
+        return {}
 
     def form(self, obj: Any, data: Any = None) -> forms.Form:
         form = forms.Form(data, initial=self.initial(obj))
@@ -147,10 +173,28 @@ class RoleSection(Section):
                 widget=forms.CheckboxSelectMultiple,
                 initial=rights.get(t, []),
             )
+        hidden = (obj.hidden_fields if obj else {}) or {}
+        for spec in fields_admin.hidden_field_types():
+            form.fields[f"hidden_{spec.key}"] = forms.MultipleChoiceField(
+                label=_("Fields hidden from this role: %(object)s") % {"object": spec.plural},
+                choices=[(f.key, f.title) for f in fields_admin.hideable_fields(spec.key)],
+                required=False,
+                widget=forms.CheckboxSelectMultiple(attrs={"class": "checkbox-columns"}),
+                initial=hidden.get(spec.key, []),
+            )
 
     def save(self, obj: Any, data: dict[str, Any]) -> Any:
         rights = {t: data.pop(f"rights_{t}", []) for t, _label in OBJECT_TYPES}
-        return admin.save_role(by=self.user, data={**data, "rights": rights}, role=obj)
+        hidden = {
+            spec.key: list(data.pop(f"hidden_{spec.key}", []) or [])
+            for spec in fields_admin.hidden_field_types()
+        }
+        return fields_admin.save_role(
+            by=self.user, data={**data, "rights": rights}, role=obj, hidden=hidden
+        )
+
+
+DELETE = [("delete", L("Delete"), True)]
 
 
 class PoolRuleSection(Section):
@@ -163,6 +207,9 @@ class PoolRuleSection(Section):
     def rows(self) -> Any:
         return PoolRule.objects.select_related("team")
 
+    def row_actions(self, row: Any) -> list[tuple[str, Any, bool]]:
+        return DELETE
+
     def save(self, obj: Any, data: dict[str, Any]) -> Any:
         return crm_pages.save_pool_rule(by=self.user, data=data, rule=obj)
 
@@ -170,39 +217,176 @@ class PoolRuleSection(Section):
         crm_pages.delete_pool_rule(by=self.user, rule=obj)
 
 
+UP = ("up", pgettext_lazy("move in a list", "Up"), False)
+DOWN = ("down", pgettext_lazy("move in a list", "Down"), False)
+STEPS = {"up": -1, "down": 1}
+
+
+def _default_text(value: Any) -> str:
+    """A stored default as the settings form shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 class CustomFieldSection(Section):
     key = "custom-fields"
     title = L("Custom fields")
     model = CustomField
-    names = ["object_type", "key", "label", "field_type", "required", "order", "active", "help_text"]  # fmt: skip
-    columns = [("get_object_type_display", L("Object")), ("key", L("Key")), ("label", L("Label")), ("get_field_type_display", L("Type")), ("active", L("Active"))]  # fmt: skip
+    names = ["object_type", "key", "label", "field_type", "required", "help_text"]
+    columns = [("get_object_type_display", L("Object")), ("key", L("Key")), ("label", L("Label")), ("get_field_type_display", L("Type")), ("required", L("Required")), ("default_text", L("Default value")), ("active", L("Active"))]  # fmt: skip
+    extra_template = "web/setup_custom_field.html"
+
+    def rows(self) -> Any:
+        rows: list[Any] = list(CustomField.objects.order_by("object_type", "order", "key"))
+        for row in rows:
+            row.default_text = _default_text(row.default)
+        return rows
+
+    def row_actions(self, row: Any) -> list[tuple[str, Any, bool]]:
+        if not row.active:
+            return [("restore", L("Restore"), False)]
+        return [UP, DOWN, ("retire", L("Retire"), True)]
+
+    def initial(self, obj: Any) -> dict[str, Any]:
+        out = super().initial(obj)
+        if obj is not None:
+            out["default"] = _default_text(obj.default)
+        return out
 
     def adjust(self, form: forms.Form, obj: Any) -> None:
-        options = obj.options if obj else []
-        form.fields["options"] = forms.CharField(
-            label=L("Options"),
+        form.fields["object_type"].choices = OBJECT_TYPES  # type: ignore[attr-defined]
+        form.fields["default"] = forms.CharField(
+            label=L("Default value"),
             required=False,
-            widget=forms.Textarea(attrs={"rows": 3}),
-            help_text=L("For select fields: one option per line, written value=label."),
-            initial="\n".join(f"{o.get('value')}={o.get('label')}" for o in options),
+            max_length=1000,
+            help_text=L(
+                "Given to a new record left without a value. Multiple select: values "
+                "separated by commas; yes/no: yes or no; a person: their user number."
+            ),
         )
-        if obj is not None:
+        if obj is None:
+            form.fields["options"] = forms.CharField(
+                label=L("Options"),
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                help_text=L(
+                    "For select fields: one option per line, written value=label. A value "
+                    "never changes once created."
+                ),
+            )
+        else:
             for name in ("object_type", "key", "field_type"):
                 form.fields[name].disabled = True
 
     def save(self, obj: Any, data: dict[str, Any]) -> Any:
-        options = []
-        for line in (data.pop("options", "") or "").splitlines():
-            if line.strip():
-                value, _sep, label = line.partition("=")
-                options.append({"value": value.strip(), "label": (label or value).strip()})
         if obj is None:
-            return commerce.create_custom_field(by=self.user, options=options, **data)
+            options = []
+            for line in (data.pop("options", "") or "").splitlines():
+                if line.strip():
+                    value, _sep, label = line.partition("=")
+                    options.append({"value": value.strip(), "label": (label or value).strip()})
+            return fields_admin.create_custom_field(by=self.user, options=options, **data)
         for name in ("object_type", "key", "field_type"):
             data.pop(name, None)
-        return commerce.update_custom_field(
-            field=obj, by=self.user, data={**data, "options": options}
-        )
+        return fields_admin.update_custom_field(field=obj, by=self.user, data=data)
+
+    def details(self, obj: Any) -> dict[str, Any]:
+        if obj is None or obj.field_type not in fields_admin.SELECTS:
+            return {}
+        return {"options": obj.all_options()}
+
+    def act(self, obj: Any, action: str, post: Any) -> None:
+        by = self.user
+        value = post.get("value", "")
+        match action:
+            case "up" | "down":
+                fields_admin.move_custom_field(field=obj, by=by, step=STEPS[action])
+            case "retire":
+                fields_admin.retire_custom_field(field=obj, by=by)
+            case "restore":
+                fields_admin.restore_custom_field(field=obj, by=by)
+            case "option_add":
+                fields_admin.add_option(field=obj, by=by, value=value, label=post.get("label", ""))
+            case "option_label":
+                fields_admin.change_option(field=obj, by=by, value=value, label=post.get("label", ""))  # fmt: skip
+            case "option_on" | "option_off":
+                fields_admin.change_option(field=obj, by=by, value=value, active=action == "option_on")  # fmt: skip
+            case "option_up" | "option_down":
+                fields_admin.change_option(field=obj, by=by, value=value, step=STEPS[action[7:]])
+            case _:
+                raise Http404
+
+
+class PicklistSection(Section):
+    key = "picklists"
+    title = L("Picklists")
+    model = Picklist
+    names = ["key", "name"]
+    columns = [("key", L("Key")), ("name", L("Name")), ("option_labels", L("Options"))]
+    extra_template = "web/setup_picklist.html"
+
+    def rows(self) -> Any:
+        rows: list[Any] = list(Picklist.objects.prefetch_related("options"))
+        for row in rows:
+            row.option_labels = ", ".join(o.label for o in row.options.all() if o.active)
+        return rows
+
+    def adjust(self, form: forms.Form, obj: Any) -> None:
+        if obj is not None:
+            form.fields["key"].disabled = True
+
+    def save(self, obj: Any, data: dict[str, Any]) -> Any:
+        return fields_admin.save_picklist(by=self.user, data=data, picklist=obj)
+
+    def details(self, obj: Any) -> dict[str, Any]:
+        return {"picklist_options": list(obj.options.order_by("order", "value"))} if obj else {}
+
+    def act(self, obj: Any, action: str, post: Any) -> None:
+        by = self.user
+        if action == "option_add":
+            fields_admin.add_picklist_option(
+                by=by, picklist=obj, value=post.get("value", ""), label=post.get("label", "")
+            )
+            return
+        option = get_object_or_404(PicklistOption, pk=post.get("option"), picklist=obj)
+        match action:
+            case "option_label":
+                data = {"label": post.get("label", "")}
+                fields_admin.update_picklist_option(by=by, option=option, data=data)
+            case "option_on" | "option_off":
+                data = {"active": action == "option_on"}
+                fields_admin.update_picklist_option(by=by, option=option, data=data)
+            case "option_up" | "option_down":
+                fields_admin.move_picklist_option(by=by, option=option, step=STEPS[action[7:]])
+            case _:
+                raise Http404
+
+
+class CurrencySection(Section):
+    key = "currencies"
+    title = L("Currencies")
+    model = Currency
+    names = ["code", "name", "symbol"]
+    columns = [("code", L("Code")), ("name", L("Name")), ("symbol", L("Symbol")), ("active", L("Active"))]  # fmt: skip
+    editable_rows = False
+
+    def row_actions(self, row: Any) -> list[tuple[str, Any, bool]]:
+        if row.active:
+            return [("retire", L("Take out of use"), True)]
+        return [("restore", L("Bring back into use"), False)]
+
+    def save(self, obj: Any, data: dict[str, Any]) -> Any:
+        return admin.save_currency(by=self.user, data=data, currency=obj)
+
+    def act(self, obj: Any, action: str, post: Any) -> None:
+        if action not in ("retire", "restore"):
+            raise Http404
+        admin.save_currency(by=self.user, data={"active": action == "restore"}, currency=obj)
 
 
 class RateSection(Section):
@@ -233,6 +417,69 @@ class RateSection(Section):
         )
 
 
+class PriceListSection(Section):
+    key = "price-lists"
+    title = L("Price lists")
+    model = PriceList
+    names = ["name", "currency", "valid_from", "valid_until"]
+    columns = [("name", L("Name")), ("currency_id", L("Currency")), ("valid_from", L("Valid from")), ("valid_until", L("Valid until")), ("item_count", L("Products")), ("active", L("Active"))]  # fmt: skip
+    extra_template = "web/setup_price_list.html"
+
+    def rows(self) -> Any:
+        from django.db.models import Count
+
+        return PriceList.objects.annotate(item_count=Count("items"))
+
+    def row_actions(self, row: Any) -> list[tuple[str, Any, bool]]:
+        if row.active:
+            return [("retire", L("Take out of use"), True)]
+        return [("restore", L("Bring back into use"), False)]
+
+    def save(self, obj: Any, data: dict[str, Any]) -> Any:
+        if data.get("currency") is not None:
+            data["currency"] = data["currency"].pk
+        if obj is None:
+            return commerce.create_price_list(by=self.user, **data)
+        return commerce.update_price_list(price_list=obj, by=self.user, data=data)
+
+    def details(self, obj: Any) -> dict[str, Any]:
+        if obj is None:
+            return {}
+        items = list(obj.items.select_related("product").order_by("product__name"))
+        listed = {i.product_id for i in items}
+        products = Product.objects.visible_to(self.user).filter(active=True).order_by("name")
+        return {
+            "items": items,
+            "products": [p for p in products[:1000] if p.pk not in listed],
+        }
+
+    def act(self, obj: Any, action: str, post: Any) -> None:
+        by = self.user
+        if action in ("retire", "restore"):
+            commerce.retire_price_list(price_list=obj, by=by, active=action == "restore")
+            return
+        if action != "items":
+            raise Http404
+        items: list[dict[str, Any]] = []
+        for item in obj.items.all():
+            if post.get(f"remove_{item.pk}"):
+                continue
+            items.append({"product": item.product_id, "price": _price(post, f"price_{item.pk}")})
+        if post.get("product"):
+            items.append({"product": post.get("product"), "price": _price(post, "price")})
+        commerce.update_price_list(price_list=obj, by=by, data={}, items=items)
+
+
+def _price(post: Any, name: str) -> Any:
+    """The posted price as the service takes it (text it cannot read goes through, for
+    the service's own message)."""
+    raw = (post.get(name) or "").strip()
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        return raw
+
+
 class HolidaySection(Section):
     key = "holidays"
     title = L("Holiday calendar")
@@ -240,6 +487,9 @@ class HolidaySection(Section):
     names = ["day", "kind", "name"]
     columns = [("day", L("Date")), ("get_kind_display", L("Kind")), ("name", L("Name"))]
     editable_rows = False
+
+    def row_actions(self, row: Any) -> list[tuple[str, Any, bool]]:
+        return DELETE
 
     def save(self, obj: Any, data: dict[str, Any]) -> Any:
         return admin.add_holiday(by=self.user, **data)
@@ -257,7 +507,10 @@ SECTIONS: dict[str, type[Section]] = {
         RoleSection,
         PoolRuleSection,
         CustomFieldSection,
+        PicklistSection,
+        CurrencySection,
         RateSection,
+        PriceListSection,
         HolidaySection,
     )
 }
@@ -277,6 +530,22 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _act(request: HttpRequest, page: Section, key: str, obj: Any) -> HttpResponse:
+    """A posted row or item action; back to the item's page when it came from there."""
+    action = request.POST.get("action", "")
+    if obj is None:
+        raise Http404
+    try:
+        page.act(obj, action, request.POST)
+    except REFUSALS as e:
+        messages.error(request, " ".join(getattr(e, "messages", [str(e)])))
+    else:
+        messages.success(request, _("Deleted.") if action == "delete" else _("Saved."))
+    if request.POST.get("back") == "item" and action != "delete":
+        return HttpResponseRedirect(reverse("settings_item", args=[key, obj.pk]))
+    return HttpResponseRedirect(reverse("settings_section", args=[key]))
+
+
 @login_required
 def section(request: HttpRequest, key: str, pk: int | None = None) -> HttpResponse:
     require_admin(request)
@@ -287,15 +556,11 @@ def section(request: HttpRequest, key: str, pk: int | None = None) -> HttpRespon
     if key == "organisation":
         obj = Organisation.get()
     elif pk is not None:
-        obj = get_object_or_404(page.model, pk=pk)
-    if request.method == "POST" and request.POST.get("action") == "delete" and obj is not None:
-        try:
-            page.delete(obj)
-        except REFUSALS as e:
-            messages.error(request, " ".join(getattr(e, "messages", [str(e)])))
-        else:
-            messages.success(request, _("Deleted."))
-        return HttpResponseRedirect(reverse("settings_section", args=[key]))
+        obj = page.get(pk)
+    if request.method == "POST" and request.POST.get("action"):
+        if pk is None and request.POST.get("row"):
+            obj = page.get(request.POST["row"])
+        return _act(request, page, key, obj)
     form = page.form(obj, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -317,7 +582,7 @@ def section(request: HttpRequest, key: str, pk: int | None = None) -> HttpRespon
         for attr, _label in page.columns:
             value = getattr(row, attr)
             cells.append(value() if callable(value) else value)
-        rows.append({"obj": row, "cells": cells})
+        rows.append({"obj": row, "cells": cells, "actions": page.row_actions(row)})
     return render(
         request,
         "web/setup_section.html",
@@ -328,6 +593,7 @@ def section(request: HttpRequest, key: str, pk: int | None = None) -> HttpRespon
             "obj": obj,
             "rows": rows,
             "headers": [label for _attr, label in page.columns],
+            "extra": page.details(obj) if page.extra_template else {},
         },
     )
 
@@ -338,6 +604,15 @@ def section(request: HttpRequest, key: str, pk: int | None = None) -> HttpRespon
 class StageForm(forms.Form):
     name = forms.CharField(label=L("Name"), max_length=100)
     probability = forms.IntegerField(label=L("Default probability (%)"), min_value=0, max_value=100)
+    forecast_category = forms.ChoiceField(
+        label=L("Forecast category"), choices=ForecastCategory.choices, required=False
+    )
+    position = forms.IntegerField(
+        label=L("Position"),
+        min_value=1,
+        required=False,
+        help_text=L("1 for the first stage; empty: after the other open stages."),
+    )
 
 
 @login_required
@@ -360,7 +635,8 @@ def pipeline(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
     form.fields.update(model_fields(Pipeline, ["name", "is_default", "active", "order"]))
     stage_form = StageForm(
-        request.POST if "stage" in request.POST else None, initial={"probability": 10}
+        request.POST if "stage" in request.POST else None,
+        initial={"probability": 10, "forecast_category": ForecastCategory.PIPELINE},
     )
     if request.method == "POST":
         try:
@@ -381,6 +657,8 @@ def pipeline(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 data: dict[str, Any] = {"name": request.POST.get("name", "").strip() or stage.name}
                 if probability.isdigit():
                     data["probability"] = int(probability)
+                if request.POST.get("forecast_category") in ForecastCategory.values:
+                    data["forecast_category"] = request.POST["forecast_category"]
                 commerce.update_stage(stage=stage, by=user, data=data)
                 messages.success(request, _("Saved."))
                 return HttpResponseRedirect(reverse("settings_pipeline", args=[obj.pk]))
@@ -395,5 +673,6 @@ def pipeline(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "form": form,
             "stage_form": stage_form,
             "stages": list(obj.stages.order_by("order")) if obj else [],
+            "forecast_categories": ForecastCategory.choices,
         },
     )

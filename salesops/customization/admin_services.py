@@ -1,0 +1,463 @@
+"""Administrators' writes on customisation: custom-field definitions (create, rename,
+reorder, retire and restore, their options, default and help) and picklists.
+
+Same contract as the other services: keyword-only, atomic, administrators only, and a
+refusal (ValidationError with a message per field, PermissionDenied) writes nothing.
+Every change writes its audit entry.
+
+Two rules keep stored data meaningful:
+- a custom field's key, object and type never change, and its key may not be the name
+  of a built-in field of its object (`registry.builtin_keys`);
+- an option's value (custom-field option or picklist option) never changes and is never
+  removed once created: it is relabelled, reordered or deactivated instead. Retiring a
+  field keeps every record's value; restoring it shows them again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
+
+from salesops.audit import services as audit
+from salesops.customization import registry
+from salesops.customization.models import CustomField, Picklist, PicklistOption
+from salesops.customization.services import _clean_one
+from salesops.lib.updates import apply, check_fields
+from salesops.users import admin_services as users_admin
+from salesops.users.admin_services import ensure_admin
+from salesops.users.models import OBJECT_TYPES, Role, User
+
+KEY = re.compile(r"[a-z][a-z0-9_]*")
+OPTION_MAX = 100
+SELECTS = (CustomField.Type.SELECT, CustomField.Type.MULTI_SELECT)
+#: What may change on a definition; key, object type and field type may not.
+FIELD_EDITABLE = {"label", "required", "options", "order", "active", "help_text", "default"}
+
+
+def _finish(obj: Any) -> None:
+    obj.full_clean(validate_unique=False, validate_constraints=False)
+
+
+def _check_key(object_type: str, key: str) -> None:
+    if not KEY.fullmatch(key or "") or len(key) > 50:
+        raise ValidationError(
+            {"key": _("Use lower-case letters, digits and underscores, starting with a letter.")}
+        )
+    if key in registry.builtin_keys(object_type):
+        raise ValidationError(
+            {
+                "key": _(
+                    "“%(key)s” is the name of a built-in field of this kind of record; "
+                    "choose another key."
+                )
+                % {"key": key}
+            }
+        )
+
+
+def _options(field_type: str, raw: Any, *, before: list[dict[str, Any]] | None = None) -> list:
+    """Options as stored: [{"value", "label", "active"}], in order. Values are unique
+    and, once created, are kept (`before`): an option is deactivated, not removed."""
+    if field_type not in SELECTS:
+        if raw:
+            raise ValidationError({"options": _("Only select fields have options.")})
+        return []
+    if not isinstance(raw, list):
+        raise ValidationError({"options": _("Give the options as a list of {value, label}.")})
+    out: list[dict[str, Any]] = []
+    for o in raw:
+        if not isinstance(o, dict):
+            raise ValidationError({"options": _("Give the options as a list of {value, label}.")})
+        value = str(o.get("value", "")).strip()
+        label = str(o.get("label") or value).strip()
+        if not value:
+            raise ValidationError({"options": _("Every option needs a value.")})
+        if len(value) > OPTION_MAX or len(label) > OPTION_MAX:
+            raise ValidationError(
+                {"options": _("Option values and labels may be at most 100 characters long.")}
+            )
+        out.append({"value": value, "label": label, "active": o.get("active", True) is not False})
+    values = [o["value"] for o in out]
+    if len(set(values)) != len(values):
+        raise ValidationError({"options": _("Two options have the same value.")})
+    missing = [str(o["value"]) for o in before or [] if str(o["value"]) not in set(values)]
+    if missing:
+        raise ValidationError(
+            {
+                "options": _(
+                    "An option's value cannot change or be removed once created "
+                    "(%(values)s); deactivate the option instead."
+                )
+                % {"values": ", ".join(missing)}
+            }
+        )
+    if not any(o["active"] for o in out):
+        raise ValidationError({"options": _("A select field needs at least one active option.")})
+    return out
+
+
+def _default(field: CustomField, raw: Any) -> Any:
+    """The default as it will be stored, checked by the rules of the field's values."""
+    if raw is None or raw == "" or raw == []:
+        return None
+    if field.field_type == CustomField.Type.MULTI_SELECT and isinstance(raw, str):
+        raw = [v.strip() for v in raw.split(",") if v.strip()]
+    try:
+        return _clean_one(field, raw)
+    except ValidationError as e:
+        raise ValidationError({"default": e.messages}) from None
+
+
+def _next_order(object_type: str) -> int:
+    top = CustomField.objects.filter(object_type=object_type).aggregate(m=Max("order"))["m"]
+    return (top or 0) + 1
+
+
+# -- custom fields ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_custom_field(
+    *,
+    by: User,
+    object_type: str,
+    key: str,
+    label: str,
+    field_type: str,
+    required: bool = False,
+    options: list[dict[str, Any]] | None = None,
+    order: int | None = None,
+    active: bool = True,
+    help_text: str = "",
+    default: Any = None,
+) -> CustomField:
+    """A custom field on `object_type` (any of `users.models.OBJECT_TYPES`), placed
+    last unless `order` is given."""
+    ensure_admin(by)
+    if object_type not in {t for t, _label in OBJECT_TYPES}:
+        raise ValidationError({"object_type": _("Choose the kind of record the field is on.")})
+    if field_type not in CustomField.Type.values:
+        raise ValidationError({"field_type": _("Choose the type of the field.")})
+    _check_key(object_type, key)
+    if CustomField.objects.filter(object_type=object_type, key=key).exists():
+        raise ValidationError(
+            {
+                "key": _(
+                    "This kind of record already has a field “%(k)s” (perhaps retired: "
+                    "restore it instead)."
+                )
+                % {"k": key}
+            }
+        )
+    if not (label or "").strip():
+        raise ValidationError({"label": _("Give the field a label.")})
+    field = CustomField(
+        object_type=object_type,
+        key=key,
+        label=label.strip(),
+        field_type=field_type,
+        required=required,
+        options=_options(field_type, options or []),
+        order=_next_order(object_type) if order is None else order,
+        active=active,
+        help_text=help_text,
+    )
+    field.default = _default(field, default)
+    _finish(field)
+    field.save()
+    audit.record(
+        by=by,
+        obj=field,
+        action=audit.Action.CREATED,
+        changes=audit.values(field, ["object_type", "key", "label", "field_type", "default"]),
+    )
+    return field
+
+
+@transaction.atomic
+def update_custom_field(*, field: CustomField, by: User, data: dict[str, Any]) -> CustomField:
+    """Label, options, order, required, active, help and default may change; the key,
+    object and type may not (stored values and integrations depend on them)."""
+    ensure_admin(by)
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
+    check_fields(data, FIELD_EDITABLE)
+    data = dict(data)
+    if "label" in data and not str(data["label"] or "").strip():
+        raise ValidationError({"label": _("Give the field a label.")})
+    if "options" in data:
+        data["options"] = _options(field.field_type, data["options"], before=field.all_options())
+    if data.get("active") and not field.active:
+        _check_key(field.object_type, field.key)
+    shot = audit.snapshot(field, data)
+    apply(field, {k: v for k, v in data.items() if k != "default"})
+    if "default" in data:
+        field.default = _default(field, data["default"])
+    elif "options" in data and field.default is not None:
+        field.default = _default(field, field.default)
+    _finish(field)
+    field.save()
+    audit.record(by=by, obj=field, action=audit.Action.UPDATED, changes=shot.changes(field))
+    return field
+
+
+def retire_custom_field(*, field: CustomField, by: User) -> CustomField:
+    """Hide the field everywhere; the values stay in every record's JSON."""
+    return update_custom_field(field=field, by=by, data={"active": False})
+
+
+def restore_custom_field(*, field: CustomField, by: User) -> CustomField:
+    """Bring a retired field back with the values records kept. Refused when a
+    built-in field has taken its name meanwhile."""
+    return update_custom_field(field=field, by=by, data={"active": True})
+
+
+def _swap(rows: list[Any], index: int, step: int) -> list[Any]:
+    other = index + step
+    if 0 <= index < len(rows) and 0 <= other < len(rows):
+        rows[index], rows[other] = rows[other], rows[index]
+    return rows
+
+
+@transaction.atomic
+def move_custom_field(*, field: CustomField, by: User, step: int) -> CustomField:
+    """Move the field one place up (`step=-1`) or down (`step=1`) among the fields of
+    its object; the object's fields are numbered 1, 2, 3… afterwards."""
+    ensure_admin(by)
+    rows = list(
+        CustomField.objects.select_for_update()
+        .filter(object_type=field.object_type)
+        .order_by("order", "key")
+    )
+    index = next(i for i, f in enumerate(rows) if f.pk == field.pk)
+    for number, row in enumerate(_swap(rows, index, 1 if step > 0 else -1), start=1):
+        if row.order != number:
+            old = row.order
+            row.order = number
+            row.save(update_fields=["order"])
+            audit.record(
+                by=by,
+                obj=row,
+                action=audit.Action.UPDATED,
+                changes={"order": {"old": old, "new": number}},
+            )
+    return CustomField.objects.get(pk=field.pk)
+
+
+# -- a custom field's options ------------------------------------------------------------
+
+
+def add_option(*, field: CustomField, by: User, value: str, label: str = "") -> CustomField:
+    """A new option at the end of a select field's options."""
+    options = [*field.all_options(), {"value": value, "label": label or value}]
+    return update_custom_field(field=field, by=by, data={"options": options})
+
+
+def change_option(
+    *,
+    field: CustomField,
+    by: User,
+    value: str,
+    label: str | None = None,
+    active: bool | None = None,
+    step: int = 0,
+) -> CustomField:
+    """Relabel, (de)activate or move (`step` -1/1) the option `value`; its value stays."""
+    options = [dict(o) for o in field.all_options()]
+    index = next((i for i, o in enumerate(options) if str(o["value"]) == str(value)), None)
+    if index is None:
+        raise ValidationError({"options": _("There is no such option.")})
+    if label is not None:
+        options[index]["label"] = label.strip() or str(value)
+    if active is not None:
+        options[index]["active"] = active
+    if step:
+        _swap(options, index, 1 if step > 0 else -1)
+    return update_custom_field(field=field, by=by, data={"options": options})
+
+
+# -- picklists ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_picklist(*, by: User, data: dict[str, Any], picklist: Picklist | None = None) -> Picklist:
+    """Create a picklist (key and name) or rename one; a key never changes."""
+    ensure_admin(by)
+    data = dict(data)
+    if picklist is not None:
+        data.pop("key", None)
+    check_fields(data, {"key", "name"} if picklist is None else {"name"})
+    target = (
+        Picklist() if picklist is None else Picklist.objects.select_for_update().get(pk=picklist.pk)
+    )
+    shot = audit.snapshot(target, ["name"])
+    apply(target, data)
+    if not (target.name or "").strip():
+        raise ValidationError({"name": _("Give the list a name.")})
+    if picklist is None:
+        if not KEY.fullmatch(target.key or ""):
+            raise ValidationError(
+                {
+                    "key": _(
+                        "Use lower-case letters, digits and underscores, starting with a letter."
+                    )
+                }
+            )
+        if Picklist.objects.filter(key=target.key).exists():
+            raise ValidationError({"key": _("There is already a list with this key.")})
+    _finish(target)
+    target.save()
+    if picklist is None:
+        audit.record(
+            by=by,
+            obj=target,
+            action=audit.Action.CREATED,
+            changes=audit.values(target, ["key", "name"]),
+        )
+    else:
+        audit.record(by=by, obj=target, action=audit.Action.UPDATED, changes=shot.changes(target))
+    return target
+
+
+@transaction.atomic
+def add_picklist_option(
+    *, by: User, picklist: Picklist, value: str, label: str = ""
+) -> PicklistOption:
+    """A new option at the end of the list."""
+    ensure_admin(by)
+    picklist = Picklist.objects.select_for_update().get(pk=picklist.pk)
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({"value": _("Every option needs a value.")})
+    if picklist.options.filter(value=value).exists():
+        raise ValidationError(
+            {"value": _("This list already has the option “%(v)s”.") % {"v": value}}
+        )
+    top = picklist.options.aggregate(m=Max("order"))["m"]
+    option = PicklistOption(
+        picklist=picklist, value=value, label=(label or value).strip(), order=(top or 0) + 1
+    )
+    _finish(option)
+    option.save()
+    audit.record(
+        by=by,
+        obj=option,
+        action=audit.Action.CREATED,
+        changes=audit.values(option, ["picklist", "value", "label"]),
+    )
+    return option
+
+
+@transaction.atomic
+def update_picklist_option(
+    *, by: User, option: PicklistOption, data: dict[str, Any]
+) -> PicklistOption:
+    """Relabel or (de)activate an option; its value never changes."""
+    ensure_admin(by)
+    option = PicklistOption.objects.select_for_update().get(pk=option.pk)
+    check_fields(data, {"label", "active"})
+    shot = audit.snapshot(option, data)
+    apply(option, data)
+    if not (option.label or "").strip():
+        option.label = option.value
+    _finish(option)
+    option.save()
+    audit.record(by=by, obj=option, action=audit.Action.UPDATED, changes=shot.changes(option))
+    return option
+
+
+@transaction.atomic
+def move_picklist_option(*, by: User, option: PicklistOption, step: int) -> PicklistOption:
+    """Move an option one place up (-1) or down (1); the list is numbered 1, 2, 3…"""
+    ensure_admin(by)
+    rows = list(
+        PicklistOption.objects.select_for_update()
+        .filter(picklist_id=option.picklist_id)
+        .order_by("order", "value")
+    )
+    index = next(i for i, o in enumerate(rows) if o.pk == option.pk)
+    for number, row in enumerate(_swap(rows, index, 1 if step > 0 else -1), start=1):
+        if row.order != number:
+            old = row.order
+            row.order = number
+            row.save(update_fields=["order"])
+            audit.record(
+                by=by,
+                obj=row,
+                action=audit.Action.UPDATED,
+                changes={"order": {"old": old, "new": number}},
+            )
+    return PicklistOption.objects.get(pk=option.pk)
+
+
+# -- roles' hidden fields ----------------------------------------------------------------
+
+
+def hideable_fields(object_type: str) -> list[registry.FieldSpec]:
+    """The fields of `object_type` a role may hide: its own (built-in and active
+    custom), not those read through another record (they follow that record's)."""
+    return [f for f in registry.get(object_type).fields() if not f.internal]
+
+
+def hidden_field_types() -> list[registry.ObjectSpec]:
+    return registry.objects()
+
+
+def merge_hidden_fields(
+    current: dict[str, list[str]], chosen: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The role's hidden fields after choosing `chosen` among the fields offered now.
+    Keys that are not offered (a retired custom field's) are kept: restoring the field
+    hides it again. Unknown object types and keys in `chosen` are refused."""
+    out: dict[str, list[str]] = {}
+    types = {s.key for s in hidden_field_types()}
+    for object_type in set(current) | set(chosen):
+        if object_type not in types:
+            if chosen.get(object_type):
+                raise ValidationError(
+                    {"hidden_fields": _("Unknown object type “%(t)s”.") % {"t": object_type}}
+                )
+            kept = list(current.get(object_type, []))
+            if kept:
+                out[object_type] = kept
+            continue
+        offered = [f.key for f in hideable_fields(object_type)]
+        picked = set(chosen.get(object_type, current.get(object_type, [])))
+        unknown = picked - set(offered) - set(current.get(object_type, []))
+        if unknown:
+            raise ValidationError(
+                {
+                    "hidden_fields": _("There is no field %(f)s on this kind of record.")
+                    % {"f": ", ".join(sorted(unknown))}
+                }
+            )
+        kept = [k for k in current.get(object_type, []) if k not in offered]
+        result = [k for k in offered if k in picked] + sorted(set(kept))
+        if result:
+            out[object_type] = result
+    return out
+
+
+@transaction.atomic
+def save_role(
+    *,
+    by: User,
+    data: dict[str, Any],
+    role: Role | None = None,
+    hidden: dict[str, list[str]] | None = None,
+) -> Role:
+    """Create or change a role (`users.admin_services.save_role`) together with the
+    fields it hides: `hidden` lists the checked keys of each object type given (types
+    not given keep theirs; keys of retired custom fields are kept). One transaction,
+    administrators only, audited."""
+    ensure_admin(by)
+    if hidden is not None:
+        current = {}
+        if role is not None:
+            current = dict(Role.objects.select_for_update().get(pk=role.pk).hidden_fields or {})
+        data = {**data, "hidden_fields": merge_hidden_fields(current, hidden)}
+    return users_admin.save_role(by=by, data=data, role=role)
