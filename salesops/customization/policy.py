@@ -46,6 +46,10 @@ def hidden_keys(user: Any, object_type: str) -> frozenset[str]:
         for f in spec.base_fields:
             if any(key in _role_hidden(user, other) for other, key in f.hidden_by):
                 hidden.add(f.key)
+            # A derived field ("customer.industry") hides with the reference it reads
+            # through ("customer").
+            elif f.derived and f.key.split(".", 1)[0] in hidden and "." in f.key:
+                hidden.add(f.key)
     result = frozenset(hidden)
     cache[object_type] = result
     return result

@@ -2,9 +2,10 @@
 
 `parse` reads a definition (the JSON stored on a saved report) into a `Spec` or raises
 `ReportInvalid` with one message per bad input, keyed by the form input it came from
-(`f0_value`, `g1_field`, `m0_agg`, ...). Only fields of `catalogue.fields_for` reach a
-query, by the ORM path the catalogue gives; values are parsed into typed Python values
-and passed as parameters. No text from the user ever becomes SQL.
+(`f0_value`, `g1_field`, `m0_agg`, ...). Only registry fields the field policy lets the
+reader use (`catalogue.field_for`) reach a query, by the ORM path the registry gives;
+values are parsed into typed Python values and passed as parameters. No text from the
+user ever becomes SQL.
 """
 
 from __future__ import annotations
@@ -35,15 +36,15 @@ from django.db.models.functions import Cast
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from salesops.reports.catalogue import (
-    AGGREGATES,
-    BUCKETS,
-    OPERATORS,
-    Field,
-    ReportObject,
-    fields_for,
-    objects,
-)
+from salesops.customization import registry
+from salesops.customization.policy import FieldRefused
+from salesops.customization.registry import FieldSpec, ObjectSpec
+from salesops.reports.catalogue import AGGREGATES, BUCKETS, OPERATORS, field_for, objects, options
+
+#: Registry types read as numbers, as dates, and as text.
+NUMERIC = registry.NUMERIC
+DATES = (registry.DATE, registry.DATETIME)
+TEXTUAL = (*registry.TEXTUAL, registry.CHOICE)
 
 MAX_FILTERS = 10
 MAX_GROUPS = 2
@@ -61,7 +62,7 @@ class ReportInvalid(Exception):
 
 @dataclass(frozen=True)
 class Filter:
-    field: Field
+    field: FieldSpec
     op: str
     #: Parsed: a str/Decimal/date/bool, a list for "in", a pair for "between", None for "empty".
     value: Any
@@ -69,14 +70,14 @@ class Filter:
 
 @dataclass(frozen=True)
 class Group:
-    field: Field
+    field: FieldSpec
     bucket: str = ""
 
 
 @dataclass(frozen=True)
 class Measure:
     agg: str
-    field: Field | None = None
+    field: FieldSpec | None = None
 
     @property
     def id(self) -> str:
@@ -87,7 +88,7 @@ class Measure:
 class Spec:
     """A checked definition: everything in it is allow-listed and typed."""
 
-    obj: ReportObject
+    obj: ObjectSpec
     filters: list[Filter] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     measures: list[Measure] = field(default_factory=list)
@@ -105,7 +106,7 @@ def parse(object_type: str, definition: dict[str, Any], user: Any) -> Spec:
         raise ReportInvalid({"object": _("Choose one of the kinds of record offered.")})
     if not isinstance(definition, dict):
         definition = {}
-    allowed = fields_for(object_type, user)
+    lookup = _Lookup(user, object_type)
     errors: dict[str, str] = {}
     spec = Spec(obj)
 
@@ -113,7 +114,7 @@ def parse(object_type: str, definition: dict[str, Any], user: Any) -> Spec:
     if len(raw_filters) > MAX_FILTERS:
         errors["filters"] = _("A report takes at most %(n)s filters.") % {"n": MAX_FILTERS}
     for i, raw in enumerate(raw_filters[:MAX_FILTERS]):
-        f = _filter(i, raw, allowed, errors)
+        f = _filter(i, raw, lookup, errors)
         if f is not None:
             spec.filters.append(f)
 
@@ -121,7 +122,7 @@ def parse(object_type: str, definition: dict[str, Any], user: Any) -> Spec:
     if len(raw_groups) > MAX_GROUPS:
         errors["group_by"] = _("A report groups by at most two fields.")
     for i, raw in enumerate(raw_groups[:MAX_GROUPS]):
-        g = _group(i, raw, allowed, errors)
+        g = _group(i, raw, lookup, errors)
         if g is not None:
             spec.groups.append(g)
 
@@ -130,7 +131,7 @@ def parse(object_type: str, definition: dict[str, Any], user: Any) -> Spec:
         errors["measures"] = _("A report shows at most %(n)s measures.") % {"n": MAX_MEASURES}
     seen: set[str] = set()
     for i, raw in enumerate(raw_measures[:MAX_MEASURES]):
-        m = _measure(i, raw, allowed, errors)
+        m = _measure(i, raw, lookup, errors)
         if m is not None and m.id not in seen:
             seen.add(m.id)
             spec.measures.append(m)
@@ -152,24 +153,27 @@ def _list(value: Any) -> list[dict[str, Any]]:
     return [v if isinstance(v, dict) else {} for v in value]
 
 
-def _field(key: Any, allowed: dict[str, Field], errors: dict[str, str], name: str) -> Field | None:
-    key = str(key or "")
-    f = allowed.get(key)
-    if f is None:
-        if key.startswith("custom."):
-            errors[name] = _(
-                "The custom field “%(key)s” no longer exists or is hidden from you; "
-                "remove it from the report."
-            ) % {"key": key.removeprefix("custom.")}
-        else:
+@dataclass(frozen=True)
+class _Lookup:
+    """Fields of one object type for one reader, through the field policy."""
+
+    user: Any
+    object_type: str
+
+    def __call__(self, key: Any, use: str, errors: dict[str, str], name: str) -> FieldSpec | None:
+        text = str(key or "")
+        if not text:
             errors[name] = _("Choose one of the fields offered.")
-    return f
+            return None
+        try:
+            return field_for(self.user, self.object_type, text, use=use)
+        except FieldRefused as e:
+            errors[name] = " ".join(e.messages)
+            return None
 
 
-def _filter(
-    i: int, raw: dict[str, Any], allowed: dict[str, Field], errors: dict[str, str]
-) -> Filter | None:
-    f = _field(raw.get("field"), allowed, errors, f"f{i}_field")
+def _filter(i: int, raw: dict[str, Any], lookup: _Lookup, errors: dict[str, str]) -> Filter | None:
+    f = lookup(raw.get("field"), "filter", errors, f"f{i}_field")
     if f is None:
         return None
     op = str(raw.get("op") or "eq")
@@ -186,7 +190,7 @@ def _filter(
     return Filter(f, op, value)
 
 
-def _filter_value(f: Field, op: str, raw: Any) -> Any:
+def _filter_value(f: FieldSpec, op: str, raw: Any) -> Any:
     text = str(raw if raw is not None else "").strip()
     if not text:
         raise ValueError(_("Enter a value."))
@@ -210,8 +214,8 @@ def _filter_value(f: Field, op: str, raw: Any) -> Any:
     return _one_value(f, text)
 
 
-def _one_value(f: Field, text: str) -> Any:
-    if f.type in ("number", "money"):
+def _one_value(f: FieldSpec, text: str) -> Any:
+    if f.type in NUMERIC:
         try:
             number = Decimal(text.replace(",", ""))
         except InvalidOperation:
@@ -219,7 +223,7 @@ def _one_value(f: Field, text: str) -> Any:
         if not number.is_finite():
             raise ValueError(_("Enter a number, such as 12 or 12.5."))
         return number
-    if f.type in ("date", "datetime"):
+    if f.type in DATES:
         try:
             day = parse_date(text)
         except ValueError:
@@ -227,35 +231,31 @@ def _one_value(f: Field, text: str) -> Any:
         if day is None:
             raise ValueError(_("Write the date as YYYY-MM-DD."))
         return day
-    if f.type == "bool":
+    if f.type == registry.BOOL:
         lowered = text.lower()
         if lowered in ("1", "true", "yes", "y", "是"):
             return True
         if lowered in ("0", "false", "no", "n", "否"):
             return False
         raise ValueError(_("Enter yes or no."))
-    if f.type == "choice":
-        for value, label in f.choices:
+    if f.type == registry.CHOICE:
+        offered = options(f)
+        for value, label in offered:
             if text == str(value) or text.lower() == str(label).lower():
                 return str(value)
         raise ValueError(
             _("“%(value)s” is not one of the options: %(options)s.")
-            % {"value": text[:50], "options": ", ".join(str(label) for _v, label in f.choices)}
+            % {"value": text[:50], "options": ", ".join(str(label) for _v, label in offered)}
         )
     return text[:200]
 
 
-def _group(
-    i: int, raw: dict[str, Any], allowed: dict[str, Field], errors: dict[str, str]
-) -> Group | None:
-    f = _field(raw.get("field"), allowed, errors, f"g{i}_field")
+def _group(i: int, raw: dict[str, Any], lookup: _Lookup, errors: dict[str, str]) -> Group | None:
+    f = lookup(raw.get("field"), "group", errors, f"g{i}_field")
     if f is None:
         return None
-    if f.type == "money":
-        errors[f"g{i}_field"] = _("Amounts cannot be grouped by; measure them instead.")
-        return None
     bucket = str(raw.get("bucket") or "")
-    if f.type in ("date", "datetime"):
+    if f.type in DATES:
         bucket = bucket or "month"
         if bucket not in BUCKETS:
             errors[f"g{i}_bucket"] = _("Choose day, week, month, quarter or year.")
@@ -267,7 +267,7 @@ def _group(
 
 
 def _measure(
-    i: int, raw: dict[str, Any], allowed: dict[str, Field], errors: dict[str, str]
+    i: int, raw: dict[str, Any], lookup: _Lookup, errors: dict[str, str]
 ) -> Measure | None:
     agg = str(raw.get("agg") or "")
     if agg not in AGGREGATES:
@@ -275,11 +275,8 @@ def _measure(
         return None
     if agg == "count":
         return Measure("count")
-    f = _field(raw.get("field"), allowed, errors, f"m{i}_field")
+    f = lookup(raw.get("field"), "measure", errors, f"m{i}_field")
     if f is None:
-        return None
-    if not f.measure:
-        errors[f"m{i}_field"] = _("Only numbers and amounts can be summed or averaged.")
         return None
     return Measure(agg, f)
 
@@ -287,25 +284,25 @@ def _measure(
 # -- building the queries --------------------------------------------------------------------
 
 
-def expression(f: Field) -> Any:
+def expression(f: FieldSpec) -> Any:
     """The value of `f` in SQL (custom fields read from the JSON column and cast)."""
-    if f.custom is None:
+    if not f.is_custom:
         return F(f.path)
-    key = f.custom.key
-    if f.type in ("number", "money"):
-        return Cast(KT(f"custom__{key}"), DecimalField(max_digits=24, decimal_places=6))
-    if f.type == "bool":
+    path = f"custom__{f.key}"
+    if f.type in NUMERIC:
+        return Cast(KT(path), DecimalField(max_digits=24, decimal_places=6))
+    if f.type == registry.BOOL:
         return Case(
-            When(**{f"custom__{key}": True}, then=Value(True)),
-            When(**{f"custom__{key}": False}, then=Value(False)),
+            When(**{path: True}, then=Value(True)),
+            When(**{path: False}, then=Value(False)),
             default=None,
             output_field=BooleanField(),
         )
-    if f.type == "date":
-        return Cast(KT(f"custom__{key}"), DateField())
-    if f.type == "datetime":
-        return Cast(KT(f"custom__{key}"), DateTimeField())
-    return KT(f"custom__{key}")
+    if f.type == registry.DATE:
+        return Cast(KT(path), DateField())
+    if f.type == registry.DATETIME:
+        return Cast(KT(path), DateTimeField())
+    return KT(path)
 
 
 def _day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
@@ -318,7 +315,7 @@ def condition(flt: Filter, tz: dt.tzinfo) -> tuple[str, Any, Q]:
     alias, which the caller attaches to the QuerySet."""
     f = flt.field
     alias = f"_flt_{f.key.replace('.', '_')}"
-    if f.type == "ref" and flt.op in ("eq", "in"):
+    if f.type == registry.REF and flt.op in ("eq", "in"):
         # References are named in filters (a username, a stage name, a customer name).
         name = f.name_path
         if flt.op == "eq":
@@ -327,12 +324,10 @@ def condition(flt: Filter, tz: dt.tzinfo) -> tuple[str, Any, Q]:
     expr = expression(f)
     if flt.op == "empty":
         q = Q(**{f"{alias}__isnull": True})
-        if f.type in ("text", "choice") and f.custom is None:
-            q |= Q(**{alias: ""})
-        if f.type in ("text", "choice") and f.custom is not None:
+        if f.type in TEXTUAL:
             q |= Q(**{alias: ""})
         return alias, expr, q
-    if f.type == "datetime":
+    if f.type == registry.DATETIME:
         # Dates are days in the organisation's time zone.
         if flt.op == "eq":
             low, high = _day_bounds(flt.value, tz)
@@ -450,11 +445,11 @@ class Bucket(Func):
 
 def group_expression(g: Group, tz: zoneinfo.ZoneInfo, fiscal_start: int) -> Expression | F | Any:
     f = g.field
-    if f.type in ("date", "datetime"):
+    if f.type in DATES:
         return Bucket(
             expression(f),
             unit=g.bucket,
-            is_datetime=f.type == "datetime",
+            is_datetime=f.type == registry.DATETIME,
             tz=tz,
             fiscal_start=fiscal_start,
         )

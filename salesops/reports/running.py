@@ -21,9 +21,13 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from salesops.analytics.formulas import MissingRate, RateTable, median_of_histogram
+from salesops.customization import registry
+from salesops.customization.registry import FieldSpec
 from salesops.org.models import ExchangeRate, Organisation
-from salesops.reports.catalogue import AGGREGATES, BUCKETS, Field
+from salesops.reports.catalogue import AGGREGATES, BUCKETS, options
 from salesops.reports.query import (
+    DATES,
+    NUMERIC,
     Group,
     Measure,
     ReportInvalid,
@@ -32,7 +36,6 @@ from salesops.reports.query import (
     filtered,
     group_expression,
 )
-from salesops.users.models import User
 
 #: Most groups a report shows; the rest are left out with a note.
 MAX_ROWS = 2000
@@ -98,7 +101,7 @@ def _in_python(g: Group) -> bool:
     """A stored date is grouped by its own value in SQL and put in its bucket here: the
     GROUP BY then follows the date's index (three times faster at 1M deals on SQLite
     than grouping by a computed month), and a few thousand days come back at most."""
-    return g.field.type == "date" and g.field.custom is None
+    return g.field.type == registry.DATE and not g.field.is_custom
 
 
 def _group_annotations(spec: Spec, *, for_grouping: bool) -> dict[str, Any]:
@@ -148,12 +151,12 @@ def records(spec: Spec, user: Any, keys: list[Any]) -> QuerySet:
         value = _read_key(g, raw)
         f = g.field
         if value is None:
-            condition = Q(**{f"{f.path}__isnull": True}) if f.custom is None else None
-        elif f.type in ("date", "datetime") and f.custom is None:
+            condition = Q(**{f"{f.path}__isnull": True}) if not f.is_custom else None
+        elif f.type in DATES and not f.is_custom:
             start = dt.date.fromisoformat(value)
             low: Any = start
             high: Any = bucket_end(g.bucket, start)
-            if f.type == "datetime":
+            if f.type == registry.DATETIME:
                 low = dt.datetime.combine(low, dt.time.min, tzinfo=org.tz)
                 high = dt.datetime.combine(high, dt.time.min, tzinfo=org.tz)
             condition = Q(**{f"{f.path}__gte": low, f"{f.path}__lt": high})
@@ -174,15 +177,15 @@ def _read_key(g: Group, raw: Any) -> Any:
         raise bad
     f = g.field
     try:
-        if f.type in ("date", "datetime"):
+        if f.type in DATES:
             return dt.date.fromisoformat(str(raw)).isoformat()
-        if f.type == "ref":
+        if f.type == registry.REF:
             return int(raw)
-        if f.type == "bool":
+        if f.type == registry.BOOL:
             if not isinstance(raw, bool):
                 raise bad
             return raw
-        if f.type == "number":
+        if f.type in NUMERIC:
             return Decimal(str(raw))
     except (ValueError, TypeError, ArithmeticError):
         raise bad from None
@@ -224,7 +227,7 @@ def execute(spec: Spec, user: Any, *, title: str = "") -> ReportResult:
         (
             m.field
             for m in spec.measures
-            if m.field is not None and m.field.type == "money" and m.field.custom is None
+            if m.field is not None and m.field.type == registry.MONEY and not m.field.is_custom
         ),
         None,
     )
@@ -244,7 +247,7 @@ def execute(spec: Spec, user: Any, *, title: str = "") -> ReportResult:
             conv_keys.append("_rd")
     keys = group_keys + conv_keys
 
-    summed: dict[str, Field] = {}
+    summed: dict[str, FieldSpec] = {}
     for m in spec.measures:
         if m.field is not None and m.agg in ("sum", "mean"):
             summed[m.field.key] = m.field
@@ -259,7 +262,7 @@ def execute(spec: Spec, user: Any, *, title: str = "") -> ReportResult:
             base, ExchangeRate.objects.values_list("currency_id", "effective_on", "rate")
         )
 
-    def rate(row: dict[str, Any], f: Field) -> Decimal:
+    def rate(row: dict[str, Any], f: FieldSpec) -> Decimal:
         if f is not money or rates is None:
             return Decimal(1)
         code = row["_cur"]
@@ -319,7 +322,7 @@ def _fill(
     result: ReportResult,
     spec: Spec,
     accs: dict[tuple[Any, ...], _Acc],
-    money: Field | None,
+    money: FieldSpec | None,
     base: str,
 ) -> None:
     labels = [_Labeller(g, spec.obj.model) for g in spec.groups]
@@ -331,15 +334,15 @@ def _fill(
     result.money_columns = [
         len(spec.groups) + j
         for j, m in enumerate(spec.measures)
-        if m.field is not None and m.field.type == "money"
+        if m.field is not None and m.field.type == registry.MONEY
     ]
 
     def sort_key(item: tuple[tuple[Any, ...], _Acc]) -> tuple[Any, ...]:
         key = item[0]
         parts: list[Any] = []
-        for i, g in enumerate(spec.groups):
+        for i in range(len(spec.groups)):
             value = key[i]
-            shown = labels[i].label(value) if g.field.type in ("ref", "choice") else value
+            shown = labels[i].label(value) if labels[i].names else value
             parts.append((value is None, "" if value is None else shown))
         return tuple(parts)
 
@@ -377,8 +380,8 @@ def _fill(
         result.keys.append([])
     if money is not None:
         if money.rate_date_path:
-            model: Any = spec.obj.model
-            date_label = str(model._meta.get_field(money.rate_date_path).verbose_name)
+            dated = spec.obj.field(money.rate_date_path)
+            date_label = str(dated.label) if dated is not None else money.rate_date_path
             result.notes.append(
                 _(
                     "Amounts are in %(base)s, converted at the exchange rate effective on "
@@ -393,7 +396,7 @@ def _fill(
                 % {"base": base}
             )
     if any(
-        m.field is not None and m.field.custom is not None and m.field.type == "money"
+        m.field is not None and m.field.is_custom and m.field.type == registry.MONEY
         for m in spec.measures
     ):
         result.notes.append(
@@ -444,7 +447,7 @@ def _measure_header(m: Measure, base: str) -> str:
     if m.field is None:
         return _("Record count")
     label = str(m.field.label)
-    if m.field.type == "money":
+    if m.field.type == registry.MONEY:
         label = _("%(field)s in %(currency)s") % {"field": label, "currency": base}
     return _("%(aggregate)s of %(field)s") % {"aggregate": str(AGGREGATES[m.agg]), "field": label}
 
@@ -459,27 +462,25 @@ class _Labeller:
 
     def prepare(self, keys: set[Any]) -> None:
         f = self.g.field
-        if f.type == "choice":
-            self.names = {str(v): str(label) for v, label in f.choices}
-        elif f.type == "ref":
+        offered = options(f)
+        if offered:
+            self.names = {str(v): str(label) for v, label in offered}
+        elif f.type == registry.REF:
             ids = [k for k in keys if k is not None]
             if not ids:
                 return
-            if f.key == "owner":
-                self.names = {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
-            else:
-                related: Any = self.model._meta.get_field(f.path.removesuffix("_id")).related_model
-                self.names = {o.pk: str(o) for o in related._base_manager.filter(pk__in=ids)}
+            related: Any = self.model._meta.get_field(f.path.removesuffix("_id")).related_model
+            self.names = {o.pk: str(o) for o in related._base_manager.filter(pk__in=ids)}
 
     def label(self, value: Any) -> str:
         if value is None or value == "":
             return _("(empty)")
         f = self.g.field
-        if f.type in ("date", "datetime"):
+        if f.type in DATES:
             return bucket_label(self.g.bucket, dt.date.fromisoformat(str(value)))
-        if f.type == "bool":
+        if f.type == registry.BOOL:
             return _("Yes") if value in (True, 1, "true") else _("No")
-        if f.type in ("choice", "ref"):
+        if self.names:
             return self.names.get(value, self.names.get(str(value), str(value)))
         if isinstance(value, Decimal):
             return formats.number_format(value.normalize(), use_l10n=True)
