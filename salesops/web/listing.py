@@ -1,6 +1,8 @@
 """The parts of a list page: columns, filters (custom fields included), search, sort
-and keyset paging. Everything the browser sends is checked against allow-lists; values
-reach SQL only as bound parameters.
+and keyset paging. Columns and filters are made from the metadata registry's fields
+(`column_of`, `filters_of`); which of them a person may use is the field policy's
+business, applied by the list view. Everything the browser sends is checked against
+allow-lists; values reach SQL only as bound parameters.
 
 Paging is by keyset on (sort key, id), so page 1000 costs what page 1 costs, and no
 page counts all the rows: the list shows "more" while there are more.
@@ -13,60 +15,127 @@ import binascii
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, prefetch_related_objects
 from django.db.models.functions import Coalesce
-from django.utils.dateparse import parse_date
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from salesops.customization.models import CustomField
-from salesops.customization.services import definitions
+from salesops.customization import registry
+from salesops.customization.registry import FieldSpec
 
 # -- columns ---------------------------------------------------------------------------
+
+#: How a field type is shown in a list cell (see the `cell` template tag).
+KINDS = {
+    registry.MONEY: "money",
+    registry.INTEGER: "number",
+    registry.NUMBER: "number",
+    registry.DATE: "date",
+    registry.DATETIME: "moment",
+    registry.BOOL: "bool",
+}
+#: Field types never shown as a list column.
+NOT_COLUMNS = (registry.LONG_TEXT, registry.JSON, registry.MANY_REF)
 
 
 @dataclass(frozen=True)
 class Column:
     """One column of a list. `attr` is a dotted attribute path on the row (default: the
-    key); `sort` the model field to order by when the column is sortable."""
+    key); `sort` the model field to order by when the column is sortable; `labels` the
+    labels of a choice field's values (read once per page, not per row)."""
 
     key: str
     label: Any
     attr: str = ""
-    kind: str = "text"  # text · link · money · date · moment · choice · bool · number · percent
+    kind: str = "text"  # text · link · money · date · moment · bool · number · percent
     sort: str | None = None
     default: bool = True
     currency: str = "currency_id"
+    #: Read from the record's custom values rather than an attribute.
+    custom: bool = False
+    #: A reference to another record (its object is loaded for the whole page at once).
+    ref: bool = False
+    labels: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def raw(self, obj: Any) -> Any:
-        if self.key.startswith("cf_"):
-            return (getattr(obj, "custom", None) or {}).get(self.key[3:])
-        value = obj
-        for part in (self.attr or self.key).split("."):
-            if value is None:
-                return None
-            value = getattr(value, part, None)
-        if callable(value):
-            value = value()
+        if self.custom:
+            value = (getattr(obj, "custom", None) or {}).get(self.key)
+            if self.kind in ("date", "moment") and isinstance(value, str):
+                value = parse_datetime(value) or _date(value)
+        else:
+            value = obj
+            for part in (self.attr or self.key).split("."):
+                if value is None:
+                    return None
+                value = getattr(value, part, None)
+            if callable(value):
+                value = value()
+        if self.labels is not None and value not in (None, ""):
+            if isinstance(value, list):
+                return [self.labels.get(str(v), v) for v in value]
+            return self.labels.get(str(value), value)
         return value
 
 
-def custom_columns(object_type: str, defs: list[CustomField]) -> list[Column]:
-    kinds: dict[str, str] = {
-        CustomField.Type.MONEY: "number",
-        CustomField.Type.NUMBER: "number",
-        CustomField.Type.DATE: "date",
-        CustomField.Type.BOOLEAN: "bool",
+def column_of(f: FieldSpec, *, default: bool, link: bool = False, **changes: Any) -> Column:
+    """The list column of registry field `f`: its kind from the field's type, choice
+    labels from its options (a picklist's read once, through the registry's cache)."""
+    kind = KINDS.get(f.type, "text")
+    if kind == "money" and not f.currency_path:
+        kind = "number"
+    labels: dict[str, Any] | None = None
+    if f.type in (registry.CHOICE, registry.MULTI_CHOICE):
+        labels = {str(v): label for v, label in f.options()}
+    elif f.is_custom and f.type == registry.REF:
+        labels = {}  # the people's names, filled in for the page (`load_references`)
+    column = Column(
+        key=f.key,
+        label=f.title,
+        kind="link" if link else kind,
+        sort=f.path if f.sortable and not f.is_custom else None,
+        default=default,
+        currency=f.currency_path.replace("__", ".") if f.currency_path else "currency_id",
+        custom=f.is_custom,
+        ref=f.type == registry.REF and not f.is_custom,
+        labels=labels,
+    )
+    return replace(column, **changes) if changes else column
+
+
+def columnable(f: FieldSpec) -> bool:
+    return f.type not in NOT_COLUMNS and not f.internal and not f.derived
+
+
+def load_references(rows: list[Any], columns: list[Column]) -> None:
+    """Load what the shown reference columns name for the whole page: the related
+    records one query per column (none when the list already joined or attached them),
+    the people a custom "person" field names in one query."""
+    if not rows:
+        return
+    refs = [c.attr or c.key for c in columns if c.ref and "." not in (c.attr or c.key)]
+    if refs:
+        prefetch_related_objects(rows, *refs)
+    people = [c for c in columns if c.custom and c.labels is not None and not c.labels]
+    if not people:
+        return
+    from salesops.users.models import User
+
+    ids = {
+        int(v)
+        for c in people
+        for obj in rows
+        if str(v := (getattr(obj, "custom", None) or {}).get(c.key, "")).isdigit()
     }
-    return [
-        Column(f"cf_{d.key}", d.label, kind=kinds.get(str(d.field_type), "custom"), default=False)
-        for d in defs
-    ]
+    names = {str(u.pk): str(u) for u in User.objects.filter(pk__in=ids)} if ids else {}
+    for c in people:
+        assert c.labels is not None
+        c.labels.update(names)
 
 
 # -- filters ---------------------------------------------------------------------------
@@ -76,13 +145,18 @@ Choices = Callable[[Any], Iterable[tuple[Any, Any]]]
 
 @dataclass(frozen=True)
 class Filter:
-    """A filter the page offers. `lookup` is the ORM lookup the value is bound to."""
+    """A filter the page offers. `key` is the query parameter, `lookup` the ORM lookup
+    the value is bound to, `field` the registry field it reads (a filter on a field
+    hidden from the user is refused); `offered` says whether the filter bar shows it
+    without a value (every filter works from the address)."""
 
     key: str
     label: Any
     lookup: str
-    kind: str = "choice"  # choice · text · date_from · date_to · bool · number
+    kind: str = "choice"  # choice · text · date_from · date_to · bool · number · owner · team · id
     choices: Choices | None = None
+    field: str = ""
+    offered: bool = True
 
     def options(self, user: Any) -> list[tuple[str, Any]]:
         if self.kind == "bool":
@@ -92,25 +166,105 @@ class Filter:
         return [(str(v), label) for v, label in self.choices(user)]
 
 
-def _fixed(options: list[tuple[Any, Any]]) -> Choices:
-    return lambda user: options
+def _stages(user: Any) -> list[tuple[int, str]]:
+    from salesops.pipeline.models import Stage
+
+    return [(s.pk, str(s)) for s in Stage.objects.select_related("pipeline")]
 
 
-def custom_filters(defs: list[CustomField]) -> list[Filter]:
-    t = CustomField.Type
-    out = []
-    for d in defs:
-        lookup = f"custom__{d.key}"
-        if d.field_type == t.SELECT:
-            opts = [(o["value"], o.get("label") or o["value"]) for o in d.options]
-            out.append(Filter(f"cf_{d.key}", d.label, lookup, "choice", _fixed(opts)))
-        elif d.field_type == t.BOOLEAN:
-            out.append(Filter(f"cf_{d.key}", d.label, lookup, "bool"))
-        elif d.field_type in (t.TEXT, t.EMAIL, t.PHONE, t.URL):
-            out.append(Filter(f"cf_{d.key}", d.label, f"{lookup}__icontains", "text"))
-        elif d.field_type == t.DATE:
-            out.append(Filter(f"cf_{d.key}", d.label, lookup, "date_from"))
-    return out
+def _pipelines(user: Any) -> list[tuple[int, str]]:
+    from salesops.pipeline.models import Pipeline
+
+    return list(Pipeline.objects.filter(active=True).values_list("id", "name"))
+
+
+def _teams(user: Any) -> list[tuple[int, str]]:
+    from salesops.users.models import Team
+
+    return list(Team.objects.values_list("id", "name").order_by("path"))
+
+
+def _currencies(user: Any) -> list[tuple[str, str]]:
+    from salesops.org.models import Currency
+
+    return list(Currency.objects.values_list("code", "code").order_by("code"))
+
+
+#: Choices of references to the few records of a kind (chosen from a list in the bar).
+REF_CHOICES: dict[str, Choices] = {
+    "stage": _stages,
+    "pipeline": _pipelines,
+    "team": _teams,
+    "currency": _currencies,
+}
+#: Field types a filter bar offers by default (text and numbers are asked from the
+#: address or, for text, answered by the search box).
+OFFERED = (registry.CHOICE, registry.BOOL, registry.REF, registry.DATE, registry.DATETIME)
+
+
+def filters_of(f: FieldSpec, people: Choices, *, offered: bool) -> list[Filter]:
+    """The filters of registry field `f`, from its type: options (with their labels)
+    for a choice, a person for a reference to people, from/until for a date, yes/no,
+    contains for text, at least/at most for a number."""
+    label, path, t = f.title, f.path, f.type
+    show = offered and (t in OFFERED or f.is_custom)
+    if t == registry.CHOICE:
+        options = f.options
+        return [Filter(f.key, label, path, "choice", lambda user: options(), f.key, show)]
+    if t == registry.BOOL:
+        return [Filter(f.key, label, path, "bool", None, f.key, show)]
+    if t == registry.REF:
+        if f.ref == "user":
+            return [Filter(f.key, label, path, "owner", people, f.key, show)]
+        if f.ref in REF_CHOICES:
+            return [Filter(f.key, label, path, "choice", REF_CHOICES[f.ref], f.key, show)]
+        return [Filter(f.key, label, path, "id", None, f.key, False)]
+    if t in (registry.DATE, registry.DATETIME):
+        on = path if t == registry.DATE or f.is_custom else f"{path}__date"
+        return [
+            Filter(
+                f"{f.key}_from",
+                _("%(field)s from") % {"field": label},
+                f"{on}__gte",
+                "date_from",
+                None,
+                f.key,
+                show,
+            ),
+            Filter(
+                f"{f.key}_to",
+                _("%(field)s until") % {"field": label},
+                f"{on}__lte",
+                "date_to",
+                None,
+                f.key,
+                show,
+            ),
+        ]
+    if t in registry.TEXTUAL and t != registry.LONG_TEXT:
+        return [Filter(f.key, label, f"{path}__icontains", "text", None, f.key, show)]
+    if t in registry.NUMERIC:
+        return [
+            Filter(
+                f"{f.key}_min",
+                _("%(field)s at least") % {"field": label},
+                f"{path}__gte",
+                "number",
+                None,
+                f.key,
+                False,
+            ),
+            Filter(
+                f"{f.key}_max",
+                _("%(field)s at most") % {"field": label},
+                f"{path}__lte",
+                "number",
+                None,
+                f.key,
+                False,
+            ),
+        ]
+    return []
 
 
 @dataclass
@@ -133,10 +287,7 @@ def parse_filter(f: Filter, raw: str, user: Any) -> tuple[Q | None, str | None]:
     if f.kind == "choice":
         if raw not in {v for v, _label in f.options(user)}:
             return None, str(_("Choose one of the options."))
-        value: Any = raw
-        if f.lookup.startswith("custom__"):
-            return Q(**{f.lookup: value}), None
-        return Q(**{f.lookup: value}), None
+        return Q(**{f.lookup: raw}), None
     if f.kind == "bool":
         if raw not in ("0", "1"):
             return None, str(_("Choose yes or no."))
@@ -150,6 +301,10 @@ def parse_filter(f: Filter, raw: str, user: Any) -> tuple[Q | None, str | None]:
         if f.lookup.startswith("custom__"):
             return Q(**{f.lookup: day.isoformat()}), None
         return Q(**{f.lookup: day}), None
+    if f.kind == "id":
+        if not raw.isdigit():
+            return None, str(_("Choose one of the options."))
+        return Q(**{f.lookup: int(raw)}), None
     if f.kind == "number":
         try:
             return Q(**{f.lookup: Decimal(raw)}), None
@@ -293,9 +448,9 @@ __all__ = [
     "Column",
     "Filter",
     "Query",
-    "custom_columns",
-    "custom_filters",
-    "definitions",
+    "column_of",
+    "filters_of",
+    "load_references",
     "page_of",
     "parse_filter",
     "search_condition",

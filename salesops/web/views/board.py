@@ -1,5 +1,6 @@
 """The pipeline board (kanban): a column per stage with its count and amount in the
-base currency, cards paged per column, drag and drop (static/web/board.js) and a menu
+base currency, cards paged per column (showing the registry's card fields the reader
+may see; no amounts at all for a reader who may not see a deal's amount), drag and drop (static/web/board.js) and a menu
 on every card that does the same without a mouse."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from salesops.crm import queries
 from salesops.crm.models import Customer, Deal
+from salesops.customization import policy
 from salesops.customization.models import PicklistOption
 from salesops.pipeline.models import Pipeline, Stage
 from salesops.users.models import Team
@@ -70,31 +72,48 @@ def _since(request: HttpRequest) -> dt.date:
     return org.local_date() - dt.timedelta(days=CLOSED_DAYS)
 
 
-#: What a card shows; the rest of a deal's columns (its custom fields among them) are
-#: not read.
-CARD_FIELDS = (
-    "id",
-    "version",
-    "name",
-    "customer_id",
-    "stage_id",
-    "status",
-    "amount",
-    "currency_id",
-    "expected_close",
-    "owner__id",
-    "owner__username",
-    "owner__display_name",
-    "owner__first_name",
-    "owner__last_name",
-)
+#: What every card needs whatever it shows (its menu, links and move form).
+CARD_BASE = ("id", "version", "stage_id", "status")
+
+
+def card_fields(user: Any) -> set[str]:
+    """The keys of the deal fields a card shows to `user`: the registry's card fields
+    the user may see (a hidden amount is neither on the cards nor summed per stage)."""
+    return {f.key for f in policy.visible_fields(user, "deal") if f.card}
+
+
+def _only(shown: set[str]) -> list[str]:
+    """The columns a card reads; the rest of a deal's (custom fields among them) are not."""
+    columns = list(CARD_BASE)
+    for key, needs in (
+        ("name", ["name"]),
+        ("customer", ["customer_id"]),
+        ("amount", ["amount", "currency_id"]),
+        ("expected_close", ["expected_close"]),
+        (
+            "owner",
+            [
+                "owner__id",
+                "owner__username",
+                "owner__display_name",
+                "owner__first_name",
+                "owner__last_name",
+            ],
+        ),
+    ):
+        if key in shown:
+            columns += needs
+    return columns
 
 
 def _column_cards(
-    deals: QuerySet[Deal], stage: Stage, since: dt.date, after: str | None
+    deals: QuerySet[Deal], stage: Stage, since: dt.date, after: str | None, shown: set[str]
 ) -> tuple[list[Deal], str | None]:
+    cards = _in_column(deals, stage, since)
+    if "owner" in shown:
+        cards = cards.select_related("owner")
     return page_of(
-        _in_column(deals, stage, since).select_related("owner").only(*CARD_FIELDS),
+        cards.only(*_only(shown)),
         sort="id",
         descending=True,
         cursor=after,
@@ -118,8 +137,15 @@ def _prepare_cards(
     context["move_label"] = _("Move")
     if not cards:
         return
-    names = dict(
-        Customer.all_objects.filter(pk__in={c.customer_id for c in cards}).values_list("id", "name")
+    shown = context["shown"]
+    names = (
+        dict(
+            Customer.all_objects.filter(pk__in={c.customer_id for c in cards}).values_list(
+                "id", "name"
+            )
+        )
+        if "customer" in shown
+        else {}
     )
     menus: dict[tuple[int, bool], SafeString] = {}
     for card in cards:
@@ -134,9 +160,13 @@ def _prepare_cards(
                 ).strip()
             )
         card.menu = menus.get(key, "")  # type: ignore[attr-defined]
-        card.customer_name = names.get(card.customer_id, "")  # type: ignore[attr-defined]
-        card.amount_text = money(card.amount, card.currency_id)  # type: ignore[attr-defined]
-        card.close_text = day(card.expected_close) if card.expected_close else ""  # type: ignore[attr-defined]
+        card.title = card.name if "name" in shown else f"#{card.pk}"  # type: ignore[attr-defined]
+        card.customer_name = names.get(card.customer_id, "") if names else ""  # type: ignore[attr-defined]
+        card.amount_text = money(card.amount, card.currency_id) if "amount" in shown else ""  # type: ignore[attr-defined]
+        card.close_text = (  # type: ignore[attr-defined]
+            day(card.expected_close) if "expected_close" in shown and card.expected_close else ""
+        )
+        card.owner_text = str(card.owner) if "owner" in shown and card.owner_id else ""  # type: ignore[attr-defined]
         card.detail_url = reverse("deal_detail", args=[card.pk])  # type: ignore[attr-defined]
         card.move_url = reverse("deal_move", args=[card.pk])  # type: ignore[attr-defined]
 
@@ -162,17 +192,19 @@ def render_board(
     deals, chosen = _deals(request, pipeline)
     stages = list(pipeline.stages.order_by("order"))
     since = _since(request)
+    shown = card_fields(user)
     totals = queries.stage_totals(deals, closed_since=since)
     columns = []
     for stage in stages:
-        cards, cursor = _column_cards(deals, stage, since, None)
+        cards, cursor = _column_cards(deals, stage, since, None, shown)
         columns.append(
             {
                 "stage": stage,
                 "cards": cards,
                 "cursor": cursor,
                 "count": totals.get(stage.pk, {}).get("count", 0),
-                "amount": totals.get(stage.pk, {}).get("amount", 0),
+                # A reader who may not see amounts gets counts only.
+                "amount": totals.get(stage.pk, {}).get("amount", 0) if "amount" in shown else None,
             }
         )
     context = {
@@ -192,6 +224,7 @@ def render_board(
         "can_edit": user.has_right("deal", "edit"),
         "closed_days": CLOSED_DAYS,
         "filter_query": "&".join(f"{k}={v}" for k, v in chosen.items() if v),
+        "shown": shown,
     }
     _prepare_cards(
         request,
@@ -223,7 +256,8 @@ def column_more(request: HttpRequest, pk: int, stage_pk: int) -> HttpResponse:
     if not user.has_right("deal", "view"):
         raise PermissionDenied
     deals, chosen = _deals(request, pipeline)
-    cards, cursor = _column_cards(deals, stage, _since(request), request.GET.get("after"))
+    shown = card_fields(user)
+    cards, cursor = _column_cards(deals, stage, _since(request), request.GET.get("after"), shown)
     stages = list(pipeline.stages.order_by("order"))
     context: dict[str, Any] = {
         "pipeline": pipeline,
@@ -233,6 +267,7 @@ def column_more(request: HttpRequest, pk: int, stage_pk: int) -> HttpResponse:
         "can_edit": user.has_right("deal", "edit"),
         "filter_query": "&".join(f"{k}={v}" for k, v in chosen.items() if v),
         "lost_reasons": _lost_reasons(),
+        "shown": shown,
     }
     _prepare_cards(request, cards, pipeline=pipeline, context=context)
     return render(request, "web/board.html#cards", context)

@@ -25,6 +25,7 @@ from salesops.analytics import engine
 from salesops.analytics.periods import preset
 from salesops.crm import queries
 from salesops.crm.models import Deal
+from salesops.customization import policy, registry
 from salesops.users import admin_services
 from salesops.users.models import User
 from salesops.web.auth import me
@@ -67,10 +68,35 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
+#: What a search result shows beside its name, per kind (those the reader may see).
+RESULT_DETAILS: dict[str, tuple[str, ...]] = {
+    "leads": ("phone", "email"),
+    "customers": ("phone", "email"),
+    "contacts": ("customer", "mobile", "phone", "email"),
+    "deals": ("customer", "stage"),
+}
+
+
+def _details(user: Any, results: dict[str, list[Any]]) -> None:
+    """Give each result its line of details: the fields of RESULT_DETAILS that the
+    reader may see (a contact shows one number: the mobile, else the phone)."""
+    for kind, rows in results.items():
+        keys = [
+            k for k in RESULT_DETAILS[kind] if policy.can_see(user, queries.SEARCH_KINDS[kind], k)
+        ]
+        for r in rows:
+            values = [str(getattr(r, k) or "") for k in keys]
+            if kind == "contacts" and "mobile" in keys and "phone" in keys:
+                mobile, phone = keys.index("mobile"), keys.index("phone")
+                values[phone] = "" if values[mobile] else values[phone]
+            r.search_details = " · ".join(v for v in values if v)
+
+
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")
     results = queries.global_search(me(request), text)
+    _details(me(request), results)
     # Kinds searched only among their newest records: their lists search all of them.
     lists = {
         "leads": ("lead_list", _("Search all leads")),
@@ -114,7 +140,19 @@ def role_of(user: Any) -> str:
     return "rep"
 
 
+#: KPIs that are sums of a field, by (object type, field): not computed for a reader
+#: from whom that field is hidden.
+SUMS_OF = {
+    "bookings": ("deal", "amount"),
+    "avg_deal_size": ("deal", "amount"),
+    "open_pipeline": ("deal", "amount"),
+    "weighted_pipeline": ("deal", "amount"),
+    "collections": ("payment", "amount"),
+}
+
+
 def _kpis(user: Any, today: dt.date, ids: list[str], **filters: Any) -> dict[str, Any]:
+    ids = [i for i in ids if i not in SUMS_OF or policy.can_see(user, *SUMS_OF[i])]
     ctx = engine.KpiContext(
         viewer=user,
         period=preset("this_month", today=today),
@@ -136,9 +174,16 @@ def rep_home(request: HttpRequest, user: Any, today: dt.date) -> dict[str, Any]:
         .closing_between(month.start, month.end)
     )
     closing_rows = list(closing.select_related("customer", "stage").order_by("expected_close")[:10])
-    rates = queries.rates_today()
-    closing_total = queries.to_base(
-        closing.order_by().values_list("currency_id").annotate(s=Sum("amount")), rates
+    # The widget shows the deal fields the reader may see: no amounts (nor their total)
+    # for a reader from whom a deal's amount is hidden.
+    shown = policy.visible_keys(user, "deal")
+    closing_total = (
+        queries.to_base(
+            closing.order_by().values_list("currency_id").annotate(s=Sum("amount")),
+            queries.rates_today(),
+        )
+        if "amount" in shown
+        else None
     )
     # This month's, quarter's and year's targets, each against its own period.
     progress = targets.current_progress(user, today, user=user)
@@ -147,6 +192,8 @@ def rep_home(request: HttpRequest, user: Any, today: dt.date) -> dict[str, Any]:
         "now": dt.datetime.now(tz=org.tz),
         "closing": closing_rows,
         "closing_total": closing_total,
+        "closing_shows": shown,
+        "next_step_shown": policy.can_see(user, "followup", "next_step"),
         "returning": queries.returning_soon(user),
         "next_steps": activity_queries.next_steps(user, limit=5),
         "progress": progress,
@@ -166,13 +213,17 @@ def team_home(user: Any, today: dt.date) -> dict[str, Any]:
             "rep_performance",
         ],
     )
-    reps = values.pop("rep_performance") or {}
+    reps = values.pop("rep_performance", None) or {}
     names = {u.pk: u for u in User.objects.filter(pk__in=[int(k) for k in reps])}
     rows = sorted(
         ({"user": names.get(int(k)), **v} for k, v in reps.items()),
         key=lambda r: -Decimal(r["bookings"] or 0),
     )
-    return {"kpis": values, "reps": rows}
+    money = {
+        "bookings": policy.can_see(user, "deal", "amount"),
+        "collections": policy.can_see(user, "payment", "amount"),
+    }
+    return {"kpis": values, "reps": rows, "rep_money": money}
 
 
 def org_home(user: Any, today: dt.date) -> dict[str, Any]:
@@ -218,37 +269,58 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", context)
 
 
-LOOKUPS: dict[str, tuple[str, list[str]]] = {
-    "customer": ("customer", ["name", "phone", "email"]),
-    "deal": ("deal", ["name"]),
-    "contact": ("contact", ["name", "mobile", "email"]),
-    "lead": ("lead", ["name", "company"]),
-    "contract": ("contract", ["number", "title"]),
-    "paymentplan": ("payment", ["contract__number", "note"]),
+#: Chooser kinds: the right needed to see them and their object type in the registry.
+LOOKUPS: dict[str, tuple[str, str]] = {
+    "customer": ("customer", "customer"),
+    "deal": ("deal", "deal"),
+    "contact": ("contact", "contact"),
+    "lead": ("lead", "lead"),
+    "contract": ("contract", "contract"),
+    "paymentplan": ("payment", "payment_plan"),
 }
+
+
+def _lookup_label(user: Any, object_type: str, obj: Any) -> str:
+    """A chooser's name for `obj`: its `str`, except where that names a field the
+    reader may not see (a payment plan's amount, a lead's company)."""
+    if object_type == "payment_plan":
+        parts = [str(obj.contract), str(obj.due_on)]
+        if policy.can_see(user, object_type, "amount"):
+            parts.append(str(obj.amount))
+        return " ".join(parts)
+    if object_type == "lead" and not policy.can_see(user, object_type, "company"):
+        return str(obj.name)
+    title = registry.get(object_type).title_field
+    if not policy.can_see(user, object_type, title):
+        return f"#{obj.pk}"
+    return str(obj)
 
 
 @login_required
 def lookup(request: HttpRequest, kind: str) -> HttpResponse:
-    """Records of one kind matching `q`, for a chooser in a form (JSON, at most 20),
-    within the user's data scope."""
+    """Records of one kind matching `q` in the searchable fields the user may see, for
+    a chooser in a form (JSON, at most 20), within the user's data scope."""
     from django.apps import apps
     from django.db.models import Q
     from django.http import Http404, JsonResponse
 
     if kind not in LOOKUPS:
         raise Http404
-    right, fields = LOOKUPS[kind]
+    right, object_type = LOOKUPS[kind]
     user = me(request)
     if not user.has_right(right, "view"):
         return JsonResponse({"results": []})
     model: Any = apps.get_model("crm", kind)
     text = request.GET.get("q", "").strip()[:100]
     qs = model.objects.visible_to(user)
+    if kind == "paymentplan":
+        qs = qs.select_related("contract")
     if text:
         condition = Q()
-        for f in fields:
-            condition |= Q(**{f"{f}__icontains": text})
-        qs = qs.filter(condition)
-    rows = [{"id": o.pk, "label": str(o)} for o in qs.order_by("-id")[:20]]
+        for path in policy.searchable_paths(user, object_type):
+            condition |= Q(**{f"{path}__icontains": text})
+        qs = qs.filter(condition) if condition else qs.none()
+    rows = [
+        {"id": o.pk, "label": _lookup_label(user, object_type, o)} for o in qs.order_by("-id")[:20]
+    ]
     return JsonResponse({"results": rows})

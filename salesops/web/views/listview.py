@@ -1,5 +1,7 @@
 """One flat list-view class for every kind of record (after neapolitan's CRUDView):
-a subclass only states its model, columns, filters, search fields and bulk actions.
+a subclass only states its model, what its list computes of its own, and its bulk
+actions; columns, filters, sorts and search fields come from the metadata registry
+through the field policy.
 
 GET shows a page: filters (custom fields too), search, sort, columns, saved views and
 keyset paging; an htmx request for "more" gets just the next rows. POST runs a bulk
@@ -24,6 +26,9 @@ from django.views import View
 
 from salesops.crm import page_services
 from salesops.crm import services as crm
+from salesops.customization import policy, registry
+from salesops.customization.policy import FieldRefused
+from salesops.customization.registry import FieldSpec, ObjectSpec
 from salesops.users.models import Team, User
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, error_text
@@ -31,10 +36,11 @@ from salesops.web.listing import (
     Column,
     Filter,
     Query,
+    column_of,
+    columnable,
     count_upto,
-    custom_columns,
-    custom_filters,
-    definitions,
+    filters_of,
+    load_references,
     page_of,
     parse_filter,
     search_condition,
@@ -66,34 +72,43 @@ def people(user: Any) -> list[tuple[int, str]]:
     ]
 
 
-def owner_filter(lookup: str = "owner") -> Filter:
-    return Filter(
-        "owner",
-        gettext_lazy("Owner"),
-        lookup,
-        "owner",
-        lambda user: [("me", gettext_lazy("Me")), *people(user)],
-    )
+def owner_options(user: Any) -> list[tuple[Any, Any]]:
+    return [("me", gettext_lazy("Me")), *people(user)]
 
 
-def team_filter(lookup: str = "owner__team") -> Filter:
+def team_filter(owner: FieldSpec) -> Filter:
+    """Records whose owner is in a team or its sub-teams (hidden with the owner)."""
     return Filter(
         "team",
         gettext_lazy("Team"),
-        lookup,
+        f"{owner.key}__team",
         "team",
         lambda user: Team.objects.values_list("id", "name").order_by("path"),
+        owner.key,
     )
 
 
 class RecordList(LoginRequiredMixin, View):
+    """A list of one object type. Its columns, filters, sorts and search come from the
+    metadata registry and the field policy: a field hidden from the reader is not a
+    column, cannot be chosen with `?cols=`, sorted or filtered by (the page says so and
+    ignores it), and is not searched. A subclass states only what is its own."""
+
     key: ClassVar[str]  # "deals": the list's name in URLs and saved views
     model: ClassVar[Any]
     title: ClassVar[Any]
-    columns: ClassVar[list[Column]]
-    filters: ClassVar[list[Filter]] = []
-    search_fields: ClassVar[list[str]] = []
-    search_help: ClassVar[Any] = gettext_lazy("Search")
+    #: The default columns, in order, where the fields' `list_default` is not right for
+    #: this list (the pool); otherwise the title field first and the owner last.
+    order: ClassVar[list[str]] = []
+    #: Columns only this list has (values computed for the page by `decorate`), shown
+    #: after the default ones; and how some fields are shown differently here.
+    extra_columns: ClassVar[list[Column]] = []
+    shown_as: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: Filters only this list has, and generated ones it leaves out (by parameter).
+    extra_filters: ClassVar[list[Filter]] = []
+    without_filters: ClassVar[tuple[str, ...]] = ()
+    #: The column that links to the record (default: the object's title field).
+    link_field: ClassVar[str] = ""
     default_sort: ClassVar[str] = "-id"
     related: ClassVar[list[str]] = []
     #: "assign", "stage", "delete"
@@ -116,36 +131,98 @@ class RecordList(LoginRequiredMixin, View):
 
     @property
     def object_type(self) -> str:
+        """The object type whose rights govern the list (payment plans: "payment")."""
         return str(self.model.object_type)
 
+    @property
+    def spec(self) -> ObjectSpec:
+        spec = registry.for_model(self.model)
+        assert spec is not None, self.model
+        return spec
+
+    def fields(self) -> list[FieldSpec]:
+        """The registry fields the reader may see (cached for the request)."""
+        if not hasattr(self, "_fields"):
+            self._fields = policy.visible_fields(me(self.request), self.spec.key)
+        return self._fields
+
     def all_columns(self) -> list[Column]:
-        return [*self.columns, *custom_columns(self.object_type, self.defs)]
+        """Every column the reader may choose, the default ones first."""
+        if hasattr(self, "_columns"):
+            return self._columns
+        fields = [f for f in self.fields() if columnable(f)]
+        by_key = {f.key: f for f in fields}
+        link = self.link_field or self.spec.title_field
+        if self.order:
+            defaults = [k for k in self.order if k in by_key]
+        else:
+            owner = self.spec.owner_field
+            listed = [f.key for f in fields if f.list_default and f.key not in (link, owner)]
+            defaults = [k for k in [link, *listed, owner] if k in by_key]
+
+        def column(f: FieldSpec, default: bool) -> Column:
+            return column_of(f, default=default, link=f.key == link, **self.shown_as.get(f.key, {}))
+
+        columns = [column(by_key[k], True) for k in defaults]
+        columns += [c for c in self.extra_columns if c.default]
+        columns += [column(f, False) for f in fields if f.key not in defaults]
+        columns += [c for c in self.extra_columns if not c.default]
+        self._columns = columns
+        return columns
 
     def all_filters(self) -> list[Filter]:
-        return [*self.filters, *custom_filters(self.defs)]
+        """Every filter of the list, on visible and hidden fields alike (`filtered`
+        refuses a hidden one); `offered` ones are in the filter bar."""
+        if hasattr(self, "_filters"):
+            return self._filters
+        spec = self.spec
+        defaults = {c.key for c in self.all_columns() if c.default}
+        out: list[Filter] = []
+        for f in spec.fields():
+            if f.filterable and not f.derived and not f.internal:
+                out.extend(filters_of(f, owner_options, offered=f.key in defaults))
+        owner = spec.owner()
+        if owner is not None:
+            at = next((i for i, x in enumerate(out) if x.field == owner.key), len(out) - 1)
+            out.insert(at + 1, team_filter(owner))
+        out.extend(self.extra_filters)
+        self._filters = [f for f in out if f.key not in self.without_filters]
+        return self._filters
 
     def sorts(self) -> dict[str, Column]:
         return {c.sort: c for c in self.all_columns() if c.sort}
+
+    def search_fields(self) -> list[str]:
+        """The ORM paths the search box looks in: the visible searchable fields."""
+        return policy.searchable_paths(me(self.request), self.spec.key)
+
+    def search_help(self) -> str:
+        names = [f.title for f in self.fields() if f.searchable]
+        return ", ".join(names) if names else _("Search")
 
     def parse(self) -> Query:
         get = self.request.GET
         query = Query(search=get.get("q", "").strip()[:100])
         for f in self.all_filters():
-            raw = get.get(f.key, "")
+            # `cf_<key>` is how custom fields were named before the registry.
+            raw = get.get(f.key, "") or get.get(f"cf_{f.key}", "")
             if raw:
                 query.values[f.key] = raw
-        sort = get.get("sort", self.default_sort)
+        default = self.default_sort
+        if default.lstrip("-") != "id" and default.lstrip("-") not in self.sorts():
+            default = "-id"  # the list's own default is hidden from this reader
+        sort = get.get("sort", default)
         name = sort.lstrip("-")
         if name not in self.sorts() and name != "id":
             query.errors["sort"] = _("This list cannot be sorted that way.")
-            sort = self.default_sort
+            sort = default
             name = sort.lstrip("-")
         query.sort, query.descending = name, sort.startswith("-")
-        chosen = get.getlist("cols")
+        chosen = [c.removeprefix("cf_") for c in get.getlist("cols")]
         columns = self.all_columns()
         query.columns = (
             [c for c in columns if c.key in chosen] if chosen else [c for c in columns if c.default]
-        ) or [columns[0]]
+        ) or columns[:1]
         return query
 
     def filtered(self, query: Query) -> models.QuerySet:
@@ -155,8 +232,13 @@ class RecordList(LoginRequiredMixin, View):
             raw = query.values.get(f.key)
             if not raw:
                 continue
+            try:
+                policy.field_for(user, self.spec.key, f.field, use="filter")
+            except FieldRefused as e:
+                query.errors[f.key] = e.messages[0]
+                continue
             if f.kind == "owner":
-                if raw != "me" and raw not in {str(v) for v, _l in f.options(user)}:
+                if raw != "me" and raw not in {str(v) for v, _l in people(user)}:
                     query.errors[f.key] = _("Choose one of the options.")
                     continue
                 qs = qs.filter(**{f.lookup: user.pk if raw == "me" else int(raw)})
@@ -173,8 +255,9 @@ class RecordList(LoginRequiredMixin, View):
                 query.errors[f.key] = error
             elif condition is not None:
                 qs = qs.filter(condition)
-        if query.search and self.search_fields:
-            qs = qs.filter(search_condition(self.search_fields, query.search))
+        paths = self.search_fields()
+        if query.search and paths:
+            qs = qs.filter(search_condition(paths, query.search))
         if self.related:
             qs = qs.select_related(*self.related)
         return qs
@@ -191,7 +274,6 @@ class RecordList(LoginRequiredMixin, View):
         return self.render_page(request)
 
     def render_page(self, request: HttpRequest, **extra: Any) -> HttpResponse:
-        self.defs = definitions(self.object_type)
         query = self.parse()
         qs = self.filtered(query)
         template = self.template_name
@@ -210,6 +292,7 @@ class RecordList(LoginRequiredMixin, View):
             few=few,
         )
         self.decorate(rows)
+        load_references(rows, query.columns)
         context = self.context(query, rows, cursor, **extra)
         return render(request, template, context)
 
@@ -227,7 +310,10 @@ class RecordList(LoginRequiredMixin, View):
         request = self.request
         user = me(request)
         filters: list[dict[str, Any]] = []
+        visible = {f.key for f in self.fields()}
         for f in self.all_filters():
+            if f.field not in visible or not (f.offered or f.key in query.values):
+                continue
             filters.append(
                 {
                     "key": f.key,
@@ -244,8 +330,7 @@ class RecordList(LoginRequiredMixin, View):
         for shown in filters:
             if shown["kind"] == "owner":
                 shown["options"] = owner_options
-        after = request.GET.copy()
-        after.pop("after", None)
+        shown = {f["key"] for f in filters} | {"sort"}
         return {
             "view": self,
             "title": self.title,
@@ -266,7 +351,8 @@ class RecordList(LoginRequiredMixin, View):
             "stage_options": self.stage_options() if "stage" in self.bulk_actions else [],
             "can_create": self.create_url and user.has_right(self.object_type, "create"),
             "create_url": reverse(self.create_url) if self.create_url else "",
-            "search_help": self.search_help,
+            "search_help": self.search_help(),
+            "refused": [e for k, e in query.errors.items() if k not in shown],
             "sort_param": ("-" if query.descending else "") + query.sort,
             **extra,
         }
@@ -281,10 +367,21 @@ class RecordList(LoginRequiredMixin, View):
             out.append(
                 {
                     "obj": obj,
+                    "label": self.label_of(obj),
                     "cells": [(labels[i], cell(obj, c, url)) for i, c in enumerate(columns)],
                 }
             )
         return out
+
+    def label_of(self, obj: Any) -> str:
+        """The row's name for screen readers and bulk results: its title field when the
+        reader may see it (a payment plan's `str` names its amount)."""
+        title = self.spec.title_field
+        if policy.can_see(me(self.request), self.spec.key, title):
+            value = getattr(obj, title, None)
+            if value not in (None, ""):
+                return str(value)
+        return f"#{obj.pk}"
 
     def url_of(self, obj: Any) -> str:
         return reverse(self.detail_url, args=[obj.pk]) if self.detail_url else ""
@@ -401,7 +498,7 @@ class RecordList(LoginRequiredMixin, View):
             try:
                 handler(obj)
             except REFUSALS as e:
-                results.append({"label": str(obj), "ok": False, "message": error_text(e)})
+                results.append({"label": self.label_of(obj), "ok": False, "message": error_text(e)})
             else:
-                results.append({"label": str(obj), "ok": True, "message": _("Done.")})
+                results.append({"label": self.label_of(obj), "ok": True, "message": _("Done.")})
         return results
