@@ -11,11 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from salesops.activities.models import Task
 from salesops.audit import services as audit
+from salesops.crm.services import writable
+from salesops.customization import policy
 from salesops.lib.services import NotVisible, ensure_can
 from salesops.lib.updates import apply, check_fields, check_version
 from salesops.users.models import User
-
-TASK_FIELDS = {"title", "description", "due_at", "remind_at", "priority"}
 
 
 def _lock(task: Task) -> Task:
@@ -38,14 +38,27 @@ def _check_assignee(by: User, owner: User) -> None:
 
 
 @transaction.atomic
-def update_task(*, task: Task, by: User, data: dict[str, Any], version: int | None = None) -> Task:
-    """Change a task's title, description, due and reminder times or priority."""
+def update_task(
+    *,
+    task: Task,
+    by: User,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    version: int | None = None,
+) -> Task:
+    """Change a task's title, description, due and reminder times, priority or custom
+    fields."""
+    from salesops.customization.services import clean_custom_values
+
     ensure_can(by, task, "edit")
     task = _lock(task)
     check_version(task, version)
-    check_fields(data, TASK_FIELDS)
-    shot = audit.snapshot(task, data)
+    policy.refuse_hidden_writes(by, "task", set(data))
+    check_fields(data, writable(by, "task"))
+    shot = audit.snapshot(task, data, custom=custom is not None)
     apply(task, data)
+    if custom is not None:
+        task.custom = clean_custom_values(object_type="task", values=custom, existing=task.custom)
     if task.remind_at and task.due_at and task.remind_at > task.due_at:
         raise ValidationError({"remind_at": _("The reminder must come before the due time.")})
     task.full_clean(validate_unique=False)

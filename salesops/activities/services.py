@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from salesops.activities.models import FollowUp, Task
 from salesops.audit import services as audit
 from salesops.crm.models import Contact, Customer, Deal, Lead
+from salesops.customization import policy
 from salesops.customization.services import clean_custom_values
 from salesops.lib.services import ensure_can, ensure_right
 from salesops.users.models import User
@@ -68,6 +69,7 @@ def log_followup(
     "last follow-up" forward (which keeps it out of the public pool) and a new lead to
     "contacted"."""
     ensure_right(by, "followup", "create")
+    policy.refuse_hidden_writes(by, "followup", set(custom or {}))
     if not any((lead, customer, contact, deal)):
         raise ValidationError(_("Link the follow-up to a lead, a customer, a contact or a deal."))
     customer = _links(by=by, lead=lead, customer=customer, contact=contact, deal=deal)
@@ -120,6 +122,7 @@ def create_task(
     customer: Customer | None = None,
     contact: Contact | None = None,
     deal: Deal | None = None,
+    custom: dict[str, Any] | None = None,
 ) -> Task:
     ensure_right(by, "task", "create")
     owner = owner or by
@@ -148,6 +151,7 @@ def create_task(
         contact=contact,
         deal=deal,
     )
+    task.custom = clean_custom_values(object_type="task", values=custom)
     task.full_clean(validate_unique=False, validate_constraints=False)
     task.save()
     audit.record(by=by, obj=task, action=audit.Action.CREATED)

@@ -1,9 +1,11 @@
 """Changing a follow-up or a task: only allow-listed fields, with an optimistic version
 check (the follow-up and task counterpart of `salesops.crm.services.update_record`).
 
-What a record hangs on (lead, customer, contact, deal), its owner, its version, ids and
-timestamps cannot be changed here: anything outside the allow-list is refused with a
-message naming the fields, and nothing is written. A task is completed with
+What may be changed is the registry's editable fields less what is set elsewhere
+(`crm.services.writable`): what a record hangs on (lead, customer, contact, deal), its
+owner, its version, ids and timestamps cannot be changed here, nor a field hidden from
+the person; anything else sent is refused with a message naming the fields, and
+nothing is written. A task is completed with
 `complete_task`, not by setting `done_at`.
 """
 
@@ -22,13 +24,12 @@ from salesops.activities.models import FollowUp, Task
 from salesops.activities.services import FUTURE_TOLERANCE
 from salesops.audit import services as audit
 from salesops.crm.models import Customer
+from salesops.crm.services import writable
+from salesops.customization import policy
 from salesops.customization.services import clean_custom_values
 from salesops.lib.services import NotVisible, ensure_can
 from salesops.lib.updates import apply, check_fields, check_version
 from salesops.users.models import User
-
-FOLLOWUP_EDITABLE = {"kind", "occurred_at", "duration_minutes", "subject", "outcome", "next_step"}
-TASK_EDITABLE = {"title", "description", "due_at", "remind_at", "priority"}
 
 
 def _lock(model: Any, obj: Any) -> Any:
@@ -59,7 +60,8 @@ def update_followup(
     ensure_can(by, followup, "edit")
     followup = _lock(FollowUp, followup)
     check_version(followup, version)
-    check_fields(data, FOLLOWUP_EDITABLE)
+    policy.refuse_hidden_writes(by, "followup", set(data) | set(custom or {}))
+    check_fields(data, writable(by, "followup"))
     before = followup.occurred_at
     shot = audit.snapshot(followup, data, custom=custom is not None)
     if "occurred_at" in data:
@@ -113,7 +115,8 @@ def update_task(*, task: Task, by: User, data: dict[str, Any], version: int | No
     ensure_can(by, task, "edit")
     task = _lock(Task, task)
     check_version(task, version)
-    check_fields(data, TASK_EDITABLE)
+    policy.refuse_hidden_writes(by, "task", set(data))
+    check_fields(data, writable(by, "task"))
     for name in ("due_at", "remind_at"):
         moment = data.get(name)
         if isinstance(moment, dt.datetime) and timezone.is_naive(moment):
@@ -128,3 +131,9 @@ def update_task(*, task: Task, by: User, data: dict[str, Any], version: int | No
     _save(task)
     audit.record(by=by, obj=task, action=audit.Action.UPDATED, changes=shot.changes(task))
     return task
+
+
+# Kept only while pages (`web/views/pages.py`, `timeline.py`) still import them (they are
+# moving to the registry); nothing here reads them: the services allow `writable(...)`.
+FOLLOWUP_EDITABLE = {"kind", "occurred_at", "duration_minutes", "subject", "outcome", "next_step"}
+TASK_EDITABLE = {"title", "description", "due_at", "remind_at", "priority"}

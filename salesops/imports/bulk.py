@@ -16,8 +16,9 @@ Same results as the row path (`engine.run_import`), by construction:
   `Customer.objects.visible_to(user)`, with the row path's messages (`rows.not_one`).
 * **rights** — what `crm.services.create_contact` checks per row is checked once: the
   right to create contacts and to edit customers (`ensure_right`, refused before the
-  first row), the customer visible to the importer (the resolution above); only
-  CONTACT_FIELDS are written; the owner is the customer's owner.
+  first row), the customer visible to the importer (the resolution above); only the
+  contact's own fields that the import offers (`fields.spec_for`) are written; the
+  owner is the customer's owner.
 * **duplicates** — normalised e-mail and phones, against the contacts the importer can
   see (read once at the start, the row path's `ContactHandler.existing`) and the rows
   created before in the same file. The keys themselves (exact: no digest, no chance of
@@ -66,7 +67,6 @@ from django.utils.translation import gettext as _
 
 from salesops.audit.services import record_import
 from salesops.crm.models import Contact, Customer
-from salesops.crm.services import CONTACT_FIELDS
 from salesops.customization.models import CustomField
 from salesops.customization.services import _clean_one
 from salesops.imports.engine import (
@@ -78,7 +78,7 @@ from salesops.imports.engine import (
     RowImporter,
     _stored_phone,
 )
-from salesops.imports.fields import Target
+from salesops.imports.fields import Target, spec_for
 from salesops.imports.reading import Row, Table
 from salesops.imports.rows import FieldRules, Problem, split_values
 from salesops.imports.values import CellError, phone_key
@@ -273,7 +273,9 @@ class BulkContactImporter:
         )
         self.reader = self.rows.reader
         self.header_of = self.reader.header_of
-        self.fields = [f for f in CONTACT_FIELDS if f in self.header_of]
+        #: The contact's own fields, every one written (a default where no column
+        #: gives it): what `create_contact` takes, from the registry.
+        self.written = spec_for("contact", with_custom=False).plain()
         self.columns: list[Column] = []
         self.custom_columns: list[Column] = []
         self.customer_column: Column | None = None
@@ -283,7 +285,7 @@ class BulkContactImporter:
                 self.customer_column = column
             elif target.custom is not None:
                 self.custom_columns.append(column)
-            elif target.key in CONTACT_FIELDS:
+            elif target.key in self.written:
                 self.columns.append(column)
         assert self.customer_column is not None  # a required target: checked by RowImporter
         mapped = {c.target.key for c in self.custom_columns}
@@ -306,21 +308,19 @@ class BulkContactImporter:
         self.not_created: list[int] = []
         meta = Contact._meta
         self.table = str(meta.db_table)
-        self.written = list(CONTACT_FIELDS)
         names = ["created_at", "updated_at", "version", "owner", "custom", "customer"]
         self.db_columns: list[str] = [
             getattr(meta.get_field(n), "column", n) for n in [*names, *self.written]
         ]
 
-    @staticmethod
-    def written_index(name: str) -> int:
-        return list(CONTACT_FIELDS).index(name)
+    def written_index(self, name: str) -> int:
+        return self.written.index(name)
 
     # -- compiling the columns --
     def _column(self, index: int, target: Target) -> Column:
         if target.custom is not None:
             return Column(index, target, self._custom_converter(target), None)
-        rules = FieldRules(Contact, [target.key]) if target.key in CONTACT_FIELDS else None
+        rules = FieldRules(Contact, [target.key]) if target.key in self.written else None
         convert = self.reader.convert
         key = target.key
         blank_required = target.key == "customer"
@@ -341,7 +341,7 @@ class BulkContactImporter:
     def _shape(self, target: Target) -> Shape | None:
         if target.key == "customer":
             return text_shape(None, blank=False)
-        if target.key not in CONTACT_FIELDS:
+        if target.key not in self.written:
             return None
         f: Any = Contact._meta.get_field(target.key)
         if f.choices:
@@ -636,7 +636,7 @@ class BulkContactImporter:
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert ready rows (created_at, updated_at, version, owner, custom, customer,
-        CONTACT_FIELDS...): COPY on PostgreSQL, executemany on SQLite."""
+        the contact's own fields...): COPY on PostgreSQL, executemany on SQLite."""
         if not rows:
             return
         cols = ", ".join(connection.ops.quote_name(c) for c in self.db_columns)

@@ -98,7 +98,7 @@ class RowImporter:
         day_first: bool = False,
     ) -> None:
         self.user = user
-        self.spec: ObjectSpec = spec_for(object_type)
+        self.spec: ObjectSpec = spec_for(object_type, user=user)
         self.dedupe = dedupe
         org = Organisation.get()
         self.reader = RowReader(self.spec, headers, columns, tz=org.tz, day_first=day_first)
@@ -267,10 +267,10 @@ class Handler:
         raise NotImplementedError
 
     def update(self, pk: int, values: dict[str, Any], refs: dict[str, Any]) -> Any:
-        from salesops.crm.services import EDITABLE, update_record
+        from salesops.crm.services import update_record, writable
 
         model: Any = self.imp.spec.model
-        editable = EDITABLE.get(model, set())
+        editable = writable(self.user, model.object_type)
         plain, custom = split_values(values)
         data = {k: v for k, v in plain.items() if k in editable and v not in (None, "")}
         obj = model.objects.get(pk=pk)
@@ -303,14 +303,14 @@ class LeadHandler(Handler):
             yield pk, keys
 
     def create(self, values: dict[str, Any], refs: dict[str, Any]) -> Any:
-        from salesops.crm.services import LEAD_FIELDS, create_lead
+        from salesops.crm.services import create_lead
 
         plain, custom = split_values(values)
         return create_lead(
             by=self.user,
             owner=refs.get("owner"),
             custom=self.custom_input(custom),
-            **self.fields(plain, LEAD_FIELDS),
+            **self.fields(plain, self.imp.spec.plain()),
         )
 
 
@@ -342,7 +342,7 @@ class CustomerHandler(Handler):
             yield pk, keys + _contact_keys((email or "").lower(), _stored_phone(phone))
 
     def create(self, values: dict[str, Any], refs: dict[str, Any]) -> Any:
-        from salesops.crm.services import CUSTOMER_FIELDS, create_contact, create_customer
+        from salesops.crm.services import create_contact, create_customer
 
         plain, custom = split_values(values)
         owner: Any = None if refs.get("pool") else refs.get("owner") or "me"
@@ -350,7 +350,7 @@ class CustomerHandler(Handler):
             by=self.user,
             owner=owner,
             custom=self.custom_input(custom),
-            **self.fields(plain, CUSTOMER_FIELDS),
+            **self.fields(plain, self.imp.spec.plain()),
         )
         contact = {k[8:]: v for k, v in plain.items() if k in self.CONTACT_KEYS and v}
         if contact:
@@ -388,14 +388,14 @@ class ContactHandler(Handler):
             )
 
     def create(self, values: dict[str, Any], refs: dict[str, Any]) -> Any:
-        from salesops.crm.services import CONTACT_FIELDS, create_contact
+        from salesops.crm.services import create_contact
 
         plain, custom = split_values(values)
         return create_contact(
             by=self.user,
             customer=refs["customer"],
             custom=self.custom_input(custom),
-            **self.fields(plain, CONTACT_FIELDS),
+            **self.fields(plain, self.imp.spec.plain()),
         )
 
 
@@ -451,11 +451,9 @@ class DealHandler(Handler):
         from salesops.crm.services import update_record
 
         plain, custom = split_values(values)
-        data = {
-            k: v
-            for k, v in plain.items()
-            if k in ("amount", "expected_close", "probability", "source") and v not in (None, "")
-        }
+        # (the name, with the customer, is what found the deal: it stays)
+        names = set(self.imp.spec.plain()) - {"name"}
+        data = {k: v for k, v in plain.items() if k in names and v not in (None, "")}
         if refs.get("contact") is not None:
             data["contact"] = refs["contact"]
         if refs.get("currency"):
@@ -544,9 +542,7 @@ class ProductHandler(Handler):
         from salesops.crm.services import create_product
 
         plain, custom = split_values(values)
-        fields = self.fields(
-            plain, ["name", "sku", "category", "unit", "price", "active", "description"]
-        )
+        fields = self.fields(plain, self.imp.spec.plain())
         return create_product(
             by=self.user, custom=self.custom_input(custom), currency=refs.get("currency"), **fields
         )
@@ -556,7 +552,8 @@ class ProductHandler(Handler):
         from salesops.crm.services import update_record
 
         plain, custom = split_values(values)
-        names = ("name", "category", "unit", "price", "active", "description")
+        # (the SKU is what found the product: it stays)
+        names = set(self.imp.spec.plain()) - {"sku"}
         data = {k: v for k, v in plain.items() if k in names and v not in (None, "")}
         if refs.get("currency"):
             data["currency"] = refs["currency"]

@@ -1,7 +1,8 @@
 """Exporting a list to CSV or XLSX, within the user's data scope and field hiding.
 
-The columns are the import's targets, headed with their labels in the user's language,
-so an exported file imports back unchanged. Text cells that a spreadsheet would run
+The columns are the import's targets (from the metadata registry, less the fields hidden
+from the user), headed with their labels in the user's language, choices written as
+their labels, so an exported file imports back unchanged. Text cells that a spreadsheet would run
 as a formula (starting with = + - @, a tab or a carriage return) get a leading single
 quote; our import removes it again.
 """
@@ -11,39 +12,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
 from django.utils import timezone, translation
 
-from salesops.imports.fields import spec_for
+from salesops.customization import registry
+from salesops.imports.fields import Target, spec_for
 from salesops.imports.values import neutralise
 from salesops.lib.services import ensure_right
 from salesops.org.models import Organisation
-
-#: How a reference column is written: the name the import looks it up by.
-REFERENCE_ATTRS = {
-    "owner": "owner.username",
-    "customer": "customer.name",
-    "contact": "contact.name",
-    "deal": "deal.name",
-    "lead": "lead.name",
-    "pipeline": "pipeline.name",
-    "stage": "stage.name",
-    "contract": "contract.number",
-    "currency": "currency_id",
-}
-SELECT_RELATED = {
-    "owner",
-    "customer",
-    "contact",
-    "deal",
-    "lead",
-    "pipeline",
-    "stage",
-    "contract",
-}
 
 
 def _get(obj: Any, path: str) -> Any:
@@ -54,38 +33,68 @@ def _get(obj: Any, path: str) -> Any:
     return obj
 
 
+def _reader(target: Target) -> Callable[[Any], Any]:
+    """How a column's value is taken from a record: a reference by the name the import
+    looks it up by, a choice by its label (which the import reads back), a custom
+    field from the record's custom values."""
+    f = target.field
+    assert f is not None
+    if target.custom is not None:
+        key = f.key
+        labels = {str(v): str(label) for v, label in f.choices}
+
+        def custom(obj: Any) -> Any:
+            value = (obj.custom or {}).get(key)
+            if labels and isinstance(value, list):
+                return ", ".join(labels.get(str(v), str(v)) for v in value)
+            if isinstance(value, list):
+                return ", ".join(str(v) for v in value)
+            if labels and value is not None:
+                return labels.get(str(value), value)
+            return value
+
+        return custom
+    if f.type == registry.REF:
+        path = f.name_path.replace("__", ".")
+        return lambda obj: _get(obj, path)
+    if target.kind == "choice":
+        # Picklist options are read once per export (the active ones, in the
+        # language of the export); a retired option's value is written as it is.
+        labels = {str(v): str(label) for v, label in f.options()}
+        attname = f.attname or f.key
+        return lambda obj: labels.get(getattr(obj, attname), getattr(obj, attname))
+    attname = f.attname or f.key
+    return lambda obj: getattr(obj, attname)
+
+
 def export_table(
     object_type: str, *, user: Any, language: str | None = None
 ) -> tuple[list[str], Iterator[list[Any]]]:
     """(headers, rows) of every `object_type` record `user` may see, without the
-    fields their role hides. Raises PermissionDenied without the export right."""
+    fields hidden from them (`policy`). The columns are the import's targets (the
+    registry's editable fields and the active custom fields), so the file imports back.
+    Raises PermissionDenied without the export right; KeyError for an object type that
+    cannot be imported."""
     ensure_right(user, object_type, "export")
-    spec = spec_for(object_type)
-    hidden = user.hidden_fields(object_type)
-    targets = [
-        t
-        for t in spec.targets
-        if "." not in t.key.replace("custom.", "", 1)
-        and t.key not in hidden
-        and t.key.removeprefix("custom.") not in hidden
-    ]
+    spec = spec_for(object_type, user=user)
+    targets = [t for t in spec.targets if "." not in t.key.removeprefix("custom.")]
     with translation.override(language or getattr(user, "language", None)):
         headers = [str(t.label) for t in targets]
+        readers = [_reader(t) for t in targets]
     model: Any = spec.model
-    related = [t.key for t in targets if t.key in SELECT_RELATED]
+    related = [
+        t.field.key
+        for t in targets
+        if t.field is not None and t.custom is None and t.field.type == registry.REF
+    ]
     qs = model.objects.visible_to(user).select_related(*related).order_by("pk")
     tz = Organisation.get().tz
 
     def rows() -> Iterator[list[Any]]:
         for obj in qs.iterator(chunk_size=2000):
             row: list[Any] = []
-            for t in targets:
-                if t.custom is not None:
-                    value = (obj.custom or {}).get(t.custom.key)
-                    if isinstance(value, list):
-                        value = ", ".join(str(v) for v in value)
-                else:
-                    value = _get(obj, REFERENCE_ATTRS.get(t.key, t.key))
+            for read in readers:
+                value = read(obj)
                 if isinstance(value, dt.datetime):
                     value = timezone.localtime(value, tz).replace(tzinfo=None)
                 row.append(value)

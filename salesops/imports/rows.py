@@ -121,6 +121,13 @@ class RowReader:
                 self.choices[t.key] = choice_lookup(
                     [(o["value"], o.get("label", o["value"])) for o in t.custom.options]
                 )
+            elif t.picklist and t.field is not None:
+                # An organisation's picklist: its option's key or label (官网, Website)
+                # gives the key. A picklist without options takes any text, as the
+                # services do.
+                options = t.field.options()
+                if options:
+                    self.choices[t.key] = choice_lookup(options)
 
     def missing_required(self) -> list[Target]:
         return [t for t in self.spec.targets if t.required and t.key not in self.header_of]
@@ -160,7 +167,8 @@ class RowReader:
         if kind == "bool":
             return parse_bool(raw)
         if kind == "choice":
-            return _choice(raw, self.choices[target.key])
+            lookup = self.choices.get(target.key)
+            return _choice(raw, lookup) if lookup is not None else clean_text(raw)
         return clean_text(raw)
 
     def _custom(self, target: Target, raw: Any) -> Any:
