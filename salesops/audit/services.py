@@ -197,10 +197,10 @@ class Snapshot:
         if "currency" in names:  # a new currency changes what the amounts mean
             names += sorted(MONEY_FIELDS)
         self.names = [n for n in dict.fromkeys(names) if self._has(n)]
+        self.labels: dict[str, Any] = {}  # filled by _raw for many-to-many fields
         self.raw = {n: self._raw(obj, n) for n in self.names}
         self.currency = getattr(obj, "currency_id", None)
         self.custom = dict(getattr(obj, "custom", None) or {}) if custom else None
-        self.labels: dict[str, Any] = {}
 
     def _has(self, name: str) -> bool:
         try:

@@ -1,9 +1,11 @@
-"""Audit entries as people read them: field labels and values in the reader's language,
-money with its currency, dates in the organisation's time zone, choices by their label,
-custom fields by their label; a field the reader's role hides is never shown.
+"""Audit entries as people read them: fields named by the metadata registry's labels
+(custom fields too), values in the reader's language (money with its currency, dates
+in the organisation's time zone, choices and picklist values by their label); a field
+the field policy hides from the reader is only "a hidden field".
 
-Pure formatting over the stored JSON: no query per entry (custom-field definitions come
-from their per-process cache), so a timeline costs the same whatever its length.
+Pure formatting over the stored JSON: no query per entry (custom-field definitions and
+picklists come from their per-process caches), so a timeline costs the same whatever
+its length.
 """
 
 from __future__ import annotations
@@ -14,16 +16,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
-from django.db import models
 from django.utils import timezone
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from salesops.audit.models import AuditEntry
-from salesops.customization.models import CustomField
-from salesops.customization.services import definitions
+from salesops.customization import policy, registry
+from salesops.customization.registry import FieldSpec
 from salesops.web.templatetags.web import DASH, day, format_money, format_number, moment
 
 
@@ -65,8 +64,9 @@ def who(entry: AuditEntry) -> str:
 
 def describe(entry: AuditEntry, viewer: Any) -> Described:
     model = model_of(entry.object_type)
-    kind = getattr(model, "object_type", "") if model is not None else ""
-    hidden = viewer.hidden_fields(kind) if kind and hasattr(viewer, "hidden_fields") else set()
+    spec = registry.for_model(model) if model is not None else None
+    kind = spec.key if spec is not None else ""
+    hidden = policy.hidden_keys(viewer, kind) if kind else frozenset()
     changes: list[Change] = []
     facts: dict[str, Any] = {}
     if entry.action == AuditEntry.Action.IMPORTED:
@@ -75,7 +75,7 @@ def describe(entry: AuditEntry, viewer: Any) -> Described:
         for name, pair in sorted((entry.changes or {}).items()):
             if not isinstance(pair, dict) or "new" not in pair:
                 continue
-            changes.append(_change(model, kind, name, pair, hidden))
+            changes.append(_change(kind, name, pair, hidden))
     # One "a hidden field was changed" line, however many hidden fields changed.
     visible = [c for c in changes if not c.hidden]
     if len(visible) < len(changes):
@@ -136,30 +136,19 @@ HEADLINES: dict[str, Any] = {
 }
 
 
-def _change(model: Any, kind: str, name: str, pair: dict[str, Any], hidden: set[str]) -> Change:
-    if name.startswith("custom."):
-        key = name.removeprefix("custom.")
-        if name in hidden or key in hidden:
-            return Change(hidden=True)
-        d = next((d for d in definitions(kind) if d.key == key), None) if kind else None
-        return Change(
-            label=d.label if d else key,
-            old=_custom_text(d, pair.get("old")),
-            new=_custom_text(d, pair.get("new")),
-        )
-    if name in hidden:
+def _change(kind: str, name: str, pair: dict[str, Any], hidden: frozenset[str]) -> Change:
+    """One changed field: its label from the registry and its values as the reader
+    reads them; a field hidden from the reader (custom ones by key or `custom.<key>`)
+    only as "a hidden field"."""
+    key = name.removeprefix("custom.")
+    if name in hidden or key in hidden:
         return Change(hidden=True)
-    model_field: Any = None
-    if model is not None:
-        try:
-            model_field = model._meta.get_field(name)
-        except FieldDoesNotExist:
-            model_field = None
-    label = capfirst(str(model_field.verbose_name)) if model_field is not None else name
+    spec = registry.find(kind)
+    field = spec.field(key) if spec is not None else None
     return Change(
-        label=label,
-        old=value_text(model_field, pair.get("old")),
-        new=value_text(model_field, pair.get("new")),
+        label=registry.label_of(kind, key) if kind else key,
+        old=value_text(field, pair.get("old")),
+        new=value_text(field, pair.get("new")),
     )
 
 
@@ -187,55 +176,33 @@ def _decimal(text: Any) -> Decimal | None:
         return None
 
 
-def value_text(model_field: Any, value: Any) -> str:
-    """A stored value of a model field as the reader reads it."""
+def value_text(spec: FieldSpec | None, value: Any) -> str:
+    """A stored value of a field as the reader reads it: choices and picklist values by
+    their label, money with its currency, times in the organisation's time zone."""
     if value is None or value == "" or value == []:
         return DASH
     if isinstance(value, dict) and "currency" in value:
         return format_money(_decimal(value.get("amount")), value.get("currency") or "")
     if isinstance(value, dict) and "id" in value:
         return str(value.get("label") or f"#{value['id']}")
+    t = spec.type if spec is not None else ""
     if isinstance(value, list):
-        return ", ".join(value_text(None, v) for v in value)
-    if model_field is not None and model_field.choices:
-        labels = {str(k): v for k, v in model_field.flatchoices}
-        return str(labels.get(str(value), value))
-    if isinstance(model_field, models.DateTimeField):
+        return ", ".join(value_text(spec if t == registry.MULTI_CHOICE else None, v) for v in value)
+    if t in (registry.CHOICE, registry.MULTI_CHOICE):
+        return str(spec.choice_label(value)) if spec is not None else str(value)
+    if t == registry.DATETIME:
         moment_value = _aware(value)
         return moment(moment_value) if moment_value else str(value)
-    if isinstance(model_field, models.DateField):
+    if t == registry.DATE:
         date_value = _date(value)
         return day(date_value) if date_value else str(value)
-    if isinstance(model_field, models.BooleanField) or isinstance(value, bool):
+    if t == registry.BOOL or isinstance(value, bool):
         return _("Yes") if value else _("No")
-    if isinstance(model_field, models.DecimalField):
-        number = _decimal(value)
-        return format_number(number, 2) if number is not None else str(value)
-    return str(value)
-
-
-def _custom_text(d: CustomField | None, value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return DASH
-    if d is None:
-        return value_text(None, value)
-    t = CustomField.Type
-    labels = {str(o.get("value")): o.get("label") or o.get("value") for o in d.options or []}
-    if d.field_type == t.SELECT:
-        return str(labels.get(str(value), value))
-    if d.field_type == t.MULTI_SELECT and isinstance(value, list):
-        return ", ".join(str(labels.get(str(v), v)) for v in value)
-    if d.field_type == t.BOOLEAN:
-        return _("Yes") if value else _("No")
-    if d.field_type == t.DATE:
-        date_value = _date(value)
-        return day(date_value) if date_value else str(value)
-    if d.field_type == t.DATETIME:
-        moment_value = _aware(value)
-        return moment(moment_value) if moment_value else str(value)
-    if d.field_type in (t.NUMBER, t.MONEY):
+    if t in (registry.NUMBER, registry.MONEY):
         number = _decimal(value)
         if number is None:
             return str(value)
-        return format_number(number, 0 if number == number.to_integral_value() else 2)
-    return value_text(None, value)
+        if spec is not None and spec.is_custom and t == registry.NUMBER:
+            return format_number(number, 0 if number == number.to_integral_value() else 2)
+        return format_number(number, 2)
+    return str(value)

@@ -23,10 +23,12 @@ from salesops.activities.models import FollowUp, Task
 from salesops.crm import queries
 from salesops.crm import services as crm
 from salesops.crm.models import Contact, Contract, Customer, Deal, Lead, Product, Quote
+from salesops.customization import policy
 from salesops.org.models import Currency
 from salesops.pipeline.models import Pipeline, Stage
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, error_text, show_error
+from salesops.web.views.records import masked
 
 DELETABLE = {
     "lead": (Lead, "lead_list"),
@@ -225,6 +227,11 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
             "with_deal": True,
         },
     )
+    # The new deal's fields the reader may not see are not offered (the service's
+    # defaults apply).
+    for name in ("amount", "currency", "expected_close", "pipeline"):
+        if not policy.can_see(me(request), "deal", name):
+            del form.fields[name]
     form.fields["customer"].choices = [  # type: ignore[attr-defined]
         ("", _("A new customer")),
         *((c.pk, str(c)) for c in dupes["customers"] if c.owner_id is not None),
@@ -241,10 +248,10 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
                 customer=chosen,
                 with_deal=d["with_deal"],
                 deal_name=d["deal_name"],
-                pipeline=d["pipeline"],
-                amount=d["amount"] or 0,
-                currency=d["currency"].pk if d["currency"] else None,
-                expected_close=d["expected_close"],
+                pipeline=d.get("pipeline"),
+                amount=d.get("amount") or 0,
+                currency=d["currency"].pk if d.get("currency") else None,
+                expected_close=d.get("expected_close"),
             )
         except REFUSALS as e:
             show_error(form, e)
@@ -254,8 +261,13 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
                 return HttpResponseRedirect(reverse("deal_detail", args=[result.deal.pk]))
             assert result.customer is not None
             return HttpResponseRedirect(reverse("customer_detail", args=[result.customer.pk]))
+    # The look-alikes show only what the reader may see of a customer and a contact.
+    shown = {
+        "customers": masked(me(request), "customer", dupes["customers"]),
+        "contacts": masked(me(request), "contact", dupes["contacts"]),
+    }
     return render(
         request,
         "web/convert.html",
-        {"lead": lead, "form": form, "dupes": dupes, "title": _("Convert lead")},
+        {"lead": lead, "form": form, "dupes": shown, "title": _("Convert lead")},
     )

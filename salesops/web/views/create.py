@@ -1,9 +1,13 @@
 """Pages that create records: one flat class, one subclass per kind, each calling its
-service. Bad input comes back with the message next to the field; nothing is saved
-half, because the service writes all or nothing."""
+service. The form offers the registry's fields that the person may see and set and
+that the service takes (required when the spec is and the service has no default);
+a page states only what is its own (records given in the query string, a label).
+Bad input comes back with the message next to the field; nothing is saved half,
+because the service writes all or nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django import forms
@@ -32,82 +36,88 @@ from salesops.crm.models import (
     PaymentPlan,
     Product,
 )
-from salesops.org.models import Currency
+from salesops.customization import policy
+from salesops.customization.registry import FieldSpec
 from salesops.pipeline.models import Pipeline
-from salesops.users.models import User
 from salesops.web.auth import me
-from salesops.web.forms import REFUSALS, RecordForm, show_error
-from salesops.web.views.listview import people
+from salesops.web.forms import (
+    REFUSALS,
+    RecordForm,
+    form_name,
+    service_defaults,
+    service_takes,
+    show_error,
+    takes_fields,
+)
+from salesops.web.views.records import object_type_of
 from salesops.web.views.timeline import timeline_context
 
 L = gettext_lazy
-#: How many records a chooser offers before the person searches.
-CHOICES = 30
 
 
-def chooser(user: Any, model: Any, label: Any, *, required: bool = True) -> forms.ModelChoiceField:
-    """A choice of records `user` may see. Validation accepts any of them; the widget
-    offers only a few (an htmx search fills in more), so a page never lists a million."""
-    qs = model.objects.visible_to(user)
-    field = forms.ModelChoiceField(queryset=qs, label=label, required=required)
-    field.widget.attrs["data-lookup"] = model._meta.model_name
-    field.widget.attrs["data-lookup-placeholder"] = _("Type to search")
-    return field
+def create_specs(
+    user: Any,
+    object_type: str,
+    service: Callable[..., Any],
+    *,
+    leave_out: Any = (),
+) -> list[FieldSpec]:
+    """The fields a create form offers `user`: editable in the registry, visible to
+    them, taken by `service` (by name, or the fields `writable` on a create for a
+    service taking `**fields`), custom ones when it takes custom values; required only
+    when the service has no default for it."""
+    from salesops.crm.services import writable
+
+    names = service_takes(service)
+    if takes_fields(service):
+        names |= writable(user, object_type, creating=True)
+    names = names - set(leave_out) - {"by"}
+    optional = service_defaults(service)
+    out = []
+    for f in policy.editable_fields(user, object_type):
+        if f.is_custom:
+            if "custom" in names:
+                out.append(f)
+        elif f.key in names:
+            out.append(f if f.key not in optional else _optional(f))
+    return out
 
 
-def offer(field: forms.Field, user: Any, model: Any, chosen: Any = None) -> None:
-    """Fill a chooser's options: the chosen record and the latest few."""
-    rows = list(model.objects.visible_to(user).order_by("-id")[:CHOICES])
-    if chosen is not None and chosen not in rows:
-        rows.insert(0, chosen)
-    widget: Any = field.widget
-    widget.choices = [("", "—"), *((r.pk, str(r)) for r in rows)]
+def _optional(f: FieldSpec) -> FieldSpec:
+    from dataclasses import replace
 
-
-def owner_field(user: Any, label: Any = None) -> forms.TypedChoiceField:
-    return forms.TypedChoiceField(
-        label=label or L("Owner"),
-        choices=people(user),
-        coerce=int,
-        initial=user.pk,
-    )
-
-
-def currency_field(required: bool = False) -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
-        queryset=Currency.objects.filter(active=True), label=L("Currency"), required=required
-    )
+    return replace(f, required=False) if f.required else f
 
 
 class CreatePage(LoginRequiredMixin, View):
     model: ClassVar[Any]
     key: ClassVar[str]
     title: ClassVar[Any]
-    names: ClassVar[list[str]] = []
-    #: Records it may hang on, given as ?customer=<pk> etc.: name → model.
+    #: The create service, called with the form's values as keywords.
+    service: ClassVar[Callable[..., Any]]
+    #: Records it may hang on, given as ?customer=<pk> etc.: name → model. Those that
+    #: are fields of the record are offered in the form, chosen as given.
     parents: ClassVar[dict[str, Any]] = {}
-    custom: ClassVar[bool] = True
+    #: Service arguments the page fills itself (not offered in the form).
+    leave_out: ClassVar[Any] = ()
+    #: Labels of this page's own (e.g. a task's owner is who it is "assigned to").
+    labels: ClassVar[dict[str, Any]] = {}
 
     request: HttpRequest
 
-    def build(self, data: Any = None) -> RecordForm:
-        user = me(self.request)
-        form = RecordForm(
-            data,
-            model=self.model,
-            names=self.names,
-            object_type=self.model.object_type if self.custom else None,
-            extra=self.extra_fields(),
-            initial=self.initial(),
+    def specs(self) -> list[FieldSpec]:
+        return create_specs(
+            me(self.request),
+            object_type_of(self.model),
+            type(self).service,
+            leave_out=self.leave_out,
         )
-        for name, model in self.parents.items():
+
+    def build(self, data: Any = None) -> RecordForm:
+        form = RecordForm(data, specs=self.specs(), user=me(self.request), initial=self.initial())
+        for name, label in self.labels.items():
             if name in form.fields:
-                offer(form.fields[name], user, model, self.preset().get(name))
-        if "currency" in form.fields and isinstance(
-            form.fields["currency"], forms.ModelChoiceField
-        ):
-            form.fields["currency"].queryset = Currency.objects.filter(active=True)
-            form.fields["currency"].required = False
+                form.fields[name].label = label
         return form
 
     def preset(self) -> dict[str, Any]:
@@ -125,18 +135,25 @@ class CreatePage(LoginRequiredMixin, View):
             self._preset = found
         return self._preset
 
-    def extra_fields(self) -> dict[str, forms.Field]:
-        user = me(self.request)
-        return {
-            name: chooser(user, model, model._meta.verbose_name)
-            for name, model in self.parents.items()
-        }
-
     def initial(self) -> dict[str, Any]:
-        return {name: obj.pk for name, obj in self.preset().items()}
+        user = me(self.request)
+        return {"owner": user.pk, **{name: obj.pk for name, obj in self.preset().items()}}
+
+    def values(self, form: RecordForm) -> dict[str, Any]:
+        """The service's keywords: the form's values (an empty optional one left to the
+        service's default) and the custom values."""
+        optional = service_defaults(type(self).service)
+        data = {
+            k: v
+            for k, v in form.values().items()
+            if v is not None and not (v == "" and k in optional)
+        }
+        if any(s.is_custom for s in form.specs.values()):
+            data["custom"] = form.custom()
+        return data
 
     def create(self, form: RecordForm) -> Any:
-        raise NotImplementedError
+        return type(self).service(by=me(self.request), **self.values(form))
 
     def success_url(self, obj: Any) -> str:
         return reverse(f"{self.key}_detail", args=[obj.pk])
@@ -170,127 +187,75 @@ class CreatePage(LoginRequiredMixin, View):
             status=status,
         )
 
-    def fields(self, form: RecordForm) -> dict[str, Any]:
-        """The model fields of the form, for the service (empty text stays empty)."""
-        data = form.plain(self.names)
-        for key, value in list(data.items()):
-            if value is None and key not in ("owner",):
-                model_field: Any = self.model._meta.get_field(key)
-                if model_field.get_internal_type() in (
-                    "CharField",
-                    "TextField",
-                    "EmailField",
-                    "URLField",
-                ):
-                    data[key] = ""
-        return data
-
 
 class LeadCreate(CreatePage):
     model = Lead
     key = "lead"
     title = L("New lead")
-    names = ["name", "company", "title", "phone", "email", "source", "industry", "region", "notes"]
-
-    def extra_fields(self) -> dict[str, forms.Field]:
-        return {"owner": owner_field(me(self.request))}
-
-    def create(self, form: RecordForm) -> Any:
-        user = me(self.request)
-        owner = User.objects.get(pk=form.cleaned_data["owner"])
-        return crm.create_lead(by=user, owner=owner, custom=form.custom(), **self.fields(form))
+    service = crm.create_lead
 
 
 class CustomerCreate(CreatePage):
     model = Customer
     key = "customer"
     title = L("New customer")
-    names = ["name", "industry", "size", "region", "phone", "email", "website", "address"]
-
-    def create(self, form: RecordForm) -> Any:
-        return crm.create_customer(by=me(self.request), custom=form.custom(), **self.fields(form))
+    service = crm.create_customer
 
 
 class ContactCreate(CreatePage):
     model = Contact
     key = "contact"
     title = L("New contact")
-    names = ["name", "title", "phone", "mobile", "email", "wechat", "is_primary", "notes"]
+    service = crm.create_contact
     parents = {"customer": Customer}
-
-    def create(self, form: RecordForm) -> Any:
-        data = self.fields(form)
-        return crm.create_contact(
-            by=me(self.request),
-            customer=form.cleaned_data["customer"],
-            custom=form.custom(),
-            **data,
-        )
 
 
 class DealCreate(CreatePage):
     model = Deal
     key = "deal"
     title = L("New deal")
-    names = ["name", "amount", "currency", "expected_close", "probability", "source"]
+    service = crm.create_deal
     parents = {"customer": Customer}
+    #: A new deal starts in its pipeline's first stage.
+    leave_out = ("stage",)
 
-    def extra_fields(self) -> dict[str, forms.Field]:
-        user = me(self.request)
-        return {
-            **super().extra_fields(),
-            "pipeline": forms.ModelChoiceField(
-                queryset=Pipeline.objects.filter(active=True),
-                label=L("Pipeline"),
-                required=False,
-                initial=getattr(Pipeline.default(), "pk", None),
-            ),
-            "owner": owner_field(user),
-        }
+    def initial(self) -> dict[str, Any]:
+        return {**super().initial(), "pipeline": getattr(Pipeline.default(), "pk", None)}
 
-    def create(self, form: RecordForm) -> Any:
-        d = form.cleaned_data
-        return crm.create_deal(
-            by=me(self.request),
-            customer=d["customer"],
-            name=d["name"],
-            pipeline=d.get("pipeline"),
-            amount=d.get("amount") or 0,
-            currency=d["currency"].pk if d.get("currency") else None,
-            expected_close=d.get("expected_close"),
-            owner=User.objects.get(pk=d["owner"]),
-            probability=d.get("probability"),
-            source=d.get("source") or "",
-            custom=form.custom(),
-        )
+    def build(self, data: Any = None) -> RecordForm:
+        form = super().build(data)
+        customer = self.preset().get("customer")
+        field = form.fields.get("contact")
+        if customer is not None and isinstance(field, forms.ModelChoiceField):
+            contacts = Contact.objects.visible_to(me(self.request)).filter(customer=customer)
+            field.queryset = contacts
+            field.widget.choices = [("", "—"), *((c.pk, str(c)) for c in contacts[:100])]  # type: ignore[attr-defined]
+        return form
 
 
 class ProductCreate(CreatePage):
     model = Product
     key = "product"
     title = L("New product")
-    names = ["name", "sku", "category", "unit", "price", "currency", "active", "description"]
-
-    def create(self, form: RecordForm) -> Any:
-        data = self.fields(form)
-        data["currency"] = data["currency"].pk if data.get("currency") else None
-        return crm.create_product(by=me(self.request), custom=form.custom(), **data)
+    service = crm.create_product
 
 
 LINKS = {"lead": Lead, "customer": Customer, "contact": Contact, "deal": Deal}
 
 
 def followup_form(user: Any, data: Any = None, initial: dict | None = None) -> RecordForm:
+    """A new follow-up's form (also the quick form on record pages): what it hangs on
+    comes from the page, the time defaults to now."""
+    specs = create_specs(user, "followup", activities.log_followup, leave_out=LINKS)
     form = RecordForm(
         data,
-        model=FollowUp,
-        names=["kind", "subject", "outcome", "next_step", "occurred_at", "duration_minutes"],
-        object_type="followup",
+        specs=specs,
+        user=user,
         initial={"kind": FollowUp.Kind.CALL, **(initial or {})},
         prefix="fu",
     )
-    form.fields["occurred_at"].required = False
-    form.fields["occurred_at"].help_text = _("Leave empty for now.")
+    if "occurred_at" in form.fields:
+        form.fields["occurred_at"].help_text = _("Leave empty for now.")
     return form
 
 
@@ -301,6 +266,7 @@ class FollowUpCreate(CreatePage):
     model = FollowUp
     key = "followup"
     title = L("Log a follow-up")
+    service = activities.log_followup
     parents = LINKS
 
     def build(self, data: Any = None) -> RecordForm:
@@ -313,18 +279,9 @@ class FollowUpCreate(CreatePage):
         return preset
 
     def create(self, form: RecordForm) -> Any:
-        d = form.cleaned_data
-        return activities.log_followup(
-            by=me(self.request),
-            kind=d["kind"],
-            occurred_at=d.get("occurred_at") or timezone.now(),
-            subject=d.get("subject") or "",
-            outcome=d.get("outcome") or "",
-            next_step=d.get("next_step") or "",
-            duration_minutes=d.get("duration_minutes"),
-            custom=form.custom(),
-            **self.links(),
-        )
+        values = self.values(form)
+        values.setdefault("occurred_at", timezone.now())
+        return activities.log_followup(by=me(self.request), **values, **self.links())
 
     def get(self, request: HttpRequest) -> HttpResponse:
         self.check()
@@ -369,73 +326,30 @@ class TaskCreate(CreatePage):
     model = Task
     key = "task"
     title = L("New task")
-    names = ["title", "description", "due_at", "remind_at", "priority"]
+    service = activities.create_task
     parents = LINKS
-    custom = False
-
-    def extra_fields(self) -> dict[str, forms.Field]:
-        return {"owner": owner_field(me(self.request), L("Assigned to"))}
+    #: What a task hangs on comes from the page it was started on.
+    leave_out = tuple(LINKS)
+    labels = {"owner": L("Assigned to")}
 
     def create(self, form: RecordForm) -> Any:
-        d = form.cleaned_data
-        return activities.create_task(
-            by=me(self.request),
-            title=d["title"],
-            owner=User.objects.get(pk=d["owner"]),
-            due_at=d.get("due_at"),
-            remind_at=d.get("remind_at"),
-            description=d.get("description") or "",
-            priority=d.get("priority") or Task.Priority.NORMAL,
-            **self.preset(),
-        )
+        return activities.create_task(by=me(self.request), **self.values(form), **self.preset())
 
 
 class ContractCreate(CreatePage):
     model = Contract
     key = "contract"
     title = L("New contract")
-    names = ["title", "amount", "currency", "status", "signed_on", "starts_on", "ends_on"]
+    service = commerce.create_contract
     parents = {"customer": Customer, "deal": Deal}
-
-    def extra_fields(self) -> dict[str, forms.Field]:
-        fields = super().extra_fields()
-        fields["deal"].required = False
-        return fields
-
-    def create(self, form: RecordForm) -> Any:
-        d = form.cleaned_data
-        return commerce.create_contract(
-            by=me(self.request),
-            customer=d["customer"],
-            deal=d.get("deal"),
-            title=d["title"],
-            amount=d["amount"],
-            currency=d["currency"].pk if d.get("currency") else None,
-            status=d.get("status") or Contract.Status.DRAFT,
-            signed_on=d.get("signed_on"),
-            starts_on=d.get("starts_on"),
-            ends_on=d.get("ends_on"),
-            custom=form.custom(),
-        )
 
 
 class PaymentPlanCreate(CreatePage):
     model = PaymentPlan
     key = "paymentplan"
     title = L("New instalment")
-    names = ["due_on", "amount", "note"]
+    service = commerce.create_payment_plan
     parents = {"contract": Contract}
-    custom = False
-
-    def create(self, form: RecordForm) -> Any:
-        d = form.cleaned_data
-        return commerce.create_payment_plan(
-            by=me(self.request),
-            contract=d["contract"],
-            due_on=d["due_on"],
-            amount=d["amount"],
-            note=d.get("note") or "",
-        )
 
     def success_url(self, obj: Any) -> str:
         return reverse("contract_detail", args=[obj.contract_id])
@@ -445,30 +359,15 @@ class PaymentCreate(CreatePage):
     model = Payment
     key = "payment"
     title = L("Record a payment")
-    names = ["amount", "received_on", "method", "reference"]
+    service = crm.record_payment
     parents = {"contract": Contract, "plan": PaymentPlan}
-    custom = False
-
-    def extra_fields(self) -> dict[str, forms.Field]:
-        fields = super().extra_fields()
-        fields["plan"].required = False
-        fields["plan"].label = L("Instalment")
-        return fields
+    labels = {"plan": L("Instalment")}
 
     def initial(self) -> dict[str, Any]:
         return {**super().initial(), "received_on": timezone.localdate()}
 
-    def create(self, form: RecordForm) -> Any:
-        d = form.cleaned_data
-        return crm.record_payment(
-            by=me(self.request),
-            amount=d["amount"],
-            received_on=d["received_on"],
-            contract=d["contract"],
-            plan=d.get("plan"),
-            method=d.get("method") or Payment.Method.BANK,
-            reference=d.get("reference") or "",
-        )
-
     def success_url(self, obj: Any) -> str:
         return reverse("contract_detail", args=[obj.contract_id])
+
+
+__all__ = ["CreatePage", "create_specs", "followup_form", "form_name"]

@@ -17,29 +17,17 @@ from django.utils.translation import gettext_lazy as L
 
 from salesops.crm import commerce_services as commerce
 from salesops.crm.models import Customer, Deal, Product, Quote
-from salesops.org.models import Currency
+from salesops.customization import policy
+from salesops.customization.registry import FieldSpec
 from salesops.web.auth import me
-from salesops.web.forms import DATE, REFUSALS, custom_fields, custom_initial, custom_values
+from salesops.web.forms import REFUSALS, RecordForm, initial_of
 from salesops.web.forms import show_error as show_form_error
+from salesops.web.views.create import create_specs
 from salesops.web.views.records import RecordPage
 
 #: Empty line rows offered on a new quote (more on request).
 LINES = 5
 MAX_LINES = 100
-
-
-class QuoteForm(forms.Form):
-    status = forms.ChoiceField(label=L("Status"), choices=Quote.Status.choices)
-    currency = forms.ModelChoiceField(
-        queryset=Currency.objects.filter(active=True), label=L("Currency"), required=False
-    )
-    discount_pct = forms.DecimalField(
-        label=L("Overall discount (%)"), min_value=0, max_value=100, initial=0, required=False
-    )
-    valid_until = forms.DateField(label=L("Valid until"), required=False, widget=DATE)
-    notes = forms.CharField(
-        label=L("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
 
 
 class LineForm(forms.Form):
@@ -117,35 +105,68 @@ def _page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
     return render(request, template, context)
 
 
+#: A quote stays on the customer (and deal) it was started from; its lines have a form
+#: of their own.
+FIXED = ("customer", "deal", "lines")
+
+
+def quote_specs(user: Any, quote: Quote | None) -> list[FieldSpec]:
+    """The quote's fields the person may see and set: as the create service takes them
+    for a new quote, as the update service takes them for one that exists."""
+    if quote is None:
+        return create_specs(user, "quote", commerce.create_quote, leave_out=FIXED)
+    from salesops.crm.services import writable
+
+    allowed = writable(user, "quote") - set(FIXED)
+    return [f for f in policy.editable_fields(user, "quote") if f.is_custom or f.key in allowed]
+
+
+def _context(request: HttpRequest, quote: Quote | None) -> tuple[Any, Any]:
+    """The customer and deal of a new quote (from the query string) or of `quote`."""
+    user: Any = me(request)
+    if quote is not None:
+        return quote.customer, quote.deal
+    if not user.has_right("quote", "create"):
+        raise PermissionDenied(_("Your role does not allow you to create this kind of record."))
+    raw = request.GET.get("customer", "")
+    customer = Customer.objects.visible_to(user).filter(pk=raw).first() if raw.isdigit() else None
+    if customer is None:
+        raise Http404(_("Open a customer and create the quote from there."))
+    raw = request.GET.get("deal", "")
+    deal = None
+    if raw.isdigit():
+        deal = get_object_or_404(Deal.objects.visible_to(user), pk=raw, customer=customer)
+    return customer, deal
+
+
+def _save(
+    request: HttpRequest, quote: Quote | None, form: RecordForm, formset: Any, **to: Any
+) -> Quote:
+    user: Any = me(request)
+    data = {k: v for k, v in form.values().items() if v is not None}
+    if quote is None:
+        return commerce.create_quote(
+            by=user, **to, **data, lines=_lines(formset), custom=form.custom()
+        )
+    version = request.POST.get("version", "")
+    return commerce.update_quote(
+        quote=quote,
+        by=user,
+        data=data,
+        lines=_lines(formset),
+        custom=form.custom(),
+        version=int(version) if version.isdigit() else -1,
+    )
+
+
 def _edit_quote(request: HttpRequest, quote: Quote | None) -> HttpResponse:
     user: Any = me(request)
-    customer = deal = None
-    if quote is None:
-        if not user.has_right("quote", "create"):
-            raise PermissionDenied(_("Your role does not allow you to create this kind of record."))
-        raw = request.GET.get("customer", "")
-        customer = (
-            Customer.objects.visible_to(user).filter(pk=raw).first() if raw.isdigit() else None
-        )
-        if customer is None:
-            raise Http404(_("Open a customer and create the quote from there."))
-        raw = request.GET.get("deal", "")
-        if raw.isdigit():
-            deal = get_object_or_404(Deal.objects.visible_to(user), pk=raw, customer=customer)
-    else:
-        customer, deal = quote.customer, quote.deal
-    defs, extra = custom_fields("quote")
-    initial: dict[str, Any] = {"status": Quote.Status.DRAFT, "discount_pct": 0}
+    customer, deal = _context(request, quote)
+    specs = quote_specs(user, quote)
+    initial: dict[str, Any] = {}
     line_initial = None
     if quote is not None:
-        initial = {
-            "status": quote.status,
-            "currency": quote.currency_id,
-            "discount_pct": quote.discount_pct,
-            "valid_until": quote.valid_until,
-            "notes": quote.notes,
-            **custom_initial(quote, defs),
-        }
+        initial = initial_of(quote, specs)
         line_initial = [
             {
                 "product": line.product_id,
@@ -158,42 +179,11 @@ def _edit_quote(request: HttpRequest, quote: Quote | None) -> HttpResponse:
         ]
     elif deal is not None:
         initial["currency"] = deal.currency_id
-    form = QuoteForm(request.POST or None, initial=initial)
-    form.fields.update(extra)
+    form = RecordForm(request.POST or None, specs=specs, user=user, initial=initial)
     formset = _line_formset(request, request.POST or None, line_initial)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
-        d = form.cleaned_data
-        custom = custom_values(d, defs)
         try:
-            if quote is None:
-                quote = commerce.create_quote(
-                    by=user,
-                    customer=customer,
-                    deal=deal,
-                    currency=d["currency"].pk if d.get("currency") else None,
-                    status=d["status"],
-                    discount_pct=d.get("discount_pct") or 0,
-                    valid_until=d.get("valid_until"),
-                    notes=d.get("notes") or "",
-                    lines=_lines(formset),
-                    custom=custom,
-                )
-            else:
-                version = request.POST.get("version", "")
-                commerce.update_quote(
-                    quote=quote,
-                    by=user,
-                    data={
-                        "status": d["status"],
-                        "discount_pct": d.get("discount_pct") or 0,
-                        "valid_until": d.get("valid_until"),
-                        "notes": d.get("notes") or "",
-                        **({"currency": d["currency"].pk} if d.get("currency") else {}),
-                    },
-                    lines=_lines(formset),
-                    custom=custom,
-                    version=int(version) if version.isdigit() else -1,
-                )
+            quote = _save(request, quote, form, formset, customer=customer, deal=deal)
         except REFUSALS as e:
             show_form_error(form, e)
             _line_errors(formset, e)
@@ -233,9 +223,6 @@ class QuotePage(RecordPage):
     model = Quote
     key = "quote"
     list_url = "quote_list"
-    fields = ["number", "customer", "deal", "status", "discount_pct", "valid_until", "notes"]
-    editable = ["status", "discount_pct", "valid_until", "notes"]
-    related_names = ["owner", "customer", "deal", "currency"]
     template_name = "web/quote.html"
 
     def update(self, obj: Any, data: dict, custom: dict | None, version: int) -> Any:
@@ -243,15 +230,33 @@ class QuotePage(RecordPage):
             quote=obj, by=me(self.request), data=data, custom=custom, version=version
         )
 
+    def edit_url(self, obj: Any) -> str:
+        return reverse("quote_edit", args=[obj.pk])
+
+    def fix_choices(self, form: RecordForm, obj: Any) -> None:
+        field = form.fields.get("deal")
+        if isinstance(field, forms.ModelChoiceField):
+            deals = Deal.objects.visible_to(me(self.request)).filter(customer_id=obj.customer_id)
+            field.queryset = deals
+            field.widget.choices = [("", "—"), *((d.pk, str(d)) for d in deals[:100])]
+
     def extra_context(self, obj: Any) -> dict[str, Any]:
         lines = list(obj.lines.select_related("product"))
         obj._prefetched_objects_cache = {"lines": lines}
-        return {"lines": lines, "totals": obj.totals()}
+        return {
+            "lines": lines,
+            "totals": obj.totals(),
+            "discount_shown": policy.can_see(me(self.request), "quote", "discount_pct"),
+        }
 
     def print(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = self.get_object(pk)
         return render(
             request,
             "web/quote_print.html",
-            {"obj": obj, "org": request.org, **self.extra_context(obj)},  # type: ignore[attr-defined]
+            {
+                "obj": self.context_obj(obj),
+                "org": request.org,  # type: ignore[attr-defined]
+                **self.extra_context(obj),
+            },
         )

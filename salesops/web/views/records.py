@@ -1,77 +1,130 @@
-"""Record pages: key fields with inline edit (htmx, through the service with the
-version the reader saw), a full edit form with the custom fields, the timeline,
-related records and a quick follow-up form. One flat class, one subclass per kind.
+"""Record pages: every field the reader may see (the metadata registry through the
+field policy), inline edit of those they may change (htmx, through the service with
+the version the reader saw), a full edit form with the custom fields, the timeline,
+related records and a quick follow-up form. One flat class, one subclass per kind,
+stating only what is its own: the update service and what it takes, the template,
+the side lists, the timeline link.
 
-A record outside the reader's data scope is a 404, whichever URL asks for it.
+A record outside the reader's data scope is a 404, whichever URL asks for it; so is a
+field hidden from the reader or one they may not change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Any, ClassVar
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views import View
 
 from salesops.activities.models import FollowUp
 from salesops.audit.models import AuditEntry
-from salesops.org.models import Currency
+from salesops.customization import policy, registry
+from salesops.customization.registry import FieldSpec
+from salesops.users.models import User
 from salesops.web.audit_display import describe
 from salesops.web.auth import me
-from salesops.web.forms import REFUSALS, RecordForm, custom_initial, error_text, show_error
-from salesops.web.templatetags.web import format_money
-from salesops.web.views import timeline as timelines
+from salesops.web.forms import REFUSALS, RecordForm, error_text, form_name, initial_of, show_error
+from salesops.web.templatetags.web import DASH, day, format_money, format_number, moment
 
-CHOICE_NONE = "—"
+CHOICE_NONE = DASH
 
 
-def display(obj: Any, name: str) -> str:
-    """A field's value as a person reads it."""
-    from salesops.web.templatetags.web import day, format_number, moment
+class Masked:
+    """A record as a template may read it: the fields hidden from the reader (and their
+    `_id` columns and `get_<field>_display`) read as None, whatever the template asks.
+    Side lists and the record itself reach templates only this way."""
 
-    field: Any = obj._meta.get_field(name)
-    value = getattr(obj, name)
-    if value is None or value == "":
+    def __init__(self, obj: Any, hidden: Collection[str]) -> None:
+        self._obj = obj
+        self._hidden = frozenset(hidden)
+
+    def hides(self, name: str) -> bool:
+        if name in self._hidden:
+            return True
+        if name.endswith("_id") and name.removesuffix("_id") in self._hidden:
+            return True
+        if name.startswith("get_") and name.endswith("_display"):
+            return name[4:-8] in self._hidden
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self.hides(name):
+            return None
+        return getattr(self._obj, name)
+
+    def __str__(self) -> str:
+        return str(self._obj)
+
+    def __eq__(self, other: object) -> bool:
+        return self._obj == (other._obj if isinstance(other, Masked) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._obj)
+
+
+def masked(user: Any, object_type: str, rows: Iterable[Any]) -> list[Masked]:
+    """Records of `object_type` for a side list, their hidden fields blanked."""
+    hidden = policy.hidden_keys(user, object_type)
+    return [Masked(r, hidden) for r in rows]
+
+
+def object_type_of(model: Any) -> str:
+    spec = registry.for_model(model)
+    assert spec is not None, model
+    return spec.key
+
+
+def _path(obj: Any, path: str) -> Any:
+    for part in path.split("__"):
+        obj = getattr(obj, part, None) if obj is not None else None
+    return obj
+
+
+def display(obj: Any, spec: FieldSpec, people: dict[int, str] | None = None) -> str:
+    """A field's value as a person reads it: choices and picklists by their label,
+    money with its currency, times in the organisation's time zone."""
+    if spec.is_custom:
+        value = (getattr(obj, "custom", None) or {}).get(spec.key)
+    elif spec.type == registry.MANY_REF:
+        return ", ".join(str(x) for x in getattr(obj, spec.key).all()) or CHOICE_NONE
+    else:
+        value = getattr(obj, spec.key)
+    if value is None or value == "" or value == []:
         return CHOICE_NONE
-    if field.choices:
-        return str(getattr(obj, f"get_{name}_display")())
-    if isinstance(field, models.DecimalField):
-        if name in ("amount", "price"):
-            return format_money(value, getattr(obj, "currency_id", ""))
+    t = spec.type
+    if t == registry.CHOICE:
+        return str(spec.choice_label(value))
+    if t == registry.MULTI_CHOICE and isinstance(value, list):
+        return ", ".join(str(spec.choice_label(v)) for v in value)
+    if t == registry.REF and spec.is_custom:
+        return (people or {}).get(value, str(value)) if isinstance(value, int) else str(value)
+    if t == registry.MONEY:
+        currency = _path(obj, spec.currency_path) if spec.currency_path else ""
+        return format_money(value, currency or "")
+    if t == registry.NUMBER:
         return format_number(value, 2)
-    if isinstance(field, models.DateTimeField):
-        from django.utils.timezone import localtime as template_localtime
+    if t == registry.DATETIME:
+        from django.utils.dateparse import parse_datetime
 
-        return moment(template_localtime(value))
-    if isinstance(field, models.DateField):
-        return day(value)
-    if isinstance(field, models.BooleanField):
+        moment_value = parse_datetime(value) if isinstance(value, str) else value
+        return moment(localtime(moment_value)) if moment_value else str(value)
+    if t == registry.DATE:
+        from django.utils.dateparse import parse_date
+
+        date_value = parse_date(value) if isinstance(value, str) else value
+        return day(date_value) if date_value else str(value)
+    if t == registry.BOOL or isinstance(value, bool):
         return _("Yes") if value else _("No")
     return str(value)
-
-
-def custom_display(obj: Any, defs: list[Any]) -> list[dict[str, Any]]:
-    values = getattr(obj, "custom", None) or {}
-    out = []
-    for d in defs:
-        value = values.get(d.key)
-        if isinstance(value, bool):
-            text = _("Yes") if value else _("No")
-        elif isinstance(value, list):
-            text = ", ".join(str(v) for v in value)
-        elif value is None or value == "":
-            text = CHOICE_NONE
-        else:
-            labels = {str(o.get("value")): o.get("label") for o in d.options or []}
-            text = str(labels.get(str(value), value))
-        out.append({"name": f"cf_{d.key}", "label": d.label, "value": text, "editable": True})
-    return out
 
 
 class RecordPage(LoginRequiredMixin, View):
@@ -79,69 +132,75 @@ class RecordPage(LoginRequiredMixin, View):
 
     model: ClassVar[Any]
     key: ClassVar[str]  # URL prefix and name stem, e.g. "deal"
-    fields: ClassVar[list[str]]  # shown, in order
-    editable: ClassVar[list[str]] = []  # changeable through `update`
-    related_names: ClassVar[list[str]] = []  # select_related
+    #: Whether the update service takes custom-field values.
+    custom_updates: ClassVar[bool] = True
     template_name: ClassVar[str] = "web/record.html"
-    has_custom: ClassVar[bool] = True
     timeline_link: ClassVar[str | None] = None  # "lead", "customer", "contact", "deal"
     list_url: ClassVar[str] = ""
 
     request: HttpRequest
 
+    # -- fields ---------------------------------------------------------------------------
+    @property
+    def object_type(self) -> str:
+        return object_type_of(self.model)
+
+    def shown(self) -> list[FieldSpec]:
+        """The fields the reader may see, in the registry's order."""
+        return [
+            f
+            for f in policy.visible_fields(me(self.request), self.object_type)
+            if not f.internal and f.type != registry.JSON
+        ]
+
+    def editable(self) -> list[FieldSpec]:
+        """The fields the reader may change here: visible, editable in the registry, and
+        taken by a general update (`writable`: not the owner, nor what has a service of
+        its own, such as a deal's stage)."""
+        from salesops.crm.services import writable
+
+        user = me(self.request)
+        if not user.has_right(self.model.object_type, "edit"):
+            return []
+        allowed = writable(user, self.object_type)
+        return [
+            f
+            for f in policy.editable_fields(user, self.object_type)
+            if (self.custom_updates if f.is_custom else f.key in allowed)
+            and f.type != registry.JSON
+        ]
+
+    def can_edit(self) -> bool:
+        return bool(self.editable())
+
     # -- data ---------------------------------------------------------------------------
     def get_object(self, pk: int) -> Any:
-        qs = self.model.objects.visible_to(me(self.request))
-        if self.related_names:
-            qs = qs.select_related(*self.related_names)
+        spec = registry.get(self.object_type)
+        refs = [f.key for f in spec.base_fields if f.type == registry.REF and not f.derived]
+        many = [f.key for f in self.shown() if f.type == registry.MANY_REF and not f.is_custom]
+        qs = self.model.objects.visible_to(me(self.request)).select_related(*refs)
+        if many:
+            qs = qs.prefetch_related(*many)
         return get_object_or_404(qs, pk=pk)
 
     def update(self, obj: Any, data: dict[str, Any], custom: dict | None, version: int) -> Any:
         raise NotImplementedError
 
-    def can_edit(self) -> bool:
-        return bool(self.editable) and me(self.request).has_right(self.model.object_type, "edit")
-
-    def form(self, obj: Any, names: list[str], data: Any = None) -> RecordForm:
-        with_custom = self.has_custom and any(n.startswith("cf_") for n in names)
-        plain = [n for n in names if not n.startswith("cf_")]
-        form = RecordForm(
-            data,
-            model=self.model,
-            names=plain,
-            object_type=self.model.object_type if with_custom else None,
-            initial={n: getattr(obj, n) for n in plain},
-        )
-        if with_custom:
-            form.initial.update(custom_initial(obj, form.custom_defs))
-            wanted = set(names)
-            if "cf_*" not in wanted:
-                for name in [n for n in form.fields if n.startswith("cf_") and n not in wanted]:
-                    del form.fields[name]
-        for name in [n for n in form.fields if self.is_hidden(n)]:
-            del form.fields[name]
+    def form(self, obj: Any, specs: list[FieldSpec], data: Any = None) -> RecordForm:
+        form = RecordForm(data, specs=specs, user=me(self.request), initial=initial_of(obj, specs))
         self.fix_choices(form, obj)
         return form
 
     def fix_choices(self, form: RecordForm, obj: Any) -> None:
-        """Querysets of the form's foreign keys (none by default: nothing leaks)."""
-        field = form.fields.get("currency")
-        if isinstance(field, forms.ModelChoiceField):
-            field.queryset = Currency.objects.filter(active=True)
+        """Narrow a form's choices to what fits this record (e.g. a deal's contacts)."""
 
-    def data_of(self, form: RecordForm, names: list[str]) -> dict[str, Any]:
-        data = form.plain([n for n in names if not n.startswith("cf_")])
-        for key, value in list(data.items()):
-            if isinstance(value, Currency):
-                data[key] = value.pk
-            elif value is None and isinstance(
-                self.model._meta.get_field(key), models.CharField | models.TextField
-            ):
-                data[key] = ""
-        return data
+    def data_of(self, form: RecordForm) -> dict[str, Any]:
+        return form.values()
 
     # -- the page -------------------------------------------------------------------------
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from salesops.web.views import timeline as timelines
+
         obj = self.get_object(pk)
         try:
             before = timelines.parse_before(request.GET.get("before"))
@@ -151,6 +210,8 @@ class RecordPage(LoginRequiredMixin, View):
 
     def timeline_page(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The timeline lines before `?before=` (the "Older" link), for htmx."""
+        from salesops.web.views import timeline as timelines
+
         obj = self.get_object(pk)
         if not self.timeline_link:
             raise Http404
@@ -168,36 +229,34 @@ class RecordPage(LoginRequiredMixin, View):
             },
         )
 
-    def is_hidden(self, name: str) -> bool:
-        """Whether the reader's role hides field `name` (custom fields as `cf_<key>`)."""
-        hidden = me(self.request).hidden_fields(self.model.object_type)
-        key = name.removeprefix("cf_")
-        return name in hidden or (name.startswith("cf_") and bool({key, f"custom.{key}"} & hidden))
-
     def field_rows(self, obj: Any) -> list[dict[str, Any]]:
-        can_edit = self.can_edit()
-        rows = [
-            {
-                "name": name,
-                "label": obj._meta.get_field(name).verbose_name,
-                "value": display(obj, name),
-                "editable": can_edit and name in self.editable,
-            }
-            for name in self.fields
-            if not self.is_hidden(name)
+        shown = self.shown()
+        editable = {form_name(f) for f in self.editable()}
+        people_ids = [
+            v
+            for f in shown
+            if f.is_custom and f.type == registry.REF
+            for v in [(obj.custom or {}).get(f.key)]
+            if isinstance(v, int)
         ]
-        if self.has_custom:
-            from salesops.customization.services import definitions
-
-            extra = custom_display(obj, definitions(self.model.object_type))
-            for row in extra:
-                row["editable"] = can_edit
-            rows += [row for row in extra if not self.is_hidden(row["name"])]
-        return rows
+        people = (
+            {u.pk: str(u) for u in User.objects.filter(pk__in=people_ids)} if people_ids else {}
+        )
+        return [
+            {
+                "name": form_name(f),
+                "label": f.title,
+                "value": display(obj, f, people),
+                "editable": form_name(f) in editable,
+            }
+            for f in shown
+        ]
 
     def timeline_context(self, obj: Any, before: Any = None) -> dict[str, Any]:
         """The timeline's first page (or the one before `before`); a record without a
         timeline shows its own history from the audit log instead."""
+        from salesops.web.views import timeline as timelines
+
         user = me(self.request)
         if self.timeline_link:
             return {
@@ -210,21 +269,21 @@ class RecordPage(LoginRequiredMixin, View):
 
     def context(self, obj: Any, before: Any = None, **extra: Any) -> dict[str, Any]:
         user = me(self.request)
+        can_edit = self.can_edit()
         return {
-            "obj": obj,
+            "obj": self.context_obj(obj),
             "page": self,
             "title": str(obj),
             "kind_label": self.model._meta.verbose_name,
             "field_rows": self.field_rows(obj),
-            "can_edit": self.can_edit(),
-            "hidden_fields": me(self.request).hidden_fields(self.model.object_type),
+            "can_edit": can_edit,
             "can_delete": user.has_right(self.model.object_type, "delete"),
             **self.timeline_context(obj, before),
             "followup_form": self.quick_followup_form() if self.timeline_link else None,
             "followup_url": reverse("followup_new") + f"?{self.timeline_link}={obj.pk}"
             if self.timeline_link
             else "",
-            "edit_url": reverse(f"{self.key}_edit", args=[obj.pk]) if self.editable else "",
+            "edit_url": self.edit_url(obj) if can_edit else "",
             "delete_url": reverse("record_delete", args=[self.key, obj.pk]),
             "field_url_name": f"{self.key}_field",
             "list_url": reverse(self.list_url) if self.list_url else "",
@@ -232,8 +291,18 @@ class RecordPage(LoginRequiredMixin, View):
             **extra,
         }
 
+    def context_obj(self, obj: Any) -> Masked:
+        """The record as its templates read it: hidden fields blanked."""
+        return Masked(obj, policy.hidden_keys(me(self.request), self.object_type))
+
+    def edit_url(self, obj: Any) -> str:
+        return reverse(f"{self.key}_edit", args=[obj.pk])
+
     def extra_context(self, obj: Any) -> dict[str, Any]:
         return {}
+
+    def masked(self, object_type: str, rows: Iterable[Any]) -> list[Masked]:
+        return masked(me(self.request), object_type, rows)
 
     def quick_followup_form(self) -> RecordForm | None:
         if not me(self.request).has_right("followup", "create"):
@@ -245,17 +314,17 @@ class RecordPage(LoginRequiredMixin, View):
     # -- full edit form ---------------------------------------------------------------------
     def edit(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = self.get_object(pk)
-        if not self.can_edit():
+        specs = self.editable()
+        if not specs:
             raise Http404
-        names = [*self.editable, *(["cf_*"] if self.has_custom else [])]
         if request.method == "POST":
-            form = self.form(obj, names, request.POST)
+            form = self.form(obj, specs, request.POST)
             if form.is_valid():
                 try:
                     self.update(
                         obj,
-                        self.data_of(form, names),
-                        form.custom() if self.has_custom else None,
+                        self.data_of(form),
+                        form.custom() if self.custom_updates else None,
                         _version(request),
                     )
                 except REFUSALS as e:
@@ -264,7 +333,7 @@ class RecordPage(LoginRequiredMixin, View):
                     messages.success(request, _("Saved."))
                     return HttpResponseRedirect(reverse(f"{self.key}_detail", args=[obj.pk]))
         else:
-            form = self.form(obj, names)
+            form = self.form(obj, specs)
         return render(
             request,
             "web/edit.html",
@@ -280,23 +349,21 @@ class RecordPage(LoginRequiredMixin, View):
     # -- one field, inline -------------------------------------------------------------------
     def field(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
         obj = self.get_object(pk)
-        allowed = name in self.editable or (self.has_custom and name.startswith("cf_"))
-        if not self.can_edit() or not allowed or self.is_hidden(name):
-            raise Http404
-        form = self.form(obj, [name], request.POST if request.method == "POST" else None)
-        if name not in form.fields:
+        spec = next((f for f in self.editable() if form_name(f) == name), None)
+        if spec is None:  # unknown, hidden from the reader, or not theirs to change
             raise Http404
         if request.method == "GET" and request.GET.get("cancel"):
             return self.render_field(obj, name)
+        form = self.form(obj, [spec], request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
-            custom = form.custom() if name.startswith("cf_") else None
-            data = {} if custom is not None else self.data_of(form, [name])
+            custom = form.custom() if spec.is_custom else None
+            data = {} if spec.is_custom else self.data_of(form)
             try:
                 obj = self.update(obj, data, custom, _version(request))
             except REFUSALS as e:
                 show_error(form, e)
             else:
-                return self.render_field(obj, name, saved=True)
+                return self.render_field(self.get_object(obj.pk), name, saved=True)
         return render(
             request,
             "web/field.html#edit",
@@ -323,4 +390,4 @@ def _version(request: HttpRequest) -> int:
     return int(raw) if raw.isdigit() else -1
 
 
-__all__ = ["FollowUp", "RecordPage", "error_text"]
+__all__ = ["FollowUp", "Masked", "RecordPage", "display", "error_text", "masked"]

@@ -27,11 +27,14 @@ from salesops.activities import services as activities
 from salesops.activities import update_services
 from salesops.activities.models import FollowUp, Task
 from salesops.audit.models import AuditEntry
+from salesops.customization import policy
+from salesops.customization.registry import FieldSpec
 from salesops.lib.services import NotVisible
 from salesops.lib.updates import Conflict
 from salesops.web.audit_display import describe
 from salesops.web.auth import me
-from salesops.web.forms import REFUSALS, RecordForm, show_error
+from salesops.web.forms import REFUSALS, RecordForm, initial_of, show_error
+from salesops.web.views.records import Masked
 
 #: Lines per page of a timeline.
 PAGE = 30
@@ -43,8 +46,30 @@ SHOWN_ELSEWHERE = {
     "deal": ["won", "lost", "reopened"],
 }
 
-FOLLOWUP_FIELDS = ["kind", "occurred_at", "duration_minutes", "subject", "outcome", "next_step"]
-TASK_FIELDS = ["title", "due_at", "priority", "description"]
+#: Whether the inline form's update service takes custom values.
+CUSTOM_INLINE = {"followup": True, "task": False}
+
+
+def inline_specs(user: Any, object_type: str) -> list[FieldSpec]:
+    """The fields of a follow-up or task that `user` may change on a timeline line: the
+    registry's editable fields the field policy lets them see and a general update sets
+    (custom ones where the update service takes them)."""
+    from salesops.crm.services import writable
+
+    allowed = writable(user, object_type)
+    return [
+        f
+        for f in policy.editable_fields(user, object_type)
+        if (CUSTOM_INLINE[object_type] if f.is_custom else f.key in allowed)
+    ]
+
+
+def masked_entry(user: Any, e: activity_queries.Entry) -> activity_queries.Entry:
+    """A follow-up or task line with the fields hidden from `user` blanked."""
+    if e.kind in ("followup", "task", "task_done"):
+        object_type = "followup" if e.kind == "followup" else "task"
+        e.obj = Masked(e.obj, policy.hidden_keys(user, object_type))
+    return e
 
 
 def parse_before(raw: str | None) -> activity_queries.Cursor | None:
@@ -97,6 +122,8 @@ def record_timeline(
     for e in page:
         if e.kind == "audit":
             e.obj = describe(e.obj, user)
+        else:
+            masked_entry(user, e)
     return page, older
 
 
@@ -137,31 +164,15 @@ def _show(request: HttpRequest, obj: Any, *, saved: bool = False) -> HttpRespons
     return render(
         request,
         "web/timeline.html#entry",
-        {"e": _entry(obj), "saved": saved, **flags(me(request))},
+        {"e": masked_entry(me(request), _entry(obj)), "saved": saved, **flags(me(request))},
     )
 
 
-def _form(obj: Any, data: Any = None) -> RecordForm:
-    if isinstance(obj, FollowUp):
-        form = RecordForm(
-            data,
-            model=FollowUp,
-            names=FOLLOWUP_FIELDS,
-            object_type="followup",
-            initial={n: getattr(obj, n) for n in FOLLOWUP_FIELDS},
-            prefix=f"fu{obj.pk}",
-        )
-        from salesops.web.forms import custom_initial
-
-        form.initial.update(custom_initial(obj, form.custom_defs))
-        return form
-    return RecordForm(
-        data,
-        model=Task,
-        names=TASK_FIELDS,
-        initial={n: getattr(obj, n) for n in TASK_FIELDS},
-        prefix=f"task{obj.pk}",
-    )
+def _form(user: Any, obj: Any, data: Any = None) -> RecordForm:
+    object_type = obj.object_type
+    specs = inline_specs(user, object_type)
+    prefix = f"fu{obj.pk}" if object_type == "followup" else f"task{obj.pk}"
+    return RecordForm(data, specs=specs, user=user, initial=initial_of(obj, specs), prefix=prefix)
 
 
 def _edit(
@@ -170,7 +181,12 @@ def _edit(
     return render(
         request,
         "web/timeline_edit.html",
-        {"e": _entry(obj), "form": form, "version": version, "conflict": conflict},
+        {
+            "e": masked_entry(me(request), _entry(obj)),
+            "form": form,
+            "version": version,
+            "conflict": conflict,
+        },
     )
 
 
@@ -190,17 +206,12 @@ def _changed(obj: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _save(obj: Any, by: Any, form: RecordForm, version: int) -> Any:
+    data = _changed(obj, form.values())
     if isinstance(obj, FollowUp):
-        data = form.plain(FOLLOWUP_FIELDS)
-        for name in ("subject", "outcome", "next_step"):
-            data[name] = data.get(name) or ""
         return update_services.update_followup(
-            followup=obj, by=by, data=_changed(obj, data), custom=form.custom(), version=version
+            followup=obj, by=by, data=data, custom=form.custom(), version=version
         )
-    data = form.plain(TASK_FIELDS)
-    for name in ("title", "description"):
-        data[name] = data.get(name) or ""
-    return update_services.update_task(task=obj, by=by, data=_changed(obj, data), version=version)
+    return update_services.update_task(task=obj, by=by, data=data, version=version)
 
 
 def _inline(request: HttpRequest, model: Any, pk: int) -> HttpResponse:
@@ -211,8 +222,8 @@ def _inline(request: HttpRequest, model: Any, pk: int) -> HttpResponse:
     if request.method == "GET":
         if request.GET.get("cancel"):
             return _show(request, obj)
-        return _edit(request, obj, _form(obj), obj.version)
-    form = _form(obj, request.POST)
+        return _edit(request, obj, _form(user, obj), obj.version)
+    form = _form(user, obj, request.POST)
     version = _version(request)
     if form.is_valid():
         try:
@@ -224,7 +235,7 @@ def _inline(request: HttpRequest, model: Any, pk: int) -> HttpResponse:
         except Conflict as e:
             # Someone saved in between: their values, and the message saying so.
             fresh = _get(model, request, pk)
-            return _edit(request, fresh, _form(fresh), fresh.version, conflict=str(e.message))
+            return _edit(request, fresh, _form(user, fresh), fresh.version, conflict=str(e.message))
         except REFUSALS as e:
             show_error(form, e)
         else:
