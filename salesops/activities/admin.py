@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from salesops.activities.models import FollowUp, Task
+from salesops.crm.admin import FromRegistry, columns, read_only, related, searched
 from salesops.org.admin import OwnerTeamFilter, SoftDeleteAdmin
 
 DATE = admin.DateFieldListFilter
@@ -14,23 +15,28 @@ DATE = admin.DateFieldListFilter
 
 @admin.register(FollowUp)
 class FollowUpAdmin(SoftDeleteAdmin):
-    list_display = ("occurred_at", "kind", "subject", "owner", "customer", "deal", "lead")
-    list_select_related = ("owner", "customer", "deal", "lead")
+    list_display = FromRegistry(lambda: columns("followup"))
+    list_select_related = FromRegistry(lambda: related("followup"))
     list_filter = ("kind", ("owner__team", OwnerTeamFilter), ("occurred_at", DATE))
-    search_fields = ("subject", "customer__name", "deal__name", "lead__name", "=id")
+    search_fields = FromRegistry(
+        lambda: searched("followup", "customer__name", "deal__name", "lead__name", "=id")
+    )
     autocomplete_fields = ("owner", "lead", "customer", "contact", "deal")
+    readonly_fields = FromRegistry(lambda: read_only("followup"))
 
 
 @admin.register(Task)
 class TaskAdmin(SoftDeleteAdmin):
-    list_display = ("title", "owner", "priority", "due_at", "done_at", "customer", "deal")
-    list_select_related = ("owner", "customer", "deal")
+    list_display = FromRegistry(lambda: columns("task"))
+    list_select_related = FromRegistry(lambda: related("task"))
     list_filter = (
         "priority",
         ("done_at", admin.EmptyFieldListFilter),
         ("owner__team", OwnerTeamFilter),
         ("due_at", DATE),
     )
-    search_fields = ("title", "customer__name", "deal__name", "lead__name", "=id")
+    search_fields = FromRegistry(
+        lambda: searched("task", "customer__name", "deal__name", "lead__name", "=id")
+    )
     autocomplete_fields = ("owner", "created_by", "lead", "customer", "contact", "deal")
-    readonly_fields = ("reminded_at",)
+    readonly_fields = FromRegistry(lambda: read_only("task", "reminded_at"))

@@ -7,6 +7,7 @@ their related rows in the same query, skip the full count and order by primary k
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -33,6 +34,8 @@ from salesops.crm.models import (
     StageHistory,
     Tag,
 )
+from salesops.customization import registry
+from salesops.customization.registry import MANY_REF, REF
 from salesops.org.admin import (
     BaseAdmin,
     BigTableAdmin,
@@ -45,6 +48,63 @@ from salesops.org.admin import (
 from salesops.pipeline.models import Stage
 
 DATE = admin.DateFieldListFilter
+
+
+# -- an object's fields, from the metadata registry ------------------------------------------
+
+
+class FromRegistry:
+    """A ModelAdmin option worked out from the registry when first read: the admin
+    modules are imported before the apps register their object types (`ready`)."""
+
+    def __init__(self, make: Callable[[], tuple[str, ...]]) -> None:
+        self.make = make
+        self.value: tuple[str, ...] | None = None
+
+    def __get__(self, obj: Any, owner: Any = None) -> tuple[str, ...]:
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
+def _own_fields(object_type: str) -> list[registry.FieldSpec]:
+    """The built-in fields (custom ones live in a JSON column the admin edits whole)."""
+    return [f for f in registry.get(object_type).base_fields if not f.derived and not f.internal]
+
+
+def columns(object_type: str, *, first: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The changelist's columns: `first`, then the object's default list columns."""
+    keys = [f.key for f in _own_fields(object_type) if f.list_default and f.type != MANY_REF]
+    return (*first, *(k for k in keys if k not in first))
+
+
+def related(object_type: str, *, first: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The references among the changelist's columns, fetched in the list's own query."""
+    spec = registry.get(object_type)
+    names = columns(object_type, first=first)
+    return tuple(n for n in names if (f := spec.field(n)) is not None and f.type == REF)
+
+
+def searched(object_type: str, *extra: str) -> tuple[str, ...]:
+    """The searchable fields (a reference by its name), then `extra` (admin-only paths,
+    such as `=id`)."""
+    paths = [
+        f.name_path if f.type == REF and f.name_path else f.path
+        for f in _own_fields(object_type)
+        if f.searchable
+    ]
+    return (*paths, *(e for e in extra if e not in paths))
+
+
+def read_only(object_type: str, *extra: str) -> tuple[str, ...]:
+    """The fields no person sets directly (the registry's not editable ones, less the
+    bookkeeping times Django shows anyway), then `extra`."""
+    keys = [
+        f.key
+        for f in _own_fields(object_type)
+        if not f.editable and f.key not in registry.STAMPS and f.type != MANY_REF
+    ]
+    return (*keys, *(e for e in extra if e not in keys))
 
 
 class StageFilter(admin.RelatedFieldListFilter):
@@ -81,32 +141,23 @@ class TagAdmin(BaseAdmin):
 
 @admin.register(Lead)
 class LeadAdmin(SoftDeleteAdmin):
-    list_display = ("name", "company", "phone", "email", "status", "source", "owner", "created_on")
-    list_select_related = ("owner",)
+    list_display = FromRegistry(lambda: columns("lead"))
+    list_select_related = FromRegistry(lambda: related("lead"))
     list_filter = (
         "status",
         ("owner__team", OwnerTeamFilter),
         ("created_at", DATE),
         ("converted_at", DATE),
     )
-    search_fields = ("name", "company", "phone", "email", "=id")
+    search_fields = FromRegistry(lambda: searched("lead", "=id"))
     autocomplete_fields = ("owner",)
-    readonly_fields = ("created_on", "converted_at", "converted_customer", "converted_contact")
+    readonly_fields = FromRegistry(lambda: read_only("lead", "created_on", "converted_at"))
 
 
 @admin.register(Customer)
 class CustomerAdmin(SoftDeleteAdmin):
-    list_display = (
-        "name",
-        "owner",
-        "lifecycle_stage",
-        "industry",
-        "region",
-        "phone",
-        "email",
-        "last_followup_at",
-    )
-    list_select_related = ("owner",)
+    list_display = FromRegistry(lambda: columns("customer"))
+    list_select_related = FromRegistry(lambda: related("customer"))
     list_filter = (
         "lifecycle_stage",
         "size",
@@ -115,16 +166,17 @@ class CustomerAdmin(SoftDeleteAdmin):
         ("created_at", DATE),
         ("last_followup_at", DATE),
     )
-    search_fields = ("name", "phone", "email", "website", "=id")
+    search_fields = FromRegistry(lambda: searched("customer", "website", "=id"))
     autocomplete_fields = ("owner", "source_lead", "tags")
+    readonly_fields = FromRegistry(lambda: read_only("customer"))
 
 
 @admin.register(Contact)
 class ContactAdmin(SoftDeleteAdmin):
-    list_display = ("name", "customer", "title", "phone", "mobile", "email", "owner", "is_primary")
-    list_select_related = ("customer", "owner")
+    list_display = FromRegistry(lambda: columns("contact", first=("name",)))
+    list_select_related = FromRegistry(lambda: related("contact", first=("name",)))
     list_filter = ("is_primary", ("owner__team", OwnerTeamFilter), ("created_at", DATE))
-    search_fields = ("name", "phone", "mobile", "email", "wechat", "customer__name", "=id")
+    search_fields = FromRegistry(lambda: searched("contact", "wechat", "customer__name", "=id"))
     autocomplete_fields = ("customer", "owner")
 
 
@@ -157,10 +209,10 @@ class PoolEventAdmin(ReadOnlyAdminMixin, BigTableAdmin):
 
 @admin.register(Product)
 class ProductAdmin(SoftDeleteAdmin):
-    list_display = ("name", "sku", "category", "unit", "price", "currency", "active")
-    list_select_related = ("currency",)
+    list_display = FromRegistry(lambda: columns("product"))
+    list_select_related = FromRegistry(lambda: related("product"))
     list_filter = ("active", "currency", "category")
-    search_fields = ("name", "sku", "category")
+    search_fields = FromRegistry(lambda: searched("product"))
     ordering = ("name",)
 
 
@@ -209,18 +261,9 @@ class StageHistoryInline(ReadOnlyTabularInline):
 
 @admin.register(Deal)
 class DealAdmin(SoftDeleteAdmin):
-    list_display = (
-        "name",
-        "customer",
-        "owner",
-        "stage",
-        "status",
-        "amount",
-        "currency",
-        "expected_close",
-        "closed_on",
-    )
-    list_select_related = ("customer", "owner", "stage__pipeline", "currency")
+    list_display = FromRegistry(lambda: columns("deal"))
+    # (a stage is shown as "pipeline: stage")
+    list_select_related = FromRegistry(lambda: (*related("deal"), "stage__pipeline"))
     list_filter = (
         "status",
         "pipeline",
@@ -232,9 +275,12 @@ class DealAdmin(SoftDeleteAdmin):
         ("closed_on", DATE),
         ("created_at", DATE),
     )
-    search_fields = ("name", "customer__name", "=id")
+    search_fields = FromRegistry(lambda: searched("deal", "=id"))
     autocomplete_fields = ("customer", "contact", "owner", "source_lead", "collaborators")
-    readonly_fields = ("status", "closed_on", "created_on", "stage_entered_at")
+    # (stage_entered_at is kept by the stage moves; the registry leaves it out)
+    readonly_fields = FromRegistry(
+        lambda: read_only("deal", "closed_on", "created_on", "stage_entered_at")
+    )
     inlines = (DealLineInline, StageHistoryInline)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -272,8 +318,8 @@ class QuoteLineInline(TabularInline):
 
 @admin.register(Quote)
 class QuoteAdmin(SoftDeleteAdmin):
-    list_display = ("number", "customer", "deal", "owner", "status", "currency", "valid_until")
-    list_select_related = ("customer", "deal", "owner", "currency")
+    list_display = FromRegistry(lambda: columns("quote"))
+    list_select_related = FromRegistry(lambda: related("quote"))
     list_filter = (
         "status",
         "currency",
@@ -281,7 +327,7 @@ class QuoteAdmin(SoftDeleteAdmin):
         ("valid_until", DATE),
         ("created_at", DATE),
     )
-    search_fields = ("number", "customer__name", "deal__name")
+    search_fields = FromRegistry(lambda: searched("quote", "deal__name"))
     autocomplete_fields = ("customer", "deal", "owner")
     inlines = (QuoteLineInline,)
 
@@ -308,17 +354,8 @@ class PaymentPlanInline(TabularInline):
 
 @admin.register(Contract)
 class ContractAdmin(SoftDeleteAdmin):
-    list_display = (
-        "number",
-        "title",
-        "customer",
-        "owner",
-        "amount",
-        "currency",
-        "status",
-        "signed_on",
-    )
-    list_select_related = ("customer", "owner", "currency")
+    list_display = FromRegistry(lambda: columns("contract"))
+    list_select_related = FromRegistry(lambda: related("contract"))
     list_filter = (
         "status",
         "currency",
@@ -326,29 +363,31 @@ class ContractAdmin(SoftDeleteAdmin):
         ("signed_on", DATE),
         ("ends_on", DATE),
     )
-    search_fields = ("number", "title", "customer__name")
+    search_fields = FromRegistry(lambda: searched("contract"))
     autocomplete_fields = ("customer", "deal", "owner")
     inlines = (PaymentPlanInline,)
 
 
 @admin.register(PaymentPlan)
 class PaymentPlanAdmin(SoftDeleteAdmin):
-    list_display = ("contract", "due_on", "amount", "owner", "note")
-    list_select_related = ("contract", "owner")
+    list_display = FromRegistry(lambda: columns("payment_plan"))
+    list_select_related = FromRegistry(lambda: related("payment_plan"))
     list_filter = (("owner__team", OwnerTeamFilter), ("due_on", DATE))
-    search_fields = ("contract__number", "contract__title", "contract__customer__name", "note")
+    search_fields = FromRegistry(
+        lambda: searched("payment_plan", "contract__title", "contract__customer__name")
+    )
     autocomplete_fields = ("contract", "owner")
 
 
 @admin.register(Payment)
 class PaymentAdmin(SoftDeleteAdmin):
-    list_display = ("contract", "received_on", "amount", "currency", "method", "reference", "owner")
-    list_select_related = ("contract", "owner", "currency")
+    list_display = FromRegistry(lambda: columns("payment", first=("contract",)))
+    list_select_related = FromRegistry(lambda: related("payment", first=("contract",)))
     list_filter = (
         "method",
         "currency",
         ("owner__team", OwnerTeamFilter),
         ("received_on", DATE),
     )
-    search_fields = ("reference", "contract__number", "contract__customer__name")
+    search_fields = FromRegistry(lambda: searched("payment", "contract__customer__name"))
     autocomplete_fields = ("contract", "plan", "owner")

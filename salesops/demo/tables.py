@@ -2,6 +2,13 @@
 
 Names are model field names; `bulk.Loader` turns them into the real table and column
 names through each model's `_meta`, so nothing here hard-codes a database name.
+
+These lists are the generator's tuple layouts, not the models' field lists (which live
+in the models and the metadata registry): a field the generator does not fill is left
+out here and `Loader` writes its default, so adding a field with a default to a model
+does not break the seed. Taking the lists from `_meta.concrete_fields` would tie every
+hot-loop tuple in `history.py` to the models' field order and make each new model field
+break the seed until the generator learned it (stage history's order already differs).
 """
 
 from __future__ import annotations
