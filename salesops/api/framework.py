@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic_core
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from pydantic import Field, create_model
 from salesops.api import querying
 from salesops.api.errors import NOT_FOUND, ApiError, describe
 from salesops.api.schemas import ErrorOut, Strict, in_schema, out_schema
+from salesops.customization import policy, registry
 
 REGISTRY: dict[str, "Resource"] = {}
 BULK_MAX = 1000
@@ -42,11 +44,18 @@ class Ref:
 
 @dataclass
 class Resource:
+    """One resource. A registered object type (`object_type`) takes its output fields,
+    input bodies, filters and sorts from the metadata registry and the field policy;
+    the resource states only what is the API's own: routes, the service each write
+    calls, expansions, computed fields, descriptions. Other resources (people, set-up)
+    list their few fields, filters and sorts themselves."""
+
     name: str
     model: type[models.Model]
     tag: str
-    fields: list[str]
     queryset: Callable[[Any], models.QuerySet]
+    #: Output columns, filters and sorts; filled from the registry for an object type.
+    fields: list[str] = field(default_factory=list)
     filters: list[str] = field(default_factory=list)
     sorts: list[str] = field(default_factory=lambda: ["id"])
     default_sort: str = "-id"
@@ -56,8 +65,22 @@ class Resource:
     computed: dict[str, tuple[Any, Callable[[Any], Any]]] = field(default_factory=dict)
     #: prefetches needed by computed fields
     prefetch: list[str] = field(default_factory=list)
-    custom_type: str | None = None
+    #: The registry's object type this resource serves (None: not a registered type).
     object_type: str | None = None
+    #: Model columns the API shows beyond the registry's fields (object types only).
+    also: list[str] = field(default_factory=list)
+    #: Editable registry fields that this route's service does not take (set through
+    #: an action, or fixed once created): left out of the create / update body.
+    create_omit: tuple[str, ...] = ()
+    update_omit: tuple[str, ...] = ()
+    #: What the create service insists on (it fills in the registry's other required
+    #: fields itself: default pipeline, base currency, next number…).
+    create_required: tuple[str, ...] = ()
+    #: Input fields typed here rather than from the model: name -> (type, default).
+    create_extra: dict[str, Any] = field(default_factory=dict)
+    update_extra: dict[str, Any] = field(default_factory=dict)
+    #: Whether the services take custom-field values (`custom`) on create and update.
+    writes_custom: bool = True
     deleted_queryset: Callable[[Any], models.QuerySet] | None = None
     create_schema: type[Schema] | None = None
     create: Callable[..., Any] | None = None
@@ -77,9 +100,63 @@ class Resource:
     bulk: bool = True
     out: Any = None
     plain: Any = None
+    #: The model has a `custom` column and custom fields attach to the object type.
+    has_custom: bool = False
 
     def __post_init__(self) -> None:
+        if self.object_type is not None:
+            self._from_registry(registry.get(self.object_type))
         REGISTRY[self.name] = self
+
+    def _from_registry(self, spec: registry.ObjectSpec) -> None:
+        columns = {f.name for f in self.model._meta.concrete_fields}
+        self.has_custom = spec.customisable and "custom" in columns
+        # Many-to-many fields are not columns: a computed field shows them if at all.
+        own = [
+            f
+            for f in spec.fields(custom=False)
+            if not f.derived and not f.internal and f.type != registry.MANY_REF
+        ]
+        self.fields = ["id", *(f.key for f in own), *self.also]
+        if self.has_custom:
+            self.fields.append("custom")
+        if "version" in columns:
+            self.fields.append("version")
+        self.filters = [f.key for f in own if f.filterable]
+        self.sorts = ["id", *(f.key for f in own if f.sortable)]
+        if self.create is not None and self.create_schema is None:
+            self.create_schema = self._input("Create", self.create_omit, self.create_extra)
+        if self.update is not None and self.update_schema is None:
+            self.update_schema = self._input("Update", self.update_omit, self.update_extra)
+
+    def _input(self, kind: str, omit: tuple[str, ...], extra: dict[str, Any]) -> type[Schema]:
+        """The create or update body: the registry's editable fields less `omit`, and
+        the custom-field values."""
+        spec = registry.get(self.object_type or "")
+        # Custom fields are written inside `custom` (and read from the database: not
+        # at start-up).
+        editable = [
+            f
+            for f in spec.fields(custom=False)
+            if f.editable and not f.derived and not f.internal and f.key not in omit
+        ]
+        for f in editable:
+            if f.type == registry.MANY_REF and f.key not in extra:
+                raise ValueError(f"{self.name}: give {f.key} a type (extra) or omit it")
+        names = [f.key for f in editable]
+        extra = dict(extra)
+        if self.has_custom and self.writes_custom:
+            names.append("custom")
+            extra.setdefault("custom", (dict[str, Any] | None, None))
+        names += [n for n in extra if n not in names]
+        return in_schema(
+            f"{self.model.__name__}{kind}",
+            self.model,
+            names,
+            required=self.create_required,
+            extra=extra,
+            partial=kind == "Update",
+        )
 
     @property
     def singular(self) -> str:
@@ -87,6 +164,16 @@ class Resource:
 
     def output_names(self) -> list[str]:
         return [*self.fields, *self.computed]
+
+    def hidden(self, user: Any) -> frozenset[str]:
+        """The fields the field policy hides from `user` (none on other resources)."""
+        if self.object_type is None:
+            return frozenset()
+        return policy.hidden_keys(user, self.object_type) - {"id"}
+
+    def visible_names(self, user: Any) -> list[str]:
+        hidden = self.hidden(user)
+        return [n for n in self.output_names() if n not in hidden]
 
 
 # -- output ---------------------------------------------------------------------------
@@ -119,10 +206,12 @@ def json_response(
     return response
 
 
-def _hidden(user: Any, resource: Resource) -> set[str]:
-    if resource.object_type is None or not hasattr(user, "hidden_fields"):
-        return set()
-    return set(user.hidden_fields(resource.object_type)) - {"id"}
+def _strip_custom(rows: list[dict[str, Any]], hidden: frozenset[str]) -> None:
+    """Drop hidden custom-field values from each row's `custom` object."""
+    for row in rows:
+        values = row.get("custom")
+        if isinstance(values, dict) and hidden.intersection(values):
+            row["custom"] = {k: v for k, v in values.items() if k not in hidden}
 
 
 def serialize(
@@ -133,10 +222,14 @@ def serialize(
     names: list[str] | None = None,
     expand: list[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """Records as the API shows them to `user`: fields the field policy hides are left
+    out (custom-field values too), and an expanded reference is shown with the policy
+    of its own object type."""
     names = names or resource.output_names()
     if "id" not in names:
         names = ["id", *names]
-    names = [n for n in names if n not in _hidden(user, resource)]
+    hidden = resource.hidden(user)
+    names = [n for n in names if n not in hidden]
     meta = resource.model._meta
     attnames = {n: meta.get_field(n).attname for n in names if n in resource.fields}  # type: ignore[union-attr]
     rows = []
@@ -154,6 +247,8 @@ def serialize(
             else:
                 row[n] = resource.computed[n][1](obj)
         rows.append(row)
+    if hidden and "custom" in names:
+        _strip_custom(rows, hidden)
     for rel in expand or []:
         if rel not in names:
             continue
@@ -234,6 +329,30 @@ def resolve(resource: Resource, user: Any, data: dict[str, Any]) -> dict[str, An
             raise ApiError(422, message, {name: [str(message)]})
         out[name] = obj
     return out
+
+
+def refuse_hidden_writes(resource: Resource, user: Any, data: dict[str, Any]) -> None:
+    """A body naming a field hidden from `user` is refused (422 naming it): hidden
+    implies read-only. A hidden custom field is refused as an unknown one is."""
+    hidden = resource.hidden(user)
+    if not hidden:
+        return
+    custom = data.get("custom")
+    secret = sorted(k for k in custom if k in hidden) if isinstance(custom, dict) else []
+    if secret:
+        errors = {
+            f"custom.{k}": [
+                str(_("There is no custom field “%(key)s” on this kind of record.") % {"key": k})
+            ]
+            for k in secret
+        }
+        raise ApiError(422, next(iter(errors.values()))[0], errors)
+    keys = set(data) - {"custom"}
+    try:
+        policy.refuse_hidden_writes(user, resource.object_type or "", keys)
+    except ValidationError as e:
+        message = " ".join(e.messages)
+        raise ApiError(422, message, {k: [message] for k in sorted(keys & hidden)}) from None
 
 
 def if_match(request: HttpRequest) -> int | None:
@@ -319,7 +438,7 @@ def _describe_list(resource: Resource) -> str:
         parts.append(
             "Filters (field or field__lookup): "
             + ", ".join(resource.filters)
-            + (", custom.<key>" if resource.custom_type else "")
+            + (", custom.<key>" if resource.has_custom else "")
             + "."
         )
     parts.append("Sort on: " + ", ".join(resource.sorts) + f" (default {resource.default_sort}).")
@@ -354,6 +473,30 @@ def _columns(resource: Resource, names: list[str] | None, sort: str, expand: lis
     meta = resource.model._meta
     wanted = [n for n in (names or resource.fields) if n in resource.fields]
     return {meta.get_field(n).attname for n in {*wanted, "id", sort, *expand}}  # type: ignore[union-attr]
+
+
+def _sort(resource: Resource, user: Any, raw: str | None) -> tuple[str, bool]:
+    """(field, descending) of the list's order. A sort on a field hidden from `user` is
+    refused like an unknown one, so no order (and no cursor) carries its values; when
+    the resource's default order is on a hidden field, the list is in id order."""
+    if resource.object_type is None:
+        return querying.parse_sort(raw, allowed=resource.sorts, default=resource.default_sort)
+    hidden = resource.hidden(user)
+    default = resource.default_sort
+    if default.lstrip("-") in hidden:
+        default = "-id"
+    allowed = [n for n in resource.sorts if n not in hidden]
+    name = (raw or default).lstrip("-")
+    if name != "id":
+        querying.check_field(
+            "sort", name, user=user, object_type=resource.object_type, use="sort", allowed=allowed
+        )
+    return querying.parse_sort(raw, allowed=allowed, default=default)
+
+
+def _expandable(resource: Resource, user: Any) -> set[str]:
+    hidden = resource.hidden(user)
+    return {rel for rel in resource.expand if rel not in hidden}
 
 
 def register(router: Router, resource: Resource) -> None:
@@ -398,14 +541,14 @@ def register(router: Router, resource: Resource) -> None:
                 request.GET,
                 model=resource.model,
                 allowed=resource.filters,
-                custom_type=resource.custom_type,
+                user=user,
+                object_type=resource.object_type,
+                custom=resource.has_custom,
             )
         )
-        sort, descending = querying.parse_sort(
-            params.sort, allowed=resource.sorts, default=resource.default_sort
-        )
-        names = querying.parse_names("fields", params.fields, resource.output_names())
-        expand = querying.parse_names("expand", params.expand, set(resource.expand)) or []
+        sort, descending = _sort(resource, user, params.sort)
+        names = querying.parse_names("fields", params.fields, resource.visible_names(user))
+        expand = querying.parse_names("expand", params.expand, _expandable(resource, user)) or []
         light = not resource.computed
         if light:
             # Rows as plain values: building a model instance per row cost more than
@@ -437,7 +580,7 @@ def register(router: Router, resource: Resource) -> None:
         summary=f"Read one of {resource.name}",
     )
     def read_view(request: HttpRequest, id: int, expand: str | None = None) -> HttpResponse:
-        names = querying.parse_names("expand", expand, set(resource.expand)) or []
+        names = querying.parse_names("expand", expand, _expandable(resource, request.user)) or []
         obj = _get(resource, request.user, id)
         data = serialize([obj], resource, request.user, expand=names)[0]
         tag = etag(resource, obj, None if names else data)
@@ -460,6 +603,7 @@ def _register_create(
 
     def do_create(user: Any, data: dict[str, Any]) -> Any:
         ensure_writer(resource, user)
+        refuse_hidden_writes(resource, user, data)
         return create(user, resolve(resource, user, data))
 
     @router.post(
@@ -577,6 +721,7 @@ def _register_update(
         user: Any, pk: int, data: dict[str, Any], version: int | None, tag: str | None = None
     ) -> Any:
         ensure_writer(resource, user)
+        refuse_hidden_writes(resource, user, data)
         with transaction.atomic():
             obj = _locked(resource, user, pk)
             _check_version(obj, version)

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from salesops.api.errors import ApiError
+from salesops.customization import policy
 from salesops.customization.models import CustomField
 
 #: Query parameters that are not filters.
@@ -149,35 +150,62 @@ def _custom_value(param: str, definition: CustomField, raw: str) -> Any:
     return raw
 
 
+def check_field(
+    param: str,
+    key: str,
+    *,
+    user: Any,
+    object_type: str,
+    use: str,
+    allowed: list[str],
+    custom: bool = False,
+) -> Any:
+    """The registry field `key` of `object_type` that `user` may use as `use` here
+    (`allowed`: the list's own fields; `custom`: a custom field named `custom.<key>`),
+    or a 422 naming `param`. A field hidden from `user` gets the answer an unknown one
+    gets, so the answer does not tell that it exists."""
+    try:
+        f = policy.field_for(user, object_type, key, use=use)
+    except policy.FieldRefused as e:
+        raise _bad(param, " ".join(e.messages)) from None
+    if f.is_custom if custom else f.key in allowed:
+        return f
+    raise _bad(param, _("There is no field “%(key)s” you may use here.") % {"key": key})
+
+
 def build_filters(
     params: Any,
     *,
     model: type[models.Model],
     allowed: list[str],
-    custom_type: str | None,
+    user: Any = None,
+    object_type: str | None = None,
+    custom: bool = False,
 ) -> Q:
-    """`params` (the query string) as one Q, or a 422 naming the parameter at fault."""
+    """`params` (the query string) as one Q, or a 422 naming the parameter at fault.
+
+    For a registered object type the field policy decides as well: a field hidden from
+    `user` (built-in or `custom.<key>`) is refused exactly as an unknown one."""
     q = Q()
-    customs: dict[str, CustomField] | None = None
+    hidden = policy.hidden_keys(user, object_type) if object_type else frozenset()
     for param in params:
         if param in RESERVED:
             continue
         raw = params.get(param)
         if param.startswith("custom."):
-            if custom_type is None:
+            if object_type is None or not custom:
                 raise _bad(param, _("This kind of record has no custom fields."))
-            if customs is None:
-                customs = {
-                    f.key: f
-                    for f in CustomField.objects.filter(object_type=custom_type, active=True)
-                }
             key, lookup = _split(param, param[len("custom.") :])
-            definition = customs.get(key)
-            if definition is None:
-                raise _bad(
-                    param,
-                    _("There is no custom field “%(key)s” on this kind of record.") % {"key": key},
-                )
+            f = check_field(
+                param,
+                key,
+                user=user,
+                object_type=object_type,
+                use="filter",
+                allowed=[],
+                custom=True,
+            )
+            definition: CustomField = f.custom
             allowed_lookups = CUSTOM_LOOKUPS.get(definition.field_type, TEXT)
             if lookup not in allowed_lookups:
                 raise _bad(
@@ -195,7 +223,12 @@ def build_filters(
             q &= Q(**{f"custom__{key}__{lookup}": value})
             continue
         name, lookup = _split(param, param)
-        if name not in allowed:
+        if object_type is not None:
+            visible = [n for n in allowed if n not in hidden]
+            check_field(
+                param, name, user=user, object_type=object_type, use="filter", allowed=visible
+            )
+        elif name not in allowed:
             raise _bad(
                 param,
                 _("You cannot filter on “%(name)s”. Filters: %(allowed)s, custom.<key>.")
