@@ -121,6 +121,10 @@ class RecordList(LoginRequiredMixin, View):
     template_name: ClassVar[str] = "web/list.html"
 
     request: HttpRequest
+    # Per request: the fields the reader may see, the columns and filters made of them.
+    _fields: list[FieldSpec]
+    _columns: list[Column]
+    _filters: list[Filter]
 
     # -- what the list shows ----------------------------------------------------------------
     def base_queryset(self) -> models.QuerySet:
@@ -330,7 +334,7 @@ class RecordList(LoginRequiredMixin, View):
         for shown in filters:
             if shown["kind"] == "owner":
                 shown["options"] = owner_options
-        shown = {f["key"] for f in filters} | {"sort"}
+        in_bar = {f["key"] for f in filters} | {"sort"}
         return {
             "view": self,
             "title": self.title,
@@ -352,7 +356,7 @@ class RecordList(LoginRequiredMixin, View):
             "can_create": self.create_url and user.has_right(self.object_type, "create"),
             "create_url": reverse(self.create_url) if self.create_url else "",
             "search_help": self.search_help(),
-            "refused": [e for k, e in query.errors.items() if k not in shown],
+            "refused": [e for k, e in query.errors.items() if k not in in_bar],
             "sort_param": ("-" if query.descending else "") + query.sort,
             **extra,
         }
