@@ -222,26 +222,23 @@ class RecordForm(forms.Form):
         offered (a retired picklist value) so saving does not lose it."""
         for name, spec in self.specs.items():
             field: Any = self.fields[name]
+            kind = type(field)
             chosen = self.data.get(self.add_prefix(name)) if self.is_bound else None
             chosen = chosen or self.initial.get(name, field.initial)
-            if isinstance(field, forms.ChoiceField) and not isinstance(
-                field, forms.ModelChoiceField | forms.MultipleChoiceField
-            ):
-                if chosen not in (None, "") and str(chosen) not in {
-                    str(v) for v, _label in field.choices
-                }:
-                    field.choices = [*field.choices, (str(chosen), str(chosen))]
-            elif type(field) is forms.ModelChoiceField and registry.find(spec.ref) is not None:
-                rows = list(field.queryset.order_by("-id")[:CHOICES])
+            if kind is forms.ChoiceField:
+                choices: list[Any] = list(field.choices)
+                if chosen not in (None, "") and str(chosen) not in {str(c[0]) for c in choices}:
+                    field.choices = [*choices, (str(chosen), str(chosen))]
+            elif kind is forms.ModelChoiceField and registry.find(spec.ref) is not None:
+                queryset: Any = field.queryset
+                rows = list(queryset.order_by("-id")[:CHOICES])
                 pk = str(getattr(chosen, "pk", chosen) or "")
                 if pk.isdigit() and pk not in {str(r.pk) for r in rows}:
-                    found = field.queryset.filter(pk=pk).first()
+                    found = queryset.filter(pk=pk).first()
                     if found is not None:
                         rows.insert(0, found)
                 field.widget.choices = [EMPTY, *((r.pk, str(r)) for r in rows)]
-            elif (
-                type(field) is forms.ModelChoiceField and spec.ref == "user" and not spec.is_custom
-            ):
+            elif kind is forms.ModelChoiceField and spec.ref == "user" and not spec.is_custom:
                 from salesops.web.views.listview import people
 
                 field.widget.choices = [EMPTY, *people(self.user)]

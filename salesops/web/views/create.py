@@ -229,7 +229,7 @@ class DealCreate(CreatePage):
         if customer is not None and isinstance(field, forms.ModelChoiceField):
             contacts = Contact.objects.visible_to(me(self.request)).filter(customer=customer)
             field.queryset = contacts
-            field.widget.choices = [("", "—"), *((c.pk, str(c)) for c in contacts[:100])]  # type: ignore[attr-defined]
+            field.widget.choices = [("", "—"), *((c.pk, str(c)) for c in contacts[:100])]
         return form
 
 

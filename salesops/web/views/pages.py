@@ -126,7 +126,7 @@ class DealPage(RecordPage):
                 customer_id=obj.customer_id
             )
             field.queryset = contacts
-            field.widget.choices = [("", "—"), *((c.pk, str(c)) for c in contacts[:100])]  # type: ignore[attr-defined]
+            field.widget.choices = [("", "—"), *((c.pk, str(c)) for c in contacts[:100])]
 
     def extra_context(self, obj: Any) -> dict[str, Any]:
         user = me(self.request)
@@ -169,7 +169,7 @@ class ContractPage(RecordPage):
         if isinstance(field, forms.ModelChoiceField):
             deals = Deal.objects.visible_to(me(self.request)).filter(customer_id=obj.customer_id)
             field.queryset = deals
-            field.widget.choices = [("", "—"), *((d.pk, str(d)) for d in deals[:100])]  # type: ignore[attr-defined]
+            field.widget.choices = [("", "—"), *((d.pk, str(d)) for d in deals[:100])]
 
     def extra_context(self, obj: Any) -> dict[str, Any]:
         user = me(self.request)
