@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "salesops.workspace",
     "salesops.reports",
     "salesops.subscriptions",
+    "salesops.orgtemplates",
     "salesops.web",
 ]
 
