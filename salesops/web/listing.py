@@ -62,6 +62,8 @@ class Column:
     #: A reference to another record (its object is loaded for the whole page at once).
     ref: bool = False
     labels: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    #: The registry field shown (None for a list's own computed column).
+    spec: FieldSpec | None = field(default=None, compare=False, hash=False, repr=False)
 
     def raw(self, obj: Any) -> Any:
         if self.custom:
@@ -78,9 +80,16 @@ class Column:
                 value = value()
         if self.labels is not None and value not in (None, ""):
             if isinstance(value, list):
-                return [self.labels.get(str(v), v) for v in value]
-            return self.labels.get(str(value), value)
+                return [self.label_of(v) for v in value]
+            return self.label_of(value)
         return value
+
+    def label_of(self, value: Any) -> Any:
+        assert self.labels is not None
+        if str(value) in self.labels:
+            return self.labels[str(value)]
+        # Not an active option (a deactivated one): the registry knows its label.
+        return self.spec.choice_label(value) if self.spec is not None else value
 
 
 def column_of(f: FieldSpec, *, default: bool, link: bool = False, **changes: Any) -> Column:
@@ -104,6 +113,7 @@ def column_of(f: FieldSpec, *, default: bool, link: bool = False, **changes: Any
         custom=f.is_custom,
         ref=f.type == registry.REF and not f.is_custom,
         labels=labels,
+        spec=f if f.type in (registry.CHOICE, registry.MULTI_CHOICE) else None,
     )
     return replace(column, **changes) if changes else column
 
