@@ -251,12 +251,16 @@ def move_custom_field(*, field: CustomField, by: User, step: int) -> CustomField
 # -- a custom field's options ------------------------------------------------------------
 
 
+@transaction.atomic
 def add_option(*, field: CustomField, by: User, value: str, label: str = "") -> CustomField:
     """A new option at the end of a select field's options."""
+    ensure_admin(by)
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
     options = [*field.all_options(), {"value": value, "label": label or value}]
     return update_custom_field(field=field, by=by, data={"options": options})
 
 
+@transaction.atomic
 def change_option(
     *,
     field: CustomField,
@@ -267,6 +271,8 @@ def change_option(
     step: int = 0,
 ) -> CustomField:
     """Relabel, (de)activate or move (`step` -1/1) the option `value`; its value stays."""
+    ensure_admin(by)
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
     options = [dict(o) for o in field.all_options()]
     index = next((i for i, o in enumerate(options) if str(o["value"]) == str(value)), None)
     if index is None:

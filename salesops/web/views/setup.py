@@ -464,15 +464,18 @@ class PriceListSection(Section):
         for item in obj.items.all():
             if post.get(f"remove_{item.pk}"):
                 continue
-            items.append({"product": item.product_id, "price": _price(post, f"price_{item.pk}")})
+            price = _price(post, f"price_{item.pk}", item.price)
+            items.append({"product": item.product_id, "price": price})
         if post.get("product"):
-            items.append({"product": post.get("product"), "price": _price(post, "price")})
+            items.append({"product": post.get("product"), "price": _price(post, "price", None)})
         commerce.update_price_list(price_list=obj, by=by, data={}, items=items)
 
 
-def _price(post: Any, name: str) -> Any:
+def _price(post: Any, name: str, current: Any) -> Any:
     """The posted price as the service takes it (text it cannot read goes through, for
-    the service's own message)."""
+    the service's own message); `current` when none was posted."""
+    if name not in post:
+        return current
     raw = (post.get(name) or "").strip()
     try:
         return Decimal(raw)
