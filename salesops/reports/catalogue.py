@@ -127,10 +127,7 @@ def field_for(user: Any, object_type: str, key: str, *, use: str) -> FieldSpec:
         f = None
     if f is None or not reportable(spec, f):
         raise FieldRefused(
-            _(
-                "The field “%(key)s” no longer exists or is hidden from you; "
-                "remove it from the report."
-            )
+            _("Choose one of the fields offered. “%(key)s” no longer exists or is hidden from you.")
             % {"key": plain[:60]},
             code="unknown",
         )

@@ -302,7 +302,8 @@ def expression(f: FieldSpec) -> Any:
         return Cast(KT(path), DateField())
     if f.type == registry.DATETIME:
         return Cast(KT(path), DateTimeField())
-    return KT(path)
+    # As text: compared with a key transform, the value would be read as JSON.
+    return Cast(KT(path), CharField())
 
 
 def _day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:

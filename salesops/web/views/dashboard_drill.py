@@ -18,7 +18,6 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,7 +27,9 @@ from salesops.analytics import kpis as k
 from salesops.analytics.formulas import MissingRate, money_text
 from salesops.crm.models import Deal
 from salesops.crm.models.deals import StageHistory
+from salesops.customization import policy
 from salesops.imports.exporting import write_csv, write_xlsx
+from salesops.reports import cells
 from salesops.web.auth import me
 from salesops.web.templatetags.web import format_money
 from salesops.web.views.dashboards import page_url, read_period, scope_from_params
@@ -51,6 +52,8 @@ def won(ctx: engine.KpiContext, params: Any) -> QuerySet:
     p = ctx.period
     qs = ctx.deals().filter(status=k.WON, closed_on__gte=p.start, closed_on__lt=p.end)
     low, high = params.get("cycle_min", ""), params.get("cycle_max", "")
+    if not all(policy.can_see(ctx.viewer, "deal", k) for k in ("created_on", "closed_on")):
+        low = high = ""  # a cycle filter would depend on a hidden date: ignored
     if low.isdigit() or high.isdigit():
         qs = qs.annotate(days=k.DaysBetween("created_on", "closed_on"))
         if low.isdigit():
@@ -87,14 +90,14 @@ def new_customers(ctx: engine.KpiContext, params: Any) -> QuerySet:
 def open_deals(ctx: engine.KpiContext, params: Any) -> QuerySet:
     p = ctx.period
     qs = ctx.deals().filter(status=k.OPEN, expected_close__gte=p.start, expected_close__lt=p.end)
-    if params.get("stage", "").isdigit():
+    if params.get("stage", "").isdigit() and policy.can_see(ctx.viewer, "deal", "stage"):
         qs = qs.filter(stage_id=int(params["stage"]))
     return qs
 
 
 def entered(ctx: engine.KpiContext, params: Any) -> QuerySet:
     """Deals that entered the stage in P (stage history), as `stage_conversion` counts."""
-    if not params.get("stage", "").isdigit():
+    if not params.get("stage", "").isdigit() or not policy.can_see(ctx.viewer, "deal", "stage"):
         raise Http404
     start, end = ctx.bounds()
     ids = StageHistory.objects.filter(deal_id__in=ctx.deals().values("id")).filter(
@@ -148,82 +151,63 @@ def in_base(ctx: engine.KpiContext, drill: Drill, obj: Any) -> Decimal | None:
         return None
 
 
-def table(ctx: engine.KpiContext, drill: Drill, qs: QuerySet) -> tuple[list[str], Callable]:
-    """(headers, row function) for the drill's kind of record."""
-    base = str(ctx.org.base_currency_id)
-    if drill.kind == "deal":
-        headers = [
-            _("Deal"),
-            _("Customer"),
-            _("Owner"),
-            _("Stage"),
-            _("Status"),
-            _("Amount"),
-            _("Currency"),
-            _("Amount in %(currency)s") % {"currency": base},
-            _("Expected close"),
-            _("Closed on"),
-            _("Created on"),
-        ]
-
-        def deal_row(d: Any) -> list[Any]:
-            return [
-                d.name,
-                d.customer,
-                d.owner,
-                d.stage.name if d.stage_id else "",
-                d.get_status_display(),
-                d.amount,
-                d.currency_id,
-                money_text(in_base(ctx, drill, d)),
-                d.expected_close,
-                d.closed_on,
-                d.created_on,
-            ]
-
-        return headers, deal_row
-    if drill.kind == "payment":
-        headers = [
-            _("Received on"),
-            _("Contract"),
-            _("Owner"),
-            _("Reference"),
-            _("Amount"),
-            _("Currency"),
-            _("Amount in %(currency)s") % {"currency": base},
-        ]
-
-        def payment_row(p: Any) -> list[Any]:
-            return [
-                p.received_on,
-                p.contract.number,
-                p.owner,
-                p.reference,
-                p.amount,
-                p.currency_id,
-                money_text(in_base(ctx, drill, p)),
-            ]
-
-        return headers, payment_row
-    headers = [_("Occurred at"), _("Kind"), _("Subject"), _("Customer"), _("Owner")]
-
-    def followup_row(f: Any) -> list[Any]:
-        return [
-            timezone.localtime(f.occurred_at, ctx.tz).replace(tzinfo=None),
-            f.get_kind_display(),
-            f.subject,
-            f.customer or "",
-            f.owner,
-        ]
-
-    return headers, followup_row
-
-
-RELATED = {
-    "deal": ["customer", "owner", "stage"],
-    "payment": ["contract", "owner"],
-    "followup": ["customer", "owner"],
+#: The amount converted to the base currency: a column of its own, shown only beside a
+#: visible amount.
+IN_BASE = "amount_in_base"
+#: The columns of each kind of drill-down, by registry key.
+COLUMNS = {
+    "deal": [
+        "name",
+        "customer",
+        "owner",
+        "stage",
+        "status",
+        "amount",
+        "currency",
+        IN_BASE,
+        "expected_close",
+        "closed_on",
+        "created_on",
+    ],
+    "payment": ["received_on", "contract", "owner", "reference", "amount", "currency", IN_BASE],
+    "followup": ["occurred_at", "kind", "subject", "customer", "owner"],
 }
+
+
+def amount_visible(viewer: Any, drill: Drill) -> bool:
+    """Does the viewer see the amounts this drill-down sums?"""
+    return drill.kind != "followup" and policy.can_see(viewer, drill.kind, "amount")
+
+
+def table(ctx: engine.KpiContext, drill: Drill, qs: QuerySet) -> tuple[list[str], Callable]:
+    """(headers, row function) for the drill's kind of record: the registry's fields
+    the viewer may see (a hidden field has no column), choices shown by their labels."""
+    base = str(ctx.org.base_currency_id)
+    visible = {f.key: f for f in cells.columns(ctx.viewer, drill.kind, COLUMNS[drill.kind])}
+    with_base = amount_visible(ctx.viewer, drill)
+    columns: list[Any] = [
+        visible.get(key, IN_BASE if key == IN_BASE and with_base else None)
+        for key in COLUMNS[drill.kind]
+    ]
+    columns = [c for c in columns if c is not None]
+    headers = [
+        _("Amount in %(currency)s") % {"currency": base} if c == IN_BASE else c.title
+        for c in columns
+    ]
+
+    def row(obj: Any) -> list[Any]:
+        return [
+            money_text(in_base(ctx, drill, obj)) if c == IN_BASE else cells.value(obj, c, ctx.tz)
+            for c in columns
+        ]
+
+    return headers, row
+
+
+def related_of(viewer: Any, drill: Drill) -> list[str]:
+    return cells.related(cells.columns(viewer, drill.kind, COLUMNS[drill.kind]))
+
+
 ORDER = {
     "deal": ["-closed_on", "-id"],
     "payment": ["-received_on", "-id"],
@@ -232,8 +216,9 @@ ORDER = {
 
 
 def total_of(ctx: engine.KpiContext, drill: Drill, qs: QuerySet) -> Decimal | None:
-    """Σ amount in the base currency, converted as the KPI does (None for follow-ups)."""
-    if drill.kind == "followup":
+    """Σ amount in the base currency, converted as the KPI does (None for follow-ups
+    and for a viewer who may not see the amounts)."""
+    if not amount_visible(ctx.viewer, drill):
         return None
     today = ctx.today or ctx.org.local_date()
     fields = ["currency_id", "amount"] + ([drill.rate_date] if drill.rate_date else [])
@@ -271,7 +256,7 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
             status=400,
         )
     ctx = engine.KpiContext(viewer=viewer, period=period, filters=scope.filters())
-    qs = definition.rows(ctx, request.GET).select_related(*RELATED[definition.kind])
+    qs = definition.rows(ctx, request.GET).select_related(*related_of(viewer, definition))
     qs = qs.order_by(*ORDER[definition.kind])
     headers, row_of = table(ctx, definition, qs)
     fmt = request.GET.get("format")
@@ -321,14 +306,14 @@ def export_response(
     metric: str, period: Any, headers: list[str], rows: Iterator[list[Any]], *, fmt: str
 ) -> HttpResponse:
     """Every row of the drill-down as an attachment; formula-like text is neutralised."""
-    cells = ([str(v) if hasattr(v, "pk") else v for v in r] for r in rows)
+    typed = ([str(v) if hasattr(v, "pk") else v for v in r] for r in rows)
     if fmt == "xlsx":
         binary = io.BytesIO()
-        write_xlsx(headers, cells, binary)
+        write_xlsx(headers, typed, binary)
         response = HttpResponse(binary.getvalue(), content_type=XLSX_TYPE)
     else:
         out = io.StringIO()
-        write_csv(headers, cells, out)
+        write_csv(headers, typed, out)
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     name = f"{metric}-{period.start.isoformat()}-{period.last_day.isoformat()}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

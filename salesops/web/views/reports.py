@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from salesops.lib.services import NotVisible, ensure_right
 from salesops.org.models import Organisation
-from salesops.reports import services
+from salesops.reports import cells, services
 from salesops.reports.catalogue import (
     AGGREGATES,
     BUCKETS,
@@ -32,6 +32,7 @@ from salesops.reports.catalogue import (
     fields_for,
     object_choices,
     objects,
+    plain_key,
 )
 from salesops.reports.exporting import report_csv, report_xlsx
 from salesops.reports.models import SavedReport
@@ -203,11 +204,11 @@ def report_records(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         raise Http404 from None
     obj = objects()[object_type]
     fields = _record_fields(object_type, definition, user)
-    related = [f.path.removesuffix("_id") for f in fields if f.type == "ref"]
-    qs = qs.select_related(*related).order_by("-pk")
+    qs = qs.select_related(*cells.related(fields)).order_by("-pk")
     count = qs.count()
+    tz = Organisation.get().tz
     rows = [
-        (_link(obj.detail_url, r), str(r), [_value(r, f) for f in fields]) for r in qs[:PAGE_ROWS]
+        (_link(obj.detail_url, r), [cells.value(r, f, tz) for f in fields]) for r in qs[:PAGE_ROWS]
     ]
     back = reverse("report_detail", args=[pk]) if pk else reverse("report_new")
     query = "" if pk else "?" + urlencode(params_of(object_type, definition))
@@ -216,8 +217,8 @@ def report_records(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "web/reports/records.html",
         {
             "title": report.name if report else _("Report"),
-            "object_label": obj.label,
-            "headers": [str(f.label) for f in fields],
+            "object_label": obj.plural,
+            "headers": [f.title for f in fields],
             "rows": rows,
             "count": count,
             "shown": len(rows),
@@ -237,7 +238,7 @@ def report_export(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         ensure_right(user, object_type, "export")
     except PermissionDenied:
         raise Http404 from None
-    title = report.name if report else str(objects()[object_type].label)
+    title = report.name if report else str(objects()[object_type].plural)
     result = services.run_definition(
         user=user, object_type=object_type, definition=definition, title=title
     )
@@ -285,39 +286,25 @@ def _source(
 
 
 def _record_fields(object_type: str, definition: dict[str, Any], user: Any) -> list[Any]:
-    """The fields the report uses, shown beside each drilled record."""
-    allowed = fields_for(object_type, user)
-    keys: list[str] = []
+    """The columns of the records behind a cell: the object's default list columns, then
+    the fields the report uses, each only if the reader may see it."""
+    used: list[str] = []
     for part in ("group_by", "measures", "filters"):
         for item in definition.get(part) or []:
             key = item.get("field") if isinstance(item, dict) else None
-            if key in allowed and key not in keys:
-                keys.append(key)
-    return [allowed[k] for k in keys]
-
-
-def _value(obj: Any, f: Any) -> Any:
-    if f.custom is not None:
-        stored = (obj.custom or {}).get(f.custom.key)
-        return "" if stored is None else stored
-    if f.type == "ref":
-        return getattr(obj, f.path.removesuffix("_id")) or ""
-    value: Any = obj
-    for part in f.path.split("__"):
-        value = getattr(value, part, None) if value is not None else None
-    if f.type == "choice":
-        return dict(f.choices).get(value, value or "")
-    return "" if value is None else value
+            if isinstance(key, str) and key:
+                used.append(plain_key(key))
+    defaults = [f.key for f in cells.columns(user, object_type)]
+    allowed = fields_for(object_type, user)
+    return cells.columns(user, object_type, [*defaults, *(k for k in used if k in allowed)])
 
 
 def _link(url_name: str, obj: Any) -> str:
-    if not url_name:
-        return (
-            reverse("contract_detail", args=[obj.contract_id])
-            if hasattr(obj, "contract_id")
-            else ""
-        )
-    return reverse(url_name, args=[obj.pk])
+    if url_name:
+        return reverse(url_name, args=[obj.pk])
+    if getattr(obj, "contract_id", None):
+        return reverse("contract_detail", args=[obj.contract_id])
+    return ""
 
 
 def _builder(
@@ -393,6 +380,8 @@ def _form_context(
         for i in range(count):
             item = items[i] if i < len(items) and isinstance(items[i], dict) else {}
             values = {n: str(item.get(n) or "") for n in names}
+            if "field" in values:
+                values["field"] = plain_key(values["field"])
             problems = [errors[f"{prefix}{i}_{n}"] for n in names if f"{prefix}{i}_{n}" in errors]
             out.append({"i": i, **values, "errors": problems})
         return out
@@ -400,7 +389,7 @@ def _form_context(
     return {
         "object_type": object_type,
         "object_choices": object_choices(),
-        "filter_fields": fields,
+        "filter_fields": [f for f in fields if f.filterable],
         "group_fields": [f for f in fields if f.groupable],
         "measure_fields": [f for f in fields if f.measure],
         "operators": [(op, OPERATOR_LABELS[op]) for op in OPERATOR_LABELS],
