@@ -131,9 +131,3 @@ def update_task(*, task: Task, by: User, data: dict[str, Any], version: int | No
     _save(task)
     audit.record(by=by, obj=task, action=audit.Action.UPDATED, changes=shot.changes(task))
     return task
-
-
-# Kept only while pages (`web/views/pages.py`, `timeline.py`) still import them (they are
-# moving to the registry); nothing here reads them: the services allow `writable(...)`.
-FOLLOWUP_EDITABLE = {"kind", "occurred_at", "duration_minutes", "subject", "outcome", "next_step"}
-TASK_EDITABLE = {"title", "description", "due_at", "remind_at", "priority"}

@@ -798,10 +798,3 @@ def retire_price_list(*, price_list: PriceList, by: User, active: bool = False) 
     PriceList.objects.filter(pk=price_list.pk).update(active=active)
     price_list.refresh_from_db()
     return price_list
-
-
-# Kept only while pages (`web/views/pages.py`, `quotes.py`) still import them (they are
-# moving to the registry); nothing here reads them: the services allow `writable(...)`.
-QUOTE_FIELDS = {"deal", "currency", "status", "discount_pct", "valid_until", "notes", "number"}
-CONTRACT_FIELDS = {"number", "title", "deal", "amount", "currency", "status", "signed_on",
-                   "starts_on", "ends_on"}  # fmt: skip

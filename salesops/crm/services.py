@@ -878,32 +878,6 @@ def restore_record(*, obj: Any, by: User) -> None:
     audit.record(by=by, obj=obj, action=audit.Action.RESTORED)
 
 
-# Kept only while pages (`web/views/create.py`, `pages.py`) still import them (they are
-# moving to the registry); nothing here reads them: the services allow `writable(...)`.
-LEAD_FIELDS = [
-    "name",
-    "company",
-    "title",
-    "phone",
-    "email",
-    "source",
-    "industry",
-    "region",
-    "notes",
-]
-CUSTOMER_FIELDS = ["name", "industry", "size", "region", "lifecycle_stage", "phone", "email",
-                   "website", "address"]  # fmt: skip
-CONTACT_FIELDS = ["name", "title", "phone", "mobile", "email", "wechat", "is_primary", "notes"]
-PRODUCT_FIELDS = ["name", "sku", "category", "unit", "price", "currency", "active", "description"]
-EDITABLE: dict[type, set[str]] = {
-    Lead: {*LEAD_FIELDS, "status"},
-    Customer: {*CUSTOMER_FIELDS, "tags"},
-    Contact: set(CONTACT_FIELDS),
-    Product: set(PRODUCT_FIELDS),
-    Deal: {"name", "contact", "amount", "currency", "expected_close", "probability",
-           "forecast_category", "source"},
-}  # fmt: skip
-
 __all__ = [
     "Conversion",
     "PermissionDenied",
