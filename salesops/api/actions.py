@@ -23,6 +23,7 @@ from salesops.api.framework import (
     if_match,
     json_response,
     one,
+    refuse_hidden_writes,
     serialize,
 )
 from salesops.api.schemas import Strict
@@ -66,6 +67,16 @@ class ConvertIn(Strict):
     expected_close: dt.date | None = None
 
 
+#: ConvertIn's fields that set a field of the new deal: name in the body -> deal field.
+CONVERT_DEAL_FIELDS = {
+    "deal_name": "name",
+    "pipeline": "pipeline",
+    "amount": "amount",
+    "currency": "currency",
+    "expected_close": "expected_close",
+}
+
+
 class ConvertOut(Schema):
     created: bool
     lead: r.leads.out  # type: ignore[name-defined]
@@ -84,6 +95,9 @@ class ConvertOut(Schema):
 )
 def convert_lead(request: HttpRequest, id: int, payload: ConvertIn) -> HttpResponse:
     user: Any = request.user
+    # The new deal's fields the caller may not see cannot be set either.
+    sent = payload.model_fields_set & set(CONVERT_DEAL_FIELDS)
+    refuse_hidden_writes(r.deals, user, {CONVERT_DEAL_FIELDS[k]: True for k in sent})
     customer = None
     if payload.customer is not None:
         customer = Customer.objects.visible_to(user).filter(pk=payload.customer).first()
@@ -141,6 +155,16 @@ class ReopenIn(Strict):
     stage: int | None = Field(None, description="Default: the last open stage it was in.")
 
 
+#: The deal actions' body fields that set a field of the deal: body name -> deal field.
+DEAL_ACTION_FIELDS = {
+    "lost_reason": "lost_reason",
+    "reason": "lost_reason",
+    "lost_note": "lost_note",
+    "note": "lost_note",
+    "closed_on": "closed_on",
+}
+
+
 def _deal_action(path: str, schema: Any, summary: str, call: Any) -> None:
     @router.post(
         f"/deals/{{int:id}}/{path}",
@@ -152,6 +176,8 @@ def _deal_action(path: str, schema: Any, summary: str, call: Any) -> None:
     )
     def view(request: HttpRequest, id: int, payload: schema) -> HttpResponse:
         user = request.user
+        sent = payload.model_fields_set & set(DEAL_ACTION_FIELDS)
+        refuse_hidden_writes(r.deals, user, {DEAL_ACTION_FIELDS[k]: True for k in sent})
         deal = _act(request, r.deals, id, lambda d: call(d, user, payload))
         return one(r.deals, user, deal)
 

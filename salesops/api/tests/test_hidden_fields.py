@@ -263,3 +263,24 @@ def test_the_document_still_describes_every_field(db):
     assert {"phone", "email"} <= set(schemas["CustomerOut"]["properties"])
     assert "mobile" in schemas["ContactOut"]["properties"]
     assert "amount" in schemas["DealUpdate"]["properties"]
+
+
+def test_an_action_setting_a_hidden_field_is_refused(cast, as_user, world):
+    role = cast.rep.role
+    role.hidden_fields = {"deal": ["amount"]}
+    role.save()
+    api = as_user(cast.rep)
+    lead = services.create_lead(by=cast.rep, name="Lin")
+    r = api.post(f"/leads/{lead.pk}/convert", {"amount": "5"})
+    assert r.status_code == 422
+    assert "amount" in r.json()["errors"]
+    lead.refresh_from_db()
+    assert lead.converted_deal_id is None
+    r = api.post(f"/leads/{lead.pk}/convert", {"deal_name": "Plain"})
+    assert r.status_code == 200, r.content
+    assert r.json()["created"] and r.json()["deal"]
+    role.hidden_fields = {"deal": ["lost_reason"]}
+    role.save()
+    r = as_user(cast.rep).post(f"/deals/{world['deal'].pk}/lost", {"reason": "price"})
+    assert r.status_code == 422
+    assert Deal.objects.get(pk=world["deal"].pk).status == "open"
