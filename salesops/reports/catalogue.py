@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -96,7 +97,18 @@ def reportable(spec: ObjectSpec, f: FieldSpec) -> bool:
         return False
     if f.is_custom:
         return f.type != registry.REF and _has_custom_column(spec)
-    return f.type != registry.REF or bool(f.name_path)
+    return f.type != registry.REF or _named_by_text(spec.model, f.name_path)
+
+
+def _named_by_text(model: Any, name_path: str) -> bool:
+    """Is a reference named by text (a filter "is Acme" compares names)? A payment's
+    plan, named by its due date, is not offered."""
+    if not name_path:
+        return False
+    *hops, last = name_path.split("__")
+    for hop in hops:
+        model = model._meta.get_field(hop).related_model
+    return isinstance(model._meta.get_field(last), models.CharField | models.TextField)
 
 
 def fields_for(object_type: str, user: Any) -> dict[str, FieldSpec]:
