@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from pydantic import Field
 
@@ -239,6 +240,8 @@ class StageHistoryPage(Schema):
 def stage_history(request: HttpRequest, id: int) -> HttpResponse:
     if not r.deals.queryset(request.user).filter(pk=id).exists():
         raise ApiError(404, NOT_FOUND)
+    if "stage" in r.deals.hidden(request.user):
+        raise ApiError(403, _("Your role hides the stage of deals, so their history too."))
     rows = StageHistory.objects.filter(deal_id=id).order_by("entered_at", "id")
     data = [
         {

@@ -284,3 +284,12 @@ def test_an_action_setting_a_hidden_field_is_refused(cast, as_user, world):
     r = as_user(cast.rep).post(f"/deals/{world['deal'].pk}/lost", {"reason": "price"})
     assert r.status_code == 422
     assert Deal.objects.get(pk=world["deal"].pk).status == "open"
+
+
+def test_the_stage_history_is_refused_when_the_stage_is_hidden(cast, as_user, world):
+    role = cast.rep.role
+    role.hidden_fields = {"deal": ["stage"]}
+    role.save()
+    r = as_user(cast.rep).get(f"/deals/{world['deal'].pk}/stage-history")
+    assert r.status_code == 403
+    assert as_user(cast.admin).get(f"/deals/{world['deal'].pk}/stage-history").status_code == 200
