@@ -112,7 +112,7 @@ class FollowUp(OwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+        return self.subject or str(self.get_kind_display())
 
 
 class TaskQuerySet(ScopedQuerySet):

@@ -22,6 +22,8 @@ class Entry:
     at: dt.datetime
     obj: Any
     by: Any = None
+    #: The reader's role hides the field the time comes from: the line shows no time.
+    time_hidden: bool = False
 
     @property
     def key(self) -> Cursor:

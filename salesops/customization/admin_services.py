@@ -406,11 +406,11 @@ def move_picklist_option(*, by: User, option: PicklistOption, step: int) -> Pick
 def hideable_fields(object_type: str) -> list[registry.FieldSpec]:
     """The fields of `object_type` a role may hide: its own (built-in and active
     custom), not those read through another record (they follow that record's)."""
-    return [f for f in registry.get(object_type).fields() if not f.internal]
+    return registry.get(object_type).hideable()
 
 
 def hidden_field_types() -> list[registry.ObjectSpec]:
-    return registry.objects()
+    return [s for s in registry.objects() if s.field_security]
 
 
 def merge_hidden_fields(

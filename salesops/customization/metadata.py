@@ -14,6 +14,8 @@ def register() -> None:
         Target,
         title_field="metric",
         list_url="targets",
+        customisable=False,
+        field_security=False,
         fields=[
             D("user", list_default=True),
             D("team", list_default=True),

@@ -40,15 +40,17 @@ def hidden_keys(user: Any, object_type: str) -> frozenset[str]:
         user._hidden_keys_cache = cache
     if object_type in cache:
         return cache[object_type]
-    hidden = _role_hidden(user, object_type)
     spec = registry.find(object_type)
+    hidden = _role_hidden(user, object_type)
     if spec is not None:
+        # Only what a role may hide is hidden (a stale entry naming the owner is not).
+        hidden &= {f.key for f in spec.hideable()} | {k for k in hidden if spec.field(k) is None}
         for f in spec.base_fields:
-            if any(key in _role_hidden(user, other) for other, key in f.hidden_by):
-                hidden.add(f.key)
+            by_other = any(key in _role_hidden(user, other) for other, key in f.hidden_by)
             # A derived field ("customer.industry") hides with the reference it reads
             # through ("customer").
-            elif f.derived and f.key.split(".", 1)[0] in hidden and "." in f.key:
+            through = f.derived and "." in f.key and f.key.split(".", 1)[0] in hidden
+            if by_other or through:
                 hidden.add(f.key)
     result = frozenset(hidden)
     cache[object_type] = result

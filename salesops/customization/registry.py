@@ -211,6 +211,9 @@ class ObjectSpec:
     dedupe: tuple[str, ...] = ()
     #: Whether custom fields attach to this object type.
     customisable: bool = True
+    #: Whether roles may hide this object's fields (not for targets: the number to reach
+    #: is what a target is).
+    field_security: bool = True
 
     def fields(self, *, custom: bool = True, derived: bool = False) -> list[FieldSpec]:
         """The fields in display order: built-in, then active custom fields. Derived
@@ -232,6 +235,18 @@ class ObjectSpec:
 
     def keys(self) -> list[str]:
         return [f.key for f in self.fields()]
+
+    def hideable(self, *, custom: bool = True) -> list[FieldSpec]:
+        """The fields a role may hide: not the record's name or owner (they say which
+        record and whose it is), nor fields read through another record (they follow
+        that record's)."""
+        if not self.field_security:
+            return []
+        return [
+            f
+            for f in self.fields(custom=custom)
+            if not f.owner and f.key != self.title_field and not f.internal and not f.derived
+        ]
 
     def owner(self) -> FieldSpec | None:
         return next((f for f in self.base_fields if f.owner), None)
@@ -427,6 +442,7 @@ def register(
     detail_url: str = "",
     list_url: str = "",
     customisable: bool = True,
+    field_security: bool = True,
 ) -> ObjectSpec:
     """Register `model` as an object type. Every concrete field of the model is a field
     of the object (less `exclude` and the internal bookkeeping columns), in the model's
@@ -469,6 +485,7 @@ def register(
         import_extras=tuple(import_extras),
         dedupe=tuple(dedupe),
         customisable=customisable,
+        field_security=field_security,
     )
     _OBJECTS[object_type] = obj
     return obj

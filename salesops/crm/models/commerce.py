@@ -275,7 +275,7 @@ class Contract(OwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} {self.title}"
+        return self.number
 
 
 class PaymentPlan(OwnedModel):
@@ -310,7 +310,8 @@ class PaymentPlan(OwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} {self.due_on}: {self.amount}"
+        # No amount or date: a reference to the plan must not show fields a role hides.
+        return f"{self.contract} #{self.pk}"
 
     @property
     def currency_id(self) -> Any:
@@ -379,4 +380,4 @@ class Payment(OwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} {self.received_on}: {self.amount}"
+        return self.reference or f"{self.contract} #{self.pk}"

@@ -117,7 +117,9 @@ class Lead(OwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.company})" if self.company else self.name
+        # The name alone: a record's name is shown wherever it is referred to, and the
+        # company may be a field the reader's role hides.
+        return self.name
 
 
 class Customer(OwnedModel):

@@ -203,7 +203,7 @@ class RecordPage(LoginRequiredMixin, View):
 
         obj = self.get_object(pk)
         try:
-            before = timelines.parse_before(request.GET.get("before"))
+            before = timelines.parse_before(request.GET.get("before"), me(request))
         except ValueError:
             return timelines.bad_cursor()
         return render(request, self.template_name, self.context(obj, before=before))
@@ -216,7 +216,7 @@ class RecordPage(LoginRequiredMixin, View):
         if not self.timeline_link:
             raise Http404
         try:
-            before = timelines.parse_before(request.GET.get("before"))
+            before = timelines.parse_before(request.GET.get("before"), me(request))
         except ValueError:
             return timelines.bad_cursor()
         return render(

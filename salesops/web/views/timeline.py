@@ -64,36 +64,63 @@ def inline_specs(user: Any, object_type: str) -> list[FieldSpec]:
     ]
 
 
+#: The field each kind of line takes its time from.
+TIME_FIELDS = {"followup": "occurred_at", "task": "created_at", "task_done": "done_at"}
+
+
 def masked_entry(user: Any, e: activity_queries.Entry) -> activity_queries.Entry:
-    """A follow-up or task line with the fields hidden from `user` blanked."""
+    """A follow-up or task line with the fields hidden from `user` blanked (its time
+    too, when the field it comes from is hidden)."""
     if e.kind in ("followup", "task", "task_done"):
         object_type = "followup" if e.kind == "followup" else "task"
-        e.obj = Masked(e.obj, policy.hidden_keys(user, object_type))
+        hidden = policy.hidden_keys(user, object_type)
+        e.obj = Masked(e.obj, hidden)
+        e.time_hidden = TIME_FIELDS[e.kind] in hidden
     return e
 
 
-def parse_before(raw: str | None) -> activity_queries.Cursor | None:
-    """The `before` cursor of a timeline page: "<moment>~<kind>~<id>" as `cursor_text`
-    writes it, or a bare moment (everything strictly earlier); ValueError otherwise."""
+def _moment_of(user: Any, kind: str, pk: int) -> dt.datetime | None:
+    """The time of timeline line (kind, pk), read afresh within the user's scope."""
+    from salesops.crm.models import PoolEvent, StageHistory
+
+    sources: dict[str, tuple[Any, str]] = {
+        "followup": (FollowUp.objects.visible_to(user), "occurred_at"),
+        "task": (Task.objects.visible_to(user), "created_at"),
+        "task_done": (Task.objects.visible_to(user), "done_at"),
+        "stage": (StageHistory.objects.all(), "entered_at"),
+        "pool": (PoolEvent.objects.all(), "at"),
+        "audit": (AuditEntry.objects.all(), "at"),
+    }
+    if kind not in sources:
+        return None
+    qs, field = sources[kind]
+    return qs.filter(pk=pk).values_list(field, flat=True).first()
+
+
+def parse_before(raw: str | None, user: Any = None) -> activity_queries.Cursor | None:
+    """The `before` cursor of a timeline page: "<kind>~<id>" as `cursor_text` writes
+    it (the time is read from that line's record, so the link never carries the value
+    of a field the reader's role hides), or a bare moment (everything strictly
+    earlier); ValueError otherwise."""
     if not raw:
         return None
-    moment_text, _sep, rest = raw.partition("~")
-    moment = parse_datetime(moment_text)
-    if moment is None:
+    first, _sep, rest = raw.partition("~")
+    if first.replace("_", "").isalpha() and rest.isdigit():
+        moment_of = _moment_of(user, first, int(rest))
+        if moment_of is None:
+            raise ValueError(raw)
+        return (moment_of, first, int(rest))
+    moment = parse_datetime(first)
+    if moment is None or rest:
         raise ValueError(raw)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, dt.UTC)
-    if not rest:
-        return (moment, "", 0)  # sorts before every entry at that moment
-    kind, _sep, pk = rest.partition("~")
-    if not kind.replace("_", "").isalpha() or not pk.isdigit():
-        raise ValueError(raw)
-    return (moment, kind, int(pk))
+    return (moment, "", 0)  # sorts before every entry at that moment
 
 
 def cursor_text(cursor: activity_queries.Cursor) -> str:
-    moment, kind, pk = cursor
-    return f"{moment.astimezone(dt.UTC).isoformat()}~{kind}~{pk}"
+    _moment, kind, pk = cursor
+    return f"{kind}~{pk}"
 
 
 def record_timeline(
