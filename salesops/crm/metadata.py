@@ -82,6 +82,7 @@ COMPANY_ALIASES = (
     "organization",
     "organisation",
 )
+PERSON_NAME_ALIASES = ("姓名", "联系人", "联系人姓名", "名字", "name", "full name", "contact name")
 NOTES_ALIASES = ("备注", "说明", "notes", "note", "remarks", "comment", "comments")
 TITLE_ALIASES = ("职位", "职务", "头衔", "title", "job title", "position")
 INDUSTRY_ALIASES = ("行业", "所属行业", "industry")
@@ -130,17 +131,7 @@ def register() -> None:
                 sortable=True,
                 searchable=True,
                 list_default=True,
-                aliases=(
-                    "姓名",
-                    "联系人",
-                    "联系人姓名",
-                    "名字",
-                    "线索名称",
-                    "name",
-                    "full name",
-                    "contact name",
-                    "lead name",
-                ),
+                aliases=(*PERSON_NAME_ALIASES, "线索名称", "lead name"),
             ),
             D(
                 "company",
@@ -261,16 +252,7 @@ def register() -> None:
                 sortable=True,
                 searchable=True,
                 list_default=True,
-                aliases=(
-                    "姓名",
-                    "联系人",
-                    "联系人姓名",
-                    "名字",
-                    "name",
-                    "full name",
-                    "contact name",
-                    "contact",
-                ),
+                aliases=(*PERSON_NAME_ALIASES, "contact"),
             ),
             D("title", list_default=True, aliases=TITLE_ALIASES),
             D("phone", type=r.PHONE, searchable=True, aliases=PHONE_ALIASES),

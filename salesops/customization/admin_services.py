@@ -233,7 +233,14 @@ def move_custom_field(*, field: CustomField, by: User, step: int) -> CustomField
         .filter(object_type=field.object_type)
         .order_by("order", "key")
     )
-    index = next(i for i, f in enumerate(rows) if f.pk == field.pk)
+    _renumber(rows, field.pk, step, by=by)
+    return CustomField.objects.get(pk=field.pk)
+
+
+def _renumber(rows: list[Any], pk: int, step: int, *, by: User) -> None:
+    """Move row `pk` of the ordered `rows` one place (step -1: up, 1: down), number
+    them 1, 2, 3… and audit each row whose number changed."""
+    index = next(i for i, row in enumerate(rows) if row.pk == pk)
     for number, row in enumerate(_swap(rows, index, 1 if step > 0 else -1), start=1):
         if row.order != number:
             old = row.order
@@ -245,7 +252,6 @@ def move_custom_field(*, field: CustomField, by: User, step: int) -> CustomField
                 action=audit.Action.UPDATED,
                 changes={"order": {"old": old, "new": number}},
             )
-    return CustomField.objects.get(pk=field.pk)
 
 
 # -- a custom field's options ------------------------------------------------------------
@@ -385,18 +391,7 @@ def move_picklist_option(*, by: User, option: PicklistOption, step: int) -> Pick
         .filter(picklist_id=option.picklist_id)
         .order_by("order", "value")
     )
-    index = next(i for i, o in enumerate(rows) if o.pk == option.pk)
-    for number, row in enumerate(_swap(rows, index, 1 if step > 0 else -1), start=1):
-        if row.order != number:
-            old = row.order
-            row.order = number
-            row.save(update_fields=["order"])
-            audit.record(
-                by=by,
-                obj=row,
-                action=audit.Action.UPDATED,
-                changes={"order": {"old": old, "new": number}},
-            )
+    _renumber(rows, option.pk, step, by=by)
     return PicklistOption.objects.get(pk=option.pk)
 
 

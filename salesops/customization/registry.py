@@ -387,6 +387,8 @@ def _from_model(model: type[models.Model], mf: Any, owner_field: str | None) -> 
         required=required,
         default=default,
         editable=bool(mf.editable) and not mf.primary_key and not stamp,
+        # API clients sync by the time of the last change.
+        sortable=stamp,
         help_text=mf.help_text,
         max_length=getattr(mf, "max_length", None),
         owner=mf.name == owner_field,

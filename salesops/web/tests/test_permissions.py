@@ -30,7 +30,7 @@ MARKERS = {
     "task_list": "{} task",
     "quote_list": "Q-{}",
     "contract_list": "{} contract",
-    "paymentplan_list": "{} contract",
+    "paymentplan_list": "{} plan",
     "payment_list": "{} payment",
 }
 RECORDS = ["lead", "customer", "contact", "deal", "followup", "task", "quote", "contract"]

@@ -204,7 +204,8 @@ def report_records(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         raise Http404 from None
     obj = objects()[object_type]
     fields = _record_fields(object_type, definition, user)
-    qs = qs.select_related(*cells.related(fields)).order_by("-pk")
+    related = cells.related(fields)
+    qs = (qs.select_related(*related) if related else qs).order_by("-pk")
     count = qs.count()
     tz = Organisation.get().tz
     rows = [
