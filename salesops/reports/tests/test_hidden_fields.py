@@ -109,7 +109,7 @@ def test_the_admin_sums_the_amount_the_role_may_not(hiding):
 def test_every_registered_object_with_a_list_page_is_a_report_object():
     offered = set(objects())
     for spec in registry.objects():
-        if spec.list_url and spec.model.object_type == spec.key:  # type: ignore[attr-defined]
+        if spec.list_url and spec.model.object_type == spec.key:
             assert spec.key in offered
     assert {"lead", "customer", "contact", "deal", "followup", "payment"} <= offered
 
