@@ -544,7 +544,7 @@ def create_deal(
     _validate(deal)
     # A deal may start in the first stage without the fields it requires (every path
     # that creates one, a lead's conversion too, can); in a later stage it needs them.
-    if stage.pk != getattr(pipeline.first_stage(), "pk", None):
+    if stage.required_fields and stage.pk != getattr(pipeline.first_stage(), "pk", None):
         check_stage_requirements(deal=deal, stage=stage, creating=True)
     deal.save()
     audit.record(by=by, obj=deal, action=audit.Action.CREATED)
