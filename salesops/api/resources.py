@@ -31,6 +31,7 @@ from salesops.crm.models import (
     Quote,
     Tag,
 )
+from salesops.customization import admin_services as fields_admin
 from salesops.customization.models import CustomField
 from salesops.org.models import ExchangeRate
 from salesops.pipeline.models import Pipeline, Stage
@@ -610,6 +611,19 @@ class StageOut(Schema):
     probability: int
     forecast_category: str
     kind: str
+    required_fields: list[str]
+
+
+#: The deal fields a stage requires before a deal may enter it (keys of the registry).
+REQUIRED_FIELDS = (
+    list[str] | None,
+    Field(
+        None,
+        max_length=100,
+        description="Keys of the deal fields (built-in or custom) that must be filled in "
+        "before a deal may enter the stage.",
+    ),
+)
 
 
 class StageIn(Schema):
@@ -618,6 +632,7 @@ class StageIn(Schema):
     probability: int = Field(0, ge=0, le=100)
     forecast_category: Literal["pipeline", "best_case", "commit", "closed", "omitted"] = "pipeline"
     kind: Literal["open", "won", "lost"] = "open"
+    required_fields: list[str] = Field(default_factory=list, max_length=100)
 
 
 def _stages(p: Pipeline) -> list[dict[str, Any]]:
@@ -629,6 +644,7 @@ def _stages(p: Pipeline) -> list[dict[str, Any]]:
             "probability": s.probability,
             "forecast_category": s.forecast_category,
             "kind": s.kind,
+            "required_fields": s.required_fields or [],
         }
         for s in p.stages.all()
     ]
@@ -670,7 +686,16 @@ stages = Resource(
     name="stages",
     model=Stage,
     tag="Set-up",
-    fields=["id", "pipeline", "name", "order", "probability", "forecast_category", "kind"],
+    fields=[
+        "id",
+        "pipeline",
+        "name",
+        "order",
+        "probability",
+        "forecast_category",
+        "kind",
+        "required_fields",
+    ],
     queryset=everyone(Stage),
     filters=["pipeline", "kind"],
     sorts=["id", "order"],
@@ -680,15 +705,20 @@ stages = Resource(
     create_schema=in_schema(
         "StageCreate",
         Stage,
-        ["pipeline", "name", "probability", "forecast_category", "position"],
+        ["pipeline", "name", "probability", "forecast_category", "position", "required_fields"],
         required=("pipeline", "name"),
         extra={
-            "position": (int | None, Field(None, ge=1, description="1-based; default: last open."))
+            "position": (int | None, Field(None, ge=1, description="1-based; default: last open.")),
+            "required_fields": REQUIRED_FIELDS,
         },
     ),
     create=lambda u, d: commerce.add_stage(by=u, **d),
     update_schema=in_schema(
-        "StageUpdate", Stage, ["name", "probability", "forecast_category"], partial=True
+        "StageUpdate",
+        Stage,
+        ["name", "probability", "forecast_category", "required_fields"],
+        extra={"required_fields": REQUIRED_FIELDS},
+        partial=True,
     ),
     update=lambda u, o, d, v: commerce.update_stage(stage=o, by=u, data=d),
     refs={"pipeline": Ref(everyone(Pipeline))},
@@ -696,8 +726,19 @@ stages = Resource(
     description=ADMIN_ONLY + " New stages are open stages.",
 )
 
-CF_EDITABLE = ["label", "required", "options", "order", "active", "help_text"]
-OPTIONS = {"options": (list[dict[str, Any]] | None, Field(None, max_length=500))}
+CF_EDITABLE = ["label", "required", "options", "order", "active", "help_text", "default"]
+CF_EXTRA = {
+    "options": (list[dict[str, Any]] | None, Field(None, max_length=500)),
+    "default": (
+        Any,
+        Field(
+            None,
+            description="The value a new record takes when none is given, checked like "
+            "the field's values (a select's option value; a list for multiple select); "
+            "null for none.",
+        ),
+    ),
+}
 custom_fields = Resource(
     name="custom-fields",
     model=CustomField,
@@ -713,6 +754,7 @@ custom_fields = Resource(
         "order",
         "active",
         "help_text",
+        "default",
     ],
     queryset=everyone(CustomField),
     filters=["object_type", "key", "field_type", "active"],
@@ -724,13 +766,15 @@ custom_fields = Resource(
         CustomField,
         ["object_type", "key", "field_type", *CF_EDITABLE],
         required=("object_type", "key", "label", "field_type"),
-        extra=OPTIONS,
+        extra=CF_EXTRA,
     ),
-    create=lambda u, d: commerce.create_custom_field(by=u, **d),
+    # The customisation services: a built-in field's key is refused, the default is
+    # checked like the field's values, every change is audited.
+    create=lambda u, d: fields_admin.create_custom_field(by=u, **d),
     update_schema=in_schema(
-        "CustomFieldUpdate", CustomField, CF_EDITABLE, extra=OPTIONS, partial=True
+        "CustomFieldUpdate", CustomField, CF_EDITABLE, extra=CF_EXTRA, partial=True
     ),
-    update=lambda u, o, d, v: commerce.update_custom_field(field=o, by=u, data=d),
+    update=lambda u, o, d, v: fields_admin.update_custom_field(field=o, by=u, data=d),
     bulk=False,
     description=ADMIN_ONLY,
 )

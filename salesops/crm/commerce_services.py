@@ -1,17 +1,16 @@
-"""Writes on quotes, contracts, payment plans, price lists, pipelines and stages,
-custom-field definitions and exchange rates: the only write path for them (pages, the API and
-imports call these).
+"""Writes on quotes, contracts, payment plans, price lists, pipelines and stages, and
+exchange rates: the only write path for them (pages, the API and imports call these).
+Custom-field definitions: `customization.admin_services`.
 
 Same contract as `crm.services`: keyword-only, atomic, and a refusal
 (ValidationError with a message per field, PermissionDenied, NotVisible) writes
-nothing. Set-up records (price lists, pipelines, custom fields, exchange rates) are changed by
+nothing. Set-up records (price lists, pipelines, exchange rates) are changed by
 administrators only; everyone may read them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -36,7 +35,6 @@ from salesops.crm.models import (
 )
 from salesops.crm.services import _currency, _lock, check_picklists, writable
 from salesops.customization import policy
-from salesops.customization.models import CustomField
 from salesops.customization.services import clean_custom_values
 from salesops.lib.money import money
 from salesops.lib.services import ensure_can, ensure_right
@@ -475,7 +473,7 @@ def create_pipeline(
     return pipeline
 
 
-STAGE_FIELDS = {"name", "probability", "forecast_category", "kind"}
+STAGE_FIELDS = {"name", "probability", "forecast_category", "kind", "required_fields"}
 
 
 def _new_stage(pipeline: Pipeline, order: int, data: dict[str, Any], *, field: str) -> Stage:
@@ -524,6 +522,7 @@ def add_stage(
     probability: int = 0,
     forecast_category: str | None = None,
     position: int | None = None,
+    required_fields: list[str] | None = None,
 ) -> Stage:
     """An open stage, at `position` (1-based) among the stages or before won and lost."""
     ensure_admin(by)
@@ -538,6 +537,8 @@ def add_stage(
     data: dict[str, Any] = {"name": name, "probability": probability}
     if forecast_category:
         data["forecast_category"] = forecast_category
+    if required_fields:
+        data["required_fields"] = required_fields
     new_order = index + 1
     for i, s in enumerate(stages):
         Stage.objects.filter(pk=s.pk).update(order=i + 1 if i < index else i + 2)
@@ -546,11 +547,12 @@ def add_stage(
 
 @transaction.atomic
 def update_stage(*, stage: Stage, by: User, data: dict[str, Any]) -> Stage:
-    """Rename a stage or change its default probability and forecast category; its kind
-    and pipeline are fixed (deals and their history point at it)."""
+    """Rename a stage or change its default probability, forecast category and the
+    deal fields it requires (`pipeline.requirements`); its kind and pipeline are fixed
+    (deals and their history point at it)."""
     ensure_admin(by)
     stage = Stage.objects.select_for_update().get(pk=stage.pk)
-    check_fields(data, {"name", "probability", "forecast_category"})
+    check_fields(data, {"name", "probability", "forecast_category", "required_fields"})
     shot = audit.snapshot(stage, data)
     apply(stage, data)
     _finish(stage)
@@ -559,83 +561,50 @@ def update_stage(*, stage: Stage, by: User, data: dict[str, Any]) -> Stage:
     return stage
 
 
-# -- custom-field definitions --------------------------------------------------------------
-
-CUSTOM_FIELD_EDITABLE = {"label", "required", "options", "order", "active", "help_text"}
-
-
-def _check_options(field_type: str, options: Any) -> None:
-    if field_type not in (CustomField.Type.SELECT, CustomField.Type.MULTI_SELECT):
-        if options:
-            raise ValidationError({"options": _("Only select fields have options.")})
-        return
-    if not isinstance(options, list) or not options:
-        raise ValidationError({"options": _("Give the options as a list of {value, label}.")})
-    values = []
-    for o in options:
-        if not isinstance(o, dict) or not str(o.get("value", "")).strip() or "label" not in o:
-            raise ValidationError({"options": _("Give the options as a list of {value, label}.")})
-        values.append(str(o["value"]))
-    if len(set(values)) != len(values):
-        raise ValidationError({"options": _("Two options have the same value.")})
-
-
 @transaction.atomic
-def create_custom_field(
-    *,
-    by: User,
-    object_type: str,
-    key: str,
-    label: str,
-    field_type: str,
-    required: bool = False,
-    options: list[dict[str, Any]] | None = None,
-    order: int = 0,
-    active: bool = True,
-    help_text: str = "",
-) -> CustomField:
+def move_stage(*, stage: Stage, by: User, step: int) -> Stage:
+    """Move `stage` `step` places later (negative: earlier) in its pipeline. Open stages
+    move among the open stages, won and lost between themselves: the open ones come
+    first (the board's columns, the funnel and a new deal's first stage follow the
+    order)."""
     ensure_admin(by)
-    if CustomField.objects.filter(object_type=object_type, key=key).exists():
-        raise ValidationError(
-            {"key": _("This kind of record already has a field “%(k)s”.") % {"k": key}}
-        )
-    _check_options(field_type, options or [])
-    field = CustomField(
-        object_type=object_type,
-        key=key,
-        label=label,
-        field_type=field_type,
-        required=required,
-        options=options or [],
-        order=order,
-        active=active,
-        help_text=help_text,
-    )
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", key or ""):
-        raise ValidationError(
-            {"key": _("Use lower-case letters, digits and underscores, starting with a letter.")}
-        )
-    _finish(field)
-    field.save()
-    audit.record(by=by, obj=field, action=audit.Action.CREATED)
-    return field
-
-
-@transaction.atomic
-def update_custom_field(*, field: CustomField, by: User, data: dict[str, Any]) -> CustomField:
-    """Label, options, order, required, active and help may change; the key, object and
-    type may not (stored values and integrations depend on them)."""
-    ensure_admin(by)
-    field = CustomField.objects.select_for_update().get(pk=field.pk)
-    check_fields(data, CUSTOM_FIELD_EDITABLE)
-    if "options" in data:
-        _check_options(field.field_type, data["options"])
-    shot = audit.snapshot(field, data)
-    apply(field, data)
-    _finish(field)
-    field.save()
-    audit.record(by=by, obj=field, action=audit.Action.UPDATED, changes=shot.changes(field))
-    return field
+    pipeline = Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
+    stages = list(pipeline.stages.order_by("order"))
+    stage = next((s for s in stages if s.pk == stage.pk), stage)
+    group = [s for s in stages if (s.kind == Stage.Kind.OPEN) == (stage.kind == Stage.Kind.OPEN)]
+    index = group.index(stage)
+    to = index + int(step)
+    if step == 0:
+        return stage
+    if not 0 <= to < len(group):
+        if stage.kind == Stage.Kind.OPEN:
+            message = (
+                _("“%(name)s” is already the first stage.")
+                if to < 0
+                else _("Open stages come before the won and lost stages.")
+            )
+        else:
+            message = (
+                _("Won and lost stages come after the open stages.")
+                if to < 0
+                else _("“%(name)s” is already the last stage.")
+            )
+        raise ValidationError({"order": message % {"name": stage.name}})
+    shot = audit.snapshot(stage, ["order"])
+    group.insert(to, group.pop(index))
+    opens = [s for s in stages if s.kind == Stage.Kind.OPEN]
+    closed = [s for s in stages if s.kind != Stage.Kind.OPEN]
+    ordered = group + closed if stage.kind == Stage.Kind.OPEN else opens + group
+    # Renumber from above the current numbers to keep (pipeline, order) unique at
+    # every step.
+    top = max(s.order for s in stages) + 1
+    for offset, s in enumerate(ordered):
+        Stage.objects.filter(pk=s.pk).update(order=top + offset)
+    for i, s in enumerate(ordered, start=1):
+        Stage.objects.filter(pk=s.pk).update(order=i)
+        s.order = i
+    audit.record(by=by, obj=stage, action=audit.Action.UPDATED, changes=shot.changes(stage))
+    return stage
 
 
 # -- exchange rates ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from salesops.audit import services as audit
 from salesops.crm.models import (
@@ -38,6 +39,7 @@ from salesops.customization.services import check_picklist_value, clean_custom_v
 from salesops.lib.money import money
 from salesops.lib.services import ensure_can, ensure_right
 from salesops.org.models import Currency, Organisation
+from salesops.pipeline import requirements
 from salesops.pipeline.models import ForecastCategory, Pipeline, Stage
 from salesops.users.models import User
 
@@ -452,6 +454,31 @@ def _currency(code: str | None) -> str:
     return code
 
 
+def _spoken_list(labels: list[str]) -> str:
+    """ "A", "A and B", "A, B and C" in the active language."""
+    if len(labels) < 2:
+        return "".join(labels)
+    head = pgettext("list separator", ", ").join(labels[:-1])
+    return pgettext("list", "%(first)s and %(last)s") % {"first": head, "last": labels[-1]}
+
+
+def check_stage_requirements(*, deal: Deal, stage: Stage, creating: bool = False) -> None:
+    """Stage gating: refuse to put `deal` (its values as they are now) into `stage`
+    while a field the stage requires is empty, naming the fields by their labels in
+    the writer's language."""
+    missing = requirements.missing(stage, deal)
+    if not missing:
+        return
+    fields = _spoken_list([f.title for f in missing])
+    if creating:
+        message = _("Fill in %(fields)s to create the deal in %(stage)s.")
+    else:
+        message = _("Fill in %(fields)s before moving to %(stage)s.")
+    raise ValidationError(
+        {"stage": ValidationError(message % {"fields": fields, "stage": stage.name}, code="gated")}
+    )
+
+
 @transaction.atomic
 def create_deal(
     *,
@@ -515,6 +542,10 @@ def create_deal(
     )
     deal.custom = clean_custom_values(object_type="deal", values=custom)
     _validate(deal)
+    # A deal may start in the first stage without the fields it requires (every path
+    # that creates one, a lead's conversion too, can); in a later stage it needs them.
+    if stage.required_fields and stage.pk != getattr(pipeline.first_stage(), "pk", None):
+        check_stage_requirements(deal=deal, stage=stage, creating=True)
     deal.save()
     audit.record(by=by, obj=deal, action=audit.Action.CREATED)
     StageHistory.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=by)
@@ -571,6 +602,7 @@ def move_deal_stage(
                     % {"day": deal.created_on.isoformat()}
                 }
             )
+    check_stage_requirements(deal=deal, stage=stage)
     closing = audit.snapshot(deal, CLOSE_FIELDS)
     StageHistory.objects.filter(deal=deal, left_at__isnull=True).update(left_at=now)
     # Earlier stays in open stages before this one have now "advanced" (the funnel).
@@ -882,6 +914,7 @@ __all__ = [
     "Conversion",
     "PermissionDenied",
     "assign_customer",
+    "check_stage_requirements",
     "claim_customer",
     "convert_lead",
     "create_customer",

@@ -74,6 +74,14 @@ class Stage(models.Model):
         default=ForecastCategory.PIPELINE,
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OPEN)
+    #: Keys of the deal fields (built-in or custom, `requirements.requirable_fields`)
+    #: that must be filled before a deal may enter this stage.
+    required_fields = models.JSONField(
+        _("fields required to enter"),
+        default=list,
+        blank=True,
+        help_text=_("A deal may enter this stage only when these fields are filled in."),
+    )
 
     class Meta:
         ordering = ["pipeline", "order"]
@@ -94,6 +102,12 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pipeline}: {self.name}"
+
+    def clean(self) -> None:
+        from salesops.pipeline.requirements import check_keys
+
+        super().clean()
+        self.required_fields = check_keys(self.required_fields)
 
     @property
     def is_closed(self) -> bool:

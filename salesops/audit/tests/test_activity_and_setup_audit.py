@@ -16,6 +16,7 @@ from salesops.crm import pool
 from salesops.crm import services as crm
 from salesops.crm.models import PoolRule
 from salesops.crm.tests.factories import CustomerFactory
+from salesops.customization import admin_services as fields_admin
 from salesops.lib.services import NotVisible
 from salesops.lib.updates import Conflict
 
@@ -103,10 +104,10 @@ def test_quotes_contracts_and_plans_are_recorded(cast, customer):
 
 
 def test_set_up_changes_are_recorded(cast):
-    field = commerce.create_custom_field(
+    field = fields_admin.create_custom_field(
         by=cast.admin, object_type="deal", key="budget", label="Budget", field_type="text"
     )
-    commerce.update_custom_field(field=field, by=cast.admin, data={"label": "Budget (CNY)"})
+    fields_admin.update_custom_field(field=field, by=cast.admin, data={"label": "Budget (CNY)"})
     assert [e.action for e in entries(field)] == ["updated", "created"]
     assert entries(field)[0].changes == {"label": {"old": "Budget", "new": "Budget (CNY)"}}
 

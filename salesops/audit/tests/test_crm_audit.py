@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from salesops.audit.models import AppendOnly, AuditEntry
-from salesops.crm import commerce_services as commerce
 from salesops.crm import services
 from salesops.crm.models import Customer
 from salesops.crm.tests.factories import PipelineFactory
+from salesops.customization import admin_services as fields_admin
 from salesops.lib.services import NotVisible
 from salesops.lib.updates import Conflict
 
@@ -75,7 +75,7 @@ def test_a_foreign_key_keeps_the_label_it_had_at_the_time(cast, deal):
 
 
 def test_custom_field_values_are_recorded_by_their_key(cast, deal):
-    commerce.create_custom_field(
+    fields_admin.create_custom_field(
         by=cast.admin, object_type="deal", key="region_code", label="Region code", field_type="text"
     )
     services.update_record(obj=deal, by=cast.rep, data={}, custom={"region_code": "E1"})

@@ -252,6 +252,29 @@ def test_deals_follow_ups_products_and_payments_import_through_their_services(ca
     assert Payment.objects.get().received_on == dt.date(2024, 3, 1)
 
 
+def test_a_deal_row_into_a_stage_whose_required_fields_are_empty_is_a_row_error(cast):
+    pipeline = PipelineFactory.create(name="Sales")
+    propose = pipeline.stages.get(name="Propose")
+    propose.required_fields = ["expected_close", "source"]
+    propose.save()
+    CustomerFactory.create(owner=cast.rep, name="Acme")
+    deals = [
+        ["商机名称", "客户名称", "阶段", "预计成交日期", "来源"],
+        ["Gated", "Acme", "Propose", "", ""],
+        ["Ready", "Acme", "Propose", "2030/1/15", "Fair"],
+        ["First stage", "Acme", "Qualify", "", ""],
+    ]
+    report = run(corpus.csv_bytes(deals), user=cast.rep, object_type="deal")
+    assert [(line, reason) for line, _c, reason in reasons(report)] == [
+        (2, "Fill in Expected close date and Source to create the deal in Propose.")
+    ]
+    assert report.created == 2
+    assert dict(Deal.objects.values_list("name", "stage__name")) == {
+        "Ready": "Propose",
+        "First stage": "Qualify",
+    }
+
+
 def test_messages_are_in_the_importers_language(cast):
     cast.rep.language = "zh-hans"
     rows = [["姓名", "邮箱"], ["A", "bad"]]

@@ -14,9 +14,9 @@ from django.utils import timezone
 from salesops.activities import services as activities
 from salesops.activities.models import FollowUp, Task
 from salesops.audit.models import AuditEntry
-from salesops.crm import commerce_services as commerce
 from salesops.crm import services as crm
 from salesops.crm.tests.factories import PipelineFactory
+from salesops.customization import admin_services as fields_admin
 from salesops.lib.cache import forget_all
 from salesops.org.models import Organisation
 from salesops.users.models import Role
@@ -61,7 +61,7 @@ def test_dates_and_choices_are_shown_for_the_reader(cast, deal, signed_in):
 
 
 def test_custom_fields_show_with_their_label_and_option_labels(cast, deal, signed_in):
-    commerce.create_custom_field(
+    fields_admin.create_custom_field(
         by=cast.admin,
         object_type="deal",
         key="tier",

@@ -30,6 +30,7 @@ from salesops.crm.models import PoolRule, PriceList, Product
 from salesops.customization import admin_services as fields_admin
 from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.org.models import Currency, ExchangeRate, Holiday, Organisation
+from salesops.pipeline import requirements
 from salesops.pipeline.models import ForecastCategory, Pipeline, Stage
 from salesops.users import admin_services as admin
 from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Team, User
@@ -662,11 +663,26 @@ def pipeline(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     data["probability"] = int(probability)
                 if request.POST.get("forecast_category") in ForecastCategory.values:
                     data["forecast_category"] = request.POST["forecast_category"]
+                # (only a form that offered the checkboxes sets them: none ticked clears)
+                if "required_fields_offered" in request.POST:
+                    data["required_fields"] = request.POST.getlist("required_fields")
                 commerce.update_stage(stage=stage, by=user, data=data)
                 messages.success(request, _("Saved."))
                 return HttpResponseRedirect(reverse("settings_pipeline", args=[obj.pk]))
+            if "move" in request.POST and obj is not None:
+                stage = get_object_or_404(Stage, pk=request.POST.get("move"), pipeline=obj)
+                step = request.POST.get("step", "")
+                if step not in ("-1", "1"):
+                    raise Http404
+                commerce.move_stage(stage=stage, by=user, step=int(step))
+                messages.success(request, _("Saved."))
+                return HttpResponseRedirect(reverse("settings_pipeline", args=[obj.pk]))
         except REFUSALS as e:
-            show_error(form if "pipeline" in request.POST else stage_form, e)
+            if "pipeline" in request.POST or "stage" in request.POST:
+                show_error(form if "pipeline" in request.POST else stage_form, e)
+            else:
+                messages.error(request, " ".join(getattr(e, "messages", [str(e)])))
+    requirable = requirements.requirable_fields() if obj else []
     return render(
         request,
         "web/setup_pipeline.html",
@@ -675,7 +691,33 @@ def pipeline(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "obj": obj,
             "form": form,
             "stage_form": stage_form,
-            "stages": list(obj.stages.order_by("order")) if obj else [],
+            "stages": _stage_rows(obj, requirable),
             "forecast_categories": ForecastCategory.choices,
+            "requirable": requirable,
         },
     )
+
+
+def _stage_rows(pipeline: Pipeline | None, requirable: list[Any]) -> list[dict[str, Any]]:
+    """The pipeline's stages in order, each with whether it can move up or down (open
+    stages among the open ones, won and lost between themselves) and the labels of the
+    deal fields it requires."""
+    if pipeline is None:
+        return []
+    stages = list(pipeline.stages.order_by("order"))
+    rows = []
+    for s in stages:
+        group = [t for t in stages if (t.kind == Stage.Kind.OPEN) == (s.kind == Stage.Kind.OPEN)]
+        at = group.index(s)
+        rows.append(
+            {
+                "stage": s,
+                "up": at > 0,
+                "down": at < len(group) - 1,
+                "required": set(s.required_fields or []),
+                "required_labels": [
+                    f.title for f in requirable if f.key in (s.required_fields or [])
+                ],
+            }
+        )
+    return rows
