@@ -559,8 +559,7 @@ def clean_sections(object_type: str, sections: Any) -> list[dict[str, Any]]:
                 raise ValidationError(
                     {
                         "sections": _(
-                            "The field “%(key)s” is placed twice; place each field in one "
-                            "section."
+                            "The field “%(key)s” is placed twice; place each field in one section."
                         )
                         % {"key": field_key}
                     }
@@ -586,9 +585,7 @@ def clean_sections(object_type: str, sections: Any) -> list[dict[str, Any]]:
 
 
 @transaction.atomic
-def save_layout(
-    *, by: User, object_type: str, sections: Any, pipeline: Any = None
-) -> Layout:
+def save_layout(*, by: User, object_type: str, sections: Any, pipeline: Any = None) -> Layout:
     """Create or replace the layout of `object_type` (of `pipeline`'s deals when
     given): its sections in order, each with titles in both languages, its fields and
     the roles it is shown to (none: everyone). Administrators only; audited."""
@@ -596,11 +593,12 @@ def save_layout(
     _layout_type(object_type)
     pipeline_id = _pipeline_pk(object_type, pipeline)
     clean = clean_sections(object_type, sections)
-    layout = (
-        Layout.objects.select_for_update()
-        .filter(object_type=object_type, pipeline_id=pipeline_id)
-        .first()
-    )
+    rows = Layout.objects.select_for_update().filter(object_type=object_type)
+    if pipeline_id is None:
+        rows = rows.filter(pipeline__isnull=True)
+    else:
+        rows = rows.filter(pipeline_id=pipeline_id)
+    layout = rows.first()
     if layout is None:
         layout = Layout(object_type=object_type, pipeline_id=pipeline_id, sections=clean)
         _finish(layout)

@@ -136,8 +136,7 @@ def _edit(request: HttpRequest, object_type: str, pipeline: Pipeline | None) -> 
                 "title": layouts.title_of(s),
                 "fields": [fields[k] for k in keys],
                 "role_names": [role_names.get(r, str(r)) for r in s.get("roles") or []],
-                "required_limited": bool(s.get("roles"))
-                and any(fields[k].required for k in keys),
+                "required_limited": bool(s.get("roles")) and any(fields[k].required for k in keys),
             }
         )
     title = _("Layout: %(object)s") % {"object": spec.plural}
