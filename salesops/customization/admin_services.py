@@ -3,7 +3,8 @@ reorder, retire and restore, their options, default and help) and picklists.
 
 Same contract as the other services: keyword-only, atomic, administrators only, and a
 refusal (ValidationError with a message per field, PermissionDenied) writes nothing.
-Every change writes its audit entry.
+Every change writes its audit entry. Layouts (how record pages and forms group the
+fields, `layouts`) are saved here too.
 
 Two rules keep stored data meaningful:
 - a custom field's key, object and type never change, and its key may not be the name
@@ -24,8 +25,8 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from salesops.audit import services as audit
-from salesops.customization import registry
-from salesops.customization.models import CustomField, Picklist, PicklistOption
+from salesops.customization import layouts, registry
+from salesops.customization.models import CustomField, Layout, Picklist, PicklistOption
 from salesops.customization.services import _clean_one
 from salesops.lib.updates import apply, check_fields
 from salesops.users import admin_services as users_admin
@@ -462,3 +463,171 @@ def save_role(
             current = dict(Role.objects.select_for_update().get(pk=role.pk).hidden_fields or {})
         data = {**data, "hidden_fields": merge_hidden_fields(current, hidden)}
     return users_admin.save_role(by=by, data=data, role=role)
+
+
+# -- layouts ----------------------------------------------------------------------------
+
+TITLE_MAX = 100
+
+
+def _layout_type(object_type: str) -> None:
+    if object_type not in {s.key for s in layouts.layout_types()}:
+        raise ValidationError(
+            {
+                "object_type": _("There is no record page for “%(t)s” to lay out.")
+                % {"t": object_type}
+            }
+        )
+
+
+def _pipeline_pk(object_type: str, pipeline: Any) -> int | None:
+    pk = getattr(pipeline, "pk", pipeline)
+    if pk in (None, ""):
+        return None
+    if object_type != "deal":
+        raise ValidationError({"pipeline": _("Only deals have a layout per pipeline.")})
+    model: Any = Layout._meta.get_field("pipeline").related_model
+    if not str(pk).isdigit() or not model.objects.filter(pk=pk).exists():
+        raise ValidationError({"pipeline": _("There is no such pipeline.")})
+    return int(pk)
+
+
+def clean_sections(object_type: str, sections: Any) -> list[dict[str, Any]]:
+    """The sections as stored, or a ValidationError keyed "sections" naming what to fix:
+    an unknown field, a field placed twice, a section without a title, an unknown role.
+    A retired custom field may stay placed (it shows again when restored)."""
+    if not isinstance(sections, list) or not all(isinstance(s, dict) for s in sections):
+        raise ValidationError(
+            {"sections": _("Give the sections as a list of {key, titles, fields, roles}.")}
+        )
+    known = {f.key for f in layouts.placeable(object_type)}
+    retired = set(
+        CustomField.objects.filter(object_type=object_type, active=False).values_list(
+            "key", flat=True
+        )
+    )
+    role_ids = set(Role.objects.values_list("pk", flat=True))
+    keys: set[str] = set()
+    placed: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for s in sections:
+        key = str(s.get("key") or "")
+        if not layouts.SECTION_KEY.fullmatch(key):
+            raise ValidationError(
+                {
+                    "sections": _(
+                        "A section's key “%(key)s” must be lower-case letters, digits and "
+                        "underscores, starting with a letter."
+                    )
+                    % {"key": key}
+                }
+            )
+        if key in keys:
+            raise ValidationError(
+                {"sections": _("Two sections have the key “%(key)s”.") % {"key": key}}
+            )
+        keys.add(key)
+        title_zh = str(s.get("title_zh") or "").strip()
+        title_en = str(s.get("title_en") or "").strip()
+        if not title_zh and not title_en:
+            raise ValidationError(
+                {"sections": _("Give the section “%(key)s” a title.") % {"key": key}}
+            )
+        if len(title_zh) > TITLE_MAX or len(title_en) > TITLE_MAX:
+            raise ValidationError(
+                {
+                    "sections": _("A section's title may be at most %(n)s characters long.")
+                    % {"n": TITLE_MAX}
+                }
+            )
+        fields = s.get("fields") or []
+        roles = s.get("roles") or []
+        if not isinstance(fields, list) or not isinstance(roles, list):
+            raise ValidationError(
+                {"sections": _("Give the fields and roles of “%(key)s” as lists.") % {"key": key}}
+            )
+        for field_key in fields:
+            field_key = str(field_key)
+            if field_key not in known and field_key not in retired:
+                raise ValidationError(
+                    {
+                        "sections": _("There is no field “%(key)s” on this kind of record.")
+                        % {"key": field_key}
+                    }
+                )
+            if field_key in placed:
+                raise ValidationError(
+                    {
+                        "sections": _(
+                            "The field “%(key)s” is placed twice; place each field in one section."
+                        )
+                        % {"key": field_key}
+                    }
+                )
+            placed.add(field_key)
+        clean_roles: list[int] = []
+        for role in roles:
+            if isinstance(role, bool) or not str(role).isdigit() or int(role) not in role_ids:
+                raise ValidationError(
+                    {"sections": _("There is no role “%(role)s”.") % {"role": role}}
+                )
+            clean_roles.append(int(role))
+        out.append(
+            {
+                "key": key,
+                "title_zh": title_zh,
+                "title_en": title_en,
+                "fields": [str(k) for k in fields],
+                "roles": sorted(set(clean_roles)),
+            }
+        )
+    return out
+
+
+@transaction.atomic
+def save_layout(*, by: User, object_type: str, sections: Any, pipeline: Any = None) -> Layout:
+    """Create or replace the layout of `object_type` (of `pipeline`'s deals when
+    given): its sections in order, each with titles in both languages, its fields and
+    the roles it is shown to (none: everyone). Administrators only; audited."""
+    ensure_admin(by)
+    _layout_type(object_type)
+    pipeline_id = _pipeline_pk(object_type, pipeline)
+    clean = clean_sections(object_type, sections)
+    rows = Layout.objects.select_for_update().filter(object_type=object_type)
+    if pipeline_id is None:
+        rows = rows.filter(pipeline__isnull=True)
+    else:
+        rows = rows.filter(pipeline_id=pipeline_id)
+    layout = rows.first()
+    if layout is None:
+        layout = Layout(object_type=object_type, pipeline_id=pipeline_id, sections=clean)
+        _finish(layout)
+        layout.save()
+        audit.record(
+            by=by,
+            obj=layout,
+            action=audit.Action.CREATED,
+            changes=audit.values(layout, ["object_type", "pipeline", "sections"]),
+        )
+        return layout
+    shot = audit.snapshot(layout, ["sections"])
+    layout.sections = clean
+    _finish(layout)
+    layout.save()
+    audit.record(by=by, obj=layout, action=audit.Action.UPDATED, changes=shot.changes(layout))
+    return layout
+
+
+@transaction.atomic
+def delete_layout(*, by: User, layout: Layout) -> None:
+    """Drop a layout: the object's pages go back to one section of every field in the
+    registry's order (a pipeline's deals to the deals' layout)."""
+    ensure_admin(by)
+    layout = Layout.objects.select_for_update().get(pk=layout.pk)
+    audit.record(
+        by=by,
+        obj=layout,
+        action=audit.Action.DELETED,
+        changes=audit.values(layout, ["object_type", "pipeline", "sections"]),
+    )
+    layout.delete()

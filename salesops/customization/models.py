@@ -101,3 +101,47 @@ class CustomField(models.Model):
         """Every option ever offered, deactivated ones included: stored values keep
         their label, and a value is never given to another option."""
         return [o for o in self.options or [] if isinstance(o, dict) and "value" in o]
+
+
+class Layout(models.Model):
+    """How the record page and the forms of an object type (of a pipeline's deals, when
+    `pipeline` is set) group and order its fields, and which roles see each section.
+
+    A presentation, not a permission: the field policy still decides what anyone sees
+    or sets; a section limited to some roles is simply not shown to the others. Fields
+    placed in no section are shown under "Other fields"."""
+
+    object_type = models.CharField(_("object"), max_length=20, choices=OBJECT_TYPES)
+    #: Only for deals: this pipeline's deals use this layout instead of the object's.
+    pipeline = models.ForeignKey(
+        "pipeline.Pipeline",
+        verbose_name=_("pipeline"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="layouts",
+    )
+    #: [{"key", "title_zh", "title_en", "fields": [field keys], "roles": [role ids]}]
+    #: in order; no roles: everyone.
+    sections = models.JSONField(_("sections"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["object_type", "pipeline_id"]
+        verbose_name = _("layout")
+        verbose_name_plural = _("layouts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_type", "pipeline"], name="layout_unique_per_pipeline"
+            ),
+            models.UniqueConstraint(
+                fields=["object_type"],
+                condition=Q(pipeline__isnull=True),
+                name="layout_unique_per_object",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.pipeline_id:
+            return f"{self.object_type} · {self.pipeline}"
+        return self.object_type

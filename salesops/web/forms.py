@@ -18,7 +18,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from salesops.customization import registry
+from salesops.customization import layouts, registry
 from salesops.customization.registry import FieldSpec
 from salesops.lib.services import NotVisible
 from salesops.lib.updates import Conflict
@@ -192,19 +192,29 @@ def initial_of(obj: Any, specs: Iterable[FieldSpec]) -> dict[str, Any]:
 
 
 class RecordForm(forms.Form):
-    """A form of registry fields (built-in and custom) plus a page's own `extra`."""
+    """A form of registry fields (built-in and custom) plus a page's own `extra`.
+
+    Given `sections` (a layout's, `customization.layouts`), the form has their fields
+    in their order and shows them under the sections' headings (when they come from a
+    layout); `specs` is then ignored."""
 
     def __init__(
         self,
         *args: Any,
-        specs: Iterable[FieldSpec],
+        specs: Iterable[FieldSpec] = (),
         user: Any,
         extra: dict[str, forms.Field] | None = None,
+        sections: list[layouts.Section] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.specs: dict[str, FieldSpec] = {}
+        self.sections: list[tuple[str, list[str]]] = []
+        if sections is not None:
+            specs = layouts.flat(sections)
+            if layouts.has_headings(sections):
+                self.sections = [(s.title, [form_name(f) for f in s.fields]) for s in sections]
         for spec in specs:
             field = form_field(spec, user)
             if field is not None:
@@ -242,6 +252,23 @@ class RecordForm(forms.Form):
                 from salesops.web.views.listview import people
 
                 field.widget.choices = [EMPTY, *people(self.user)]
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The visible fields under their sections' headings (a layout's); the page's own
+        fields after them. Empty without a layout: the form is shown as one list."""
+        if not self.sections:
+            return []
+        out: list[dict[str, Any]] = []
+        grouped: set[str] = set()
+        for title, names in self.sections:
+            fields = [self[n] for n in names if n in self.fields and not self[n].is_hidden]
+            grouped.update(names)
+            if fields:
+                out.append({"title": title, "fields": fields})
+        rest = [f for f in self.visible_fields() if f.name not in grouped]
+        if rest:
+            out.append({"title": "", "fields": rest})
+        return out
 
     def custom(self) -> dict[str, Any]:
         """The custom values the form gives, as the services take them (empty clears)."""

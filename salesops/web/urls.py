@@ -17,6 +17,7 @@ from salesops.web.views import (
     quotes,
     reports,
     setup,
+    setup_layouts,
     subscriptions,
     targets,
 )
@@ -147,6 +148,13 @@ urlpatterns = [
     path("settings/pipelines/new/", setup.pipeline, name="settings_pipeline_new"),
     path("settings/pipelines/<int:pk>/", setup.pipeline, name="settings_pipeline"),
     path("settings/audit/", audit_log, name="settings_audit"),
+    path("settings/layouts/", setup_layouts.layout_index, name="settings_layouts"),
+    path(
+        "settings/layouts/deal/pipelines/<int:pk>/",
+        setup_layouts.layout_pipeline,
+        name="settings_layout_pipeline",
+    ),
+    path("settings/layouts/<str:object_type>/", setup_layouts.layout_edit, name="settings_layout"),
     path("followups/<int:pk>/inline/", followup_inline, name="followup_inline"),
     path("tasks/<int:pk>/inline/", task_inline, name="task_inline"),
     path("tasks/<int:pk>/inline/done/", task_inline_done, name="task_inline_done"),

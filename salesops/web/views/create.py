@@ -36,7 +36,7 @@ from salesops.crm.models import (
     PaymentPlan,
     Product,
 )
-from salesops.customization import policy
+from salesops.customization import layouts, policy
 from salesops.customization.registry import FieldSpec
 from salesops.pipeline.models import Pipeline
 from salesops.web.auth import me
@@ -113,8 +113,24 @@ class CreatePage(LoginRequiredMixin, View):
             leave_out=self.leave_out,
         )
 
+    def layout_pipeline(self) -> Any:
+        """The pipeline whose layout the new record's form follows (deals), else None."""
+        return None
+
+    def sections(self) -> list[layouts.Section]:
+        """The form's fields grouped and ordered by the object's layout; fields of a
+        section not shown to the person's role are not in their form."""
+        return layouts.arrange(
+            me(self.request),
+            object_type_of(self.model),
+            self.specs(),
+            pipeline=self.layout_pipeline(),
+        )
+
     def build(self, data: Any = None) -> RecordForm:
-        form = RecordForm(data, specs=self.specs(), user=me(self.request), initial=self.initial())
+        form = RecordForm(
+            data, sections=self.sections(), user=me(self.request), initial=self.initial()
+        )
         for name, label in self.labels.items():
             if name in form.fields:
                 form.fields[name].label = label
@@ -219,8 +235,18 @@ class DealCreate(CreatePage):
     #: A new deal starts in its pipeline's first stage.
     leave_out = ("stage",)
 
+    def layout_pipeline(self) -> Any:
+        """The pipeline chosen (posted, or given as ?pipeline=), else the default one."""
+        source = self.request.POST if self.request.method == "POST" else self.request.GET
+        raw = source.get("pipeline", "")
+        if raw.isdigit():
+            return int(raw)
+        if not hasattr(self, "_default_pipeline"):
+            self._default_pipeline = getattr(Pipeline.default(), "pk", None)
+        return self._default_pipeline
+
     def initial(self) -> dict[str, Any]:
-        return {**super().initial(), "pipeline": getattr(Pipeline.default(), "pk", None)}
+        return {**super().initial(), "pipeline": self.layout_pipeline()}
 
     def build(self, data: Any = None) -> RecordForm:
         form = super().build(data)
@@ -249,7 +275,7 @@ def followup_form(user: Any, data: Any = None, initial: dict | None = None) -> R
     specs = create_specs(user, "followup", activities.log_followup, leave_out=LINKS)
     form = RecordForm(
         data,
-        specs=specs,
+        sections=layouts.arrange(user, "followup", specs),
         user=user,
         initial={"kind": FollowUp.Kind.CALL, **(initial or {})},
         prefix="fu",

@@ -114,6 +114,9 @@ class DealPage(RecordPage):
     template_name = "web/deal.html"
     timeline_link = "deal"
 
+    def layout_pipeline(self, obj: Any) -> Any:
+        return obj.pipeline_id
+
     def update(self, obj: Any, data: dict, custom: dict | None, version: int) -> Any:
         if isinstance(data.get("contact"), Contact):
             data["contact"] = data["contact"].pk

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as L
 
 from salesops.crm import commerce_services as commerce
 from salesops.crm.models import Customer, Deal, Product, Quote
-from salesops.customization import policy
+from salesops.customization import layouts, policy
 from salesops.customization.registry import FieldSpec
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, RecordForm, initial_of
@@ -179,7 +179,12 @@ def _edit_quote(request: HttpRequest, quote: Quote | None) -> HttpResponse:
         ]
     elif deal is not None:
         initial["currency"] = deal.currency_id
-    form = RecordForm(request.POST or None, specs=specs, user=user, initial=initial)
+    form = RecordForm(
+        request.POST or None,
+        sections=layouts.arrange(user, "quote", specs),
+        user=user,
+        initial=initial,
+    )
     formset = _line_formset(request, request.POST or None, line_initial)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:

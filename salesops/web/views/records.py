@@ -1,5 +1,6 @@
 """Record pages: every field the reader may see (the metadata registry through the
-field policy), inline edit of those they may change (htmx, through the service with
+field policy), grouped and ordered by the object's layout (a deal's pipeline's when it
+has one; `customization.layouts`), inline edit of those they may change (htmx, through the service with
 the version the reader saw), a full edit form with the custom fields, the timeline,
 related records and a quick follow-up form. One flat class, one subclass per kind,
 stating only what is its own: the update service and what it takes, the template,
@@ -25,7 +26,7 @@ from django.views import View
 
 from salesops.activities.models import FollowUp
 from salesops.audit.models import AuditEntry
-from salesops.customization import policy, registry
+from salesops.customization import layouts, policy, registry
 from salesops.customization.registry import FieldSpec
 from salesops.users.models import User
 from salesops.web.audit_display import describe
@@ -153,25 +154,42 @@ class RecordPage(LoginRequiredMixin, View):
             if not f.internal and f.type != registry.JSON
         ]
 
-    def editable(self) -> list[FieldSpec]:
-        """The fields the reader may change here: visible, editable in the registry, and
+    def layout_pipeline(self, obj: Any) -> Any:
+        """The pipeline whose layout the record follows (deals), else None."""
+        return None
+
+    def sections(self, obj: Any) -> list[layouts.Section]:
+        """The fields the reader may see, grouped and ordered by the layout: a section
+        not shown to their role is not on their page."""
+        return layouts.sections_for(
+            me(self.request), self.object_type, pipeline=self.layout_pipeline(obj)
+        )
+
+    def editable(self, obj: Any) -> list[FieldSpec]:
+        """The fields the reader may change here: visible, editable in the registry,
         taken by a general update (`writable`: not the owner, nor what has a service of
-        its own, such as a deal's stage)."""
+        its own, such as a deal's stage), and on the reader's layout; in its order."""
         from salesops.crm.services import writable
 
         user = me(self.request)
         if not user.has_right(self.model.object_type, "edit"):
             return []
         allowed = writable(user, self.object_type)
-        return [
+        specs = [
             f
             for f in policy.editable_fields(user, self.object_type)
             if (self.custom_updates if f.is_custom else f.key in allowed)
             and f.type != registry.JSON
         ]
+        return layouts.flat(self.editable_sections(obj, specs))
 
-    def can_edit(self) -> bool:
-        return bool(self.editable())
+    def editable_sections(self, obj: Any, specs: list[FieldSpec]) -> list[layouts.Section]:
+        return layouts.arrange(
+            me(self.request), self.object_type, specs, pipeline=self.layout_pipeline(obj)
+        )
+
+    def can_edit(self, obj: Any) -> bool:
+        return bool(self.editable(obj))
 
     # -- data ---------------------------------------------------------------------------
     def get_object(self, pk: int) -> Any:
@@ -186,8 +204,20 @@ class RecordPage(LoginRequiredMixin, View):
     def update(self, obj: Any, data: dict[str, Any], custom: dict | None, version: int) -> Any:
         raise NotImplementedError
 
-    def form(self, obj: Any, specs: list[FieldSpec], data: Any = None) -> RecordForm:
-        form = RecordForm(data, specs=specs, user=me(self.request), initial=initial_of(obj, specs))
+    def form(
+        self,
+        obj: Any,
+        specs: list[FieldSpec],
+        data: Any = None,
+        sections: list[layouts.Section] | None = None,
+    ) -> RecordForm:
+        form = RecordForm(
+            data,
+            specs=specs,
+            sections=sections,
+            user=me(self.request),
+            initial=initial_of(obj, specs),
+        )
         self.fix_choices(form, obj)
         return form
 
@@ -229,9 +259,12 @@ class RecordPage(LoginRequiredMixin, View):
             },
         )
 
-    def field_rows(self, obj: Any) -> list[dict[str, Any]]:
-        shown = self.shown()
-        editable = {form_name(f) for f in self.editable()}
+    def field_sections(self, obj: Any) -> list[dict[str, Any]]:
+        """The page's sections: each heading with the rows of its fields (one query for
+        the people custom fields name, whatever their number)."""
+        sections = self.sections(obj)
+        shown = layouts.flat(sections)
+        editable = {form_name(f) for f in self.editable(obj)}
         people_ids = [
             v
             for f in shown
@@ -244,13 +277,23 @@ class RecordPage(LoginRequiredMixin, View):
         )
         return [
             {
-                "name": form_name(f),
-                "label": f.title,
-                "value": display(obj, f, people),
-                "editable": form_name(f) in editable,
+                "key": s.key,
+                "title": s.title,
+                "rows": [
+                    {
+                        "name": form_name(f),
+                        "label": f.title,
+                        "value": display(obj, f, people),
+                        "editable": form_name(f) in editable,
+                    }
+                    for f in s.fields
+                ],
             }
-            for f in shown
+            for s in sections
         ]
+
+    def field_rows(self, obj: Any) -> list[dict[str, Any]]:
+        return [row for s in self.field_sections(obj) for row in s["rows"]]
 
     def timeline_context(self, obj: Any, before: Any = None) -> dict[str, Any]:
         """The timeline's first page (or the one before `before`); a record without a
@@ -269,13 +312,15 @@ class RecordPage(LoginRequiredMixin, View):
 
     def context(self, obj: Any, before: Any = None, **extra: Any) -> dict[str, Any]:
         user = me(self.request)
-        can_edit = self.can_edit()
+        can_edit = self.can_edit(obj)
+        field_sections = self.field_sections(obj)
         return {
             "obj": self.context_obj(obj),
             "page": self,
             "title": str(obj),
             "kind_label": self.model._meta.verbose_name,
-            "field_rows": self.field_rows(obj),
+            "field_sections": field_sections,
+            "field_rows": [row for s in field_sections for row in s["rows"]],
             "can_edit": can_edit,
             "can_delete": user.has_right(self.model.object_type, "delete"),
             **self.timeline_context(obj, before),
@@ -314,11 +359,12 @@ class RecordPage(LoginRequiredMixin, View):
     # -- full edit form ---------------------------------------------------------------------
     def edit(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = self.get_object(pk)
-        specs = self.editable()
+        specs = self.editable(obj)
         if not specs:
             raise Http404
+        sections = self.editable_sections(obj, specs)
         if request.method == "POST":
-            form = self.form(obj, specs, request.POST)
+            form = self.form(obj, specs, request.POST, sections=sections)
             if form.is_valid():
                 try:
                     self.update(
@@ -333,7 +379,7 @@ class RecordPage(LoginRequiredMixin, View):
                     messages.success(request, _("Saved."))
                     return HttpResponseRedirect(reverse(f"{self.key}_detail", args=[obj.pk]))
         else:
-            form = self.form(obj, specs)
+            form = self.form(obj, specs, sections=sections)
         return render(
             request,
             "web/edit.html",
@@ -349,7 +395,7 @@ class RecordPage(LoginRequiredMixin, View):
     # -- one field, inline -------------------------------------------------------------------
     def field(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
         obj = self.get_object(pk)
-        spec = next((f for f in self.editable() if form_name(f) == name), None)
+        spec = next((f for f in self.editable(obj) if form_name(f) == name), None)
         if spec is None:  # unknown, hidden from the reader, or not theirs to change
             raise Http404
         if request.method == "GET" and request.GET.get("cancel"):
