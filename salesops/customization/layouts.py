@@ -102,9 +102,13 @@ def title_of(section: dict[str, Any]) -> str:
 
 
 def shown_to(user: Any, section: dict[str, Any]) -> bool:
-    """Whether a section is shown to `user`: it names no roles, or the user's role."""
+    """Whether a section is shown to `user`: it names no roles, or the user's role, or
+    the user administers the organisation (who sets layouts up sees every section)."""
     roles = section.get("roles") or []
     if not roles or getattr(user, "is_superuser", False):
+        return True
+    role = getattr(user, "role", None)
+    if role is not None and role.is_admin:
         return True
     return getattr(user, "role_id", None) in roles
 
