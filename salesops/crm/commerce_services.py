@@ -595,6 +595,15 @@ def create_custom_field(
     help_text: str = "",
 ) -> CustomField:
     ensure_admin(by)
+    if field_type in (CustomField.Type.FORMULA, CustomField.Type.ROLLUP):
+        raise ValidationError(
+            {
+                "field_type": _(
+                    "Formula and roll-up fields are set up in Settings › Custom fields, "
+                    "where their formula or roll-up is checked."
+                )
+            }
+        )
     if CustomField.objects.filter(object_type=object_type, key=key).exists():
         raise ValidationError(
             {"key": _("This kind of record already has a field “%(k)s”.") % {"k": key}}
