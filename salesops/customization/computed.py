@@ -445,7 +445,7 @@ def _rollup_values(d: CustomField, parent_ids: list[int]) -> dict[int, Any]:
         condition = condition_filter(d.rollup_object, d.rollup_condition)
     except (ExpressionError, KeyError):
         return {}
-    child = registry.get(d.rollup_object).model
+    child: Any = registry.get(d.rollup_object).model
     rows = (
         child.objects.filter(condition, **{f"{link}__in": parent_ids})
         .order_by()
@@ -460,7 +460,7 @@ def _write_parents(object_type: str, parent_ids: list[int], fields: list[CustomF
     """Recompute `fields` (roll-ups of `object_type`) and then the formulas of the
     parents `parent_ids` (one batch), writing the rows whose values changed."""
     results = {d.key: _rollup_values(d, parent_ids) for d in fields}
-    model = registry.get(object_type).model
+    model: Any = registry.get(object_type).model
     parents = list(model.all_objects.select_for_update().filter(pk__in=parent_ids).order_by("pk"))
     changed = []
     for parent in parents:
@@ -513,7 +513,7 @@ def recompute_object(object_type: str, *, rollups: list[CustomField] | None = No
     fields = rollups_on(object_type) if rollups is None else rollups
     if not fields and not formulas(object_type):
         return 0
-    model = spec.model
+    model: Any = spec.model
     changed, last = 0, 0
     while True:
         ids = list(

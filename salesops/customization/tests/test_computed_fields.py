@@ -118,9 +118,7 @@ def test_a_formula_is_computed_for_every_record_when_created_and_when_changed(ca
 
 def test_the_recompute_command_rebuilds_an_objects_computed_values(cast, pipeline):
     weighted(cast)
-    deal = DealFactory.create(
-        owner=cast.rep, pipeline=pipeline, amount=Decimal(80), probability=50
-    )
+    deal = DealFactory.create(owner=cast.rep, pipeline=pipeline, amount=Decimal(80), probability=50)
     Deal.all_objects.filter(pk=deal.pk).update(custom={"weighted": "1.00"})
     out = io.StringIO()
     call_command("recompute-fields", "deal", stdout=out)
@@ -298,9 +296,7 @@ def test_the_row_and_bulk_import_paths_keep_formulas_and_roll_ups(cast):
     assert Contact.objects.get(name="ann").custom["badge"] == "ANN / CEO"
     assert (custom_of(acme)["contacts_n"], custom_of(globex)["contacts_n"]) == (1, 1)
 
-    data = contacts_csv(
-        [["Acme", f"p{i}", f"1380000{i:04d}", "VP"] for i in range(30)]
-    )
+    data = contacts_csv([["Acme", f"p{i}", f"1380000{i:04d}", "VP"] for i in range(30)])
     with open_table(io.BytesIO(data), "c.csv") as table:
         columns = suggest_mapping(table.headers, spec_for("contact"))
         report = run_bulk_import(table, user=cast.rep, columns=columns, chunk_size=10)
