@@ -100,24 +100,28 @@ class CustomField(models.Model):
     expression = models.TextField(
         _("formula"),
         blank=True,
+        default="",
         help_text=_("Computed from the record's fields, e.g. amount * probability / 100."),
     )
     result_type = models.CharField(
-        _("result type"), max_length=20, choices=ResultType.choices, blank=True
+        _("result type"), max_length=20, choices=ResultType.choices, blank=True, default=""
     )
     #: Roll-ups: `rollup_aggregate` of `rollup_field` over the records of `rollup_object`
     #: whose reference `rollup_link` names this record and that meet `rollup_condition`.
     rollup_object = models.CharField(
-        _("records rolled up"), max_length=20, choices=OBJECT_TYPES, blank=True
+        _("records rolled up"), max_length=20, choices=OBJECT_TYPES, blank=True, default=""
     )
-    rollup_link = models.CharField(_("their reference to this record"), max_length=50, blank=True)
+    rollup_link = models.CharField(
+        _("their reference to this record"), max_length=50, blank=True, default=""
+    )
     rollup_aggregate = models.CharField(
-        _("calculation"), max_length=10, choices=Aggregate.choices, blank=True
+        _("calculation"), max_length=10, choices=Aggregate.choices, blank=True, default=""
     )
-    rollup_field = models.CharField(_("field rolled up"), max_length=50, blank=True)
+    rollup_field = models.CharField(_("field rolled up"), max_length=50, blank=True, default="")
     rollup_condition = models.TextField(
         _("only records where"),
         blank=True,
+        default="",
         help_text=_('Optional, e.g. status == "won" and currency in ("CNY", "USD").'),
     )
 

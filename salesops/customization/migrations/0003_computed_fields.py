@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
             model_name="customfield",
             name="expression",
             field=models.TextField(
-                blank=True,
+                blank=True, default="",
                 help_text="Computed from the record's fields, e.g. amount * probability / 100.",
                 verbose_name="formula",
             ),
@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             model_name="customfield",
             name="result_type",
             field=models.CharField(
-                blank=True,
+                blank=True, default="",
                 choices=[
                     ("number", "Number"),
                     ("money", "Money"),
@@ -63,21 +63,21 @@ class Migration(migrations.Migration):
             model_name="customfield",
             name="rollup_object",
             field=models.CharField(
-                blank=True, choices=OBJECT_TYPES, max_length=20, verbose_name="records rolled up"
+                blank=True, default="", choices=OBJECT_TYPES, max_length=20, verbose_name="records rolled up"
             ),
         ),
         migrations.AddField(
             model_name="customfield",
             name="rollup_link",
             field=models.CharField(
-                blank=True, max_length=50, verbose_name="their reference to this record"
+                blank=True, default="", max_length=50, verbose_name="their reference to this record"
             ),
         ),
         migrations.AddField(
             model_name="customfield",
             name="rollup_aggregate",
             field=models.CharField(
-                blank=True,
+                blank=True, default="",
                 choices=[("count", "Count"), ("sum", "Sum"), ("min", "Smallest"), ("max", "Largest")],
                 max_length=10,
                 verbose_name="calculation",
@@ -86,13 +86,13 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="customfield",
             name="rollup_field",
-            field=models.CharField(blank=True, max_length=50, verbose_name="field rolled up"),
+            field=models.CharField(blank=True, default="", max_length=50, verbose_name="field rolled up"),
         ),
         migrations.AddField(
             model_name="customfield",
             name="rollup_condition",
             field=models.TextField(
-                blank=True,
+                blank=True, default="",
                 help_text='Optional, e.g. status == "won" and currency in ("CNY", "USD").',
                 verbose_name="only records where",
             ),
