@@ -238,9 +238,18 @@ def _computes_text(field: CustomField) -> str:
     if field.field_type == CustomField.Type.FORMULA:
         return field.expression
     if field.field_type == CustomField.Type.ROLLUP:
-        what = field.rollup_field or "*"
-        text = f"{field.rollup_aggregate}({field.rollup_object}.{what}) by {field.rollup_link}"
-        return f"{text} where {field.rollup_condition}" if field.rollup_condition else text
+        text = _("%(aggregate)s of %(object)s.%(field)s through %(link)s") % {
+            "aggregate": field.get_rollup_aggregate_display(),
+            "object": field.rollup_object,
+            "field": field.rollup_field or "*",
+            "link": field.rollup_link,
+        }
+        if field.rollup_condition:
+            text = _("%(rollup)s where %(condition)s") % {
+                "rollup": text,
+                "condition": field.rollup_condition,
+            }
+        return text
     return ""
 
 
@@ -284,7 +293,7 @@ class CustomFieldSection(Section):
         if "expression" in form.fields:
             form.fields["expression"].widget = forms.Textarea(attrs={"rows": 2})
             form.fields["expression"].help_text = L(
-                "Formula: fields by their key, + - * / %, comparisons, and, or, not, "
+                "Formula: fields by their key, + - * /, comparisons, and, or, not, "
                 "if … else …, and functions such as round, min, max, days, coalesce. "
                 "E.g. amount * probability / 100."
             )

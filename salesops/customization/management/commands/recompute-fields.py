@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from salesops.customization import computed, registry
 
@@ -21,7 +22,11 @@ class Command(BaseCommand):
         for name in names:
             spec = registry.find(name)
             if spec is None or not spec.customisable:
-                raise CommandError(f"There is no object type {name!r} with custom fields.")
+                raise CommandError(
+                    _("There is no kind of record “%(name)s” with custom fields.") % {"name": name}
+                )
             changed = computed.recompute_object(name)
             if opts["object"] or changed:
-                self.stdout.write(f"{name}: {changed} records changed")
+                self.stdout.write(
+                    _("%(object)s: %(n)s records changed") % {"object": name, "n": changed}
+                )
