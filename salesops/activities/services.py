@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from salesops.activities.models import FollowUp, Task
 from salesops.audit import services as audit
 from salesops.crm.models import Contact, Customer, Deal, Lead
-from salesops.customization import policy
+from salesops.customization import computed, policy
 from salesops.customization.services import clean_custom_values
 from salesops.lib.services import ensure_can, ensure_right
 from salesops.users.models import User
@@ -103,8 +103,10 @@ def log_followup(
         Customer.all_objects.filter(pk=customer.pk).filter(
             Q(last_followup_at__isnull=True) | Q(last_followup_at__lt=occurred_at)
         ).update(last_followup_at=occurred_at)
+        computed.refresh(Customer, [customer.pk])
     if lead is not None and lead.status == Lead.Status.NEW and kind in FollowUp.TOUCHPOINT_KINDS:
         Lead.objects.filter(pk=lead.pk, status=Lead.Status.NEW).update(status=Lead.Status.CONTACTED)
+        computed.refresh(Lead, [lead.pk])
     return followup
 
 
@@ -165,6 +167,7 @@ def complete_task(*, task: Task, by: User, done: bool = True) -> Task:
     Task.objects.filter(pk=task.pk).update(
         done_at=timezone.now() if done else None, version=F("version") + 1
     )
+    computed.refresh(Task, [task.pk])
     task.refresh_from_db()
     if (was_done is None) == done:  # a real change, not done twice
         audit.record(

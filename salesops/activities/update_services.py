@@ -25,7 +25,7 @@ from salesops.activities.services import FUTURE_TOLERANCE
 from salesops.audit import services as audit
 from salesops.crm.models import Customer
 from salesops.crm.services import writable
-from salesops.customization import policy
+from salesops.customization import computed, policy
 from salesops.customization.services import clean_custom_values
 from salesops.lib.services import NotVisible, ensure_can
 from salesops.lib.updates import apply, check_fields, check_version
@@ -96,6 +96,7 @@ def _keep_last_followup(customer_id: int, *, before: dt.datetime, now: dt.dateti
         customers.filter(Q(last_followup_at__isnull=True) | Q(last_followup_at__lt=now)).update(
             last_followup_at=now
         )
+        computed.refresh(Customer, [customer_id])
         return
     # Moved back: only if this follow-up was the latest does the date fall, to the
     # latest of the others (or this one, if it is still the latest).
@@ -106,6 +107,7 @@ def _keep_last_followup(customer_id: int, *, before: dt.datetime, now: dt.dateti
         .values("latest")
     )
     customers.filter(last_followup_at=before).update(last_followup_at=Subquery(latest))
+    computed.refresh(Customer, [customer_id])
 
 
 @transaction.atomic

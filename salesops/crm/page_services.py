@@ -23,6 +23,7 @@ from salesops.crm.models import (
     Quote,
 )
 from salesops.crm.services import _check_owner, _lock, assign_customer
+from salesops.customization import computed
 from salesops.lib.services import ensure_can
 from salesops.lib.updates import apply, check_fields
 from salesops.users.models import User
@@ -52,6 +53,7 @@ def assign_owner(*, obj: Any, to: User, by: User) -> Any:
     if isinstance(obj, Contract):
         for child in (PaymentPlan, Payment):
             child.objects.filter(contract=obj).update(owner=to, version=F("version") + 1)
+            computed.refresh(child, child.all_objects.filter(contract=obj))
     return obj
 
 

@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 
 from salesops.audit import services as audit
 from salesops.crm.models import Customer, PoolEvent, PoolRule
+from salesops.customization import computed
 from salesops.org.models import Organisation
 from salesops.users.models import Notification, Team, User
 
@@ -290,6 +291,8 @@ def _move_if_unchanged(customer: Customer, now: dt.datetime) -> bool:
         version=F("version") + 1,
         updated_at=now,
     )
+    if moved:
+        computed.refresh(Customer, [customer.pk])
     return moved == 1
 
 

@@ -34,7 +34,7 @@ from salesops.crm.models import (
 )
 from salesops.crm.models.deals import StageHistory
 from salesops.crm.pool import rule_for_user
-from salesops.customization import policy, registry
+from salesops.customization import computed, policy, registry
 from salesops.customization.services import check_picklist_value, clean_custom_values
 from salesops.lib.money import money
 from salesops.lib.services import ensure_can, ensure_right
@@ -438,6 +438,7 @@ def _move_customer(customer: Customer, *, to: User | None, now: dt.datetime) -> 
         update_fields=["owner", "owned_since", "pool_entered_at", "version", "updated_at"]
     )
     Contact.objects.filter(customer=customer).update(owner=to, version=F("version") + 1)
+    computed.refresh(Contact, Contact.all_objects.filter(customer=customer))
     return before.changes(customer)
 
 
@@ -658,6 +659,7 @@ def _refresh_customer_wins(customer_id: int) -> None:
             else Customer.Lifecycle.REPEAT
         )
     Customer.all_objects.filter(pk=customer_id).update(**fields)
+    computed.refresh(Customer, [customer_id])
 
 
 def mark_deal_won(*, deal: Deal, by: User, closed_on: dt.date | None = None) -> Deal:
@@ -863,7 +865,17 @@ def delete_customer(*, customer: Customer, by: User) -> None:
             deleted_at=now, version=F("version") + 1
         )
     Customer.objects.filter(pk=customer.pk).update(deleted_at=now, version=F("version") + 1)
+    _refresh_children(customer)
     audit.record(by=by, obj=customer, action=audit.Action.DELETED, at=now)
+
+
+def _refresh_children(customer: Customer) -> None:
+    """Formulas and roll-ups after a customer's children were deleted or restored with
+    it (queryset updates, which `save()`'s signals do not see)."""
+    for rel in CUSTOMER_CHILDREN:
+        model = getattr(Customer, rel).rel.related_model
+        computed.refresh(model, model.all_objects.filter(customer=customer))
+    computed.refresh(Customer, [customer.pk])
 
 
 @transaction.atomic
@@ -878,6 +890,7 @@ def restore_customer(*, customer: Customer, by: User) -> None:
             deleted_at=None, version=F("version") + 1
         )
     Customer.all_objects.filter(pk=customer.pk).update(deleted_at=None, version=F("version") + 1)
+    _refresh_children(customer)
     audit.record(by=by, obj=customer, action=audit.Action.RESTORED)
 
 

@@ -25,7 +25,8 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from salesops.audit import services as audit
-from salesops.customization import layouts, registry
+from salesops.customization import computed, layouts, registry
+from salesops.customization.expressions import ExpressionError
 from salesops.customization.models import CustomField, Layout, Picklist, PicklistOption
 from salesops.customization.services import _clean_one
 from salesops.lib.updates import apply, check_fields
@@ -36,8 +37,27 @@ from salesops.users.models import OBJECT_TYPES, Role, User
 KEY = re.compile(r"[a-z][a-z0-9_]*")
 OPTION_MAX = 100
 SELECTS = (CustomField.Type.SELECT, CustomField.Type.MULTI_SELECT)
+#: How a formula or roll-up computes its values.
+COMPUTING = (
+    "expression",
+    "result_type",
+    "rollup_object",
+    "rollup_link",
+    "rollup_aggregate",
+    "rollup_field",
+    "rollup_condition",
+)
 #: What may change on a definition; key, object type and field type may not.
-FIELD_EDITABLE = {"label", "required", "options", "order", "active", "help_text", "default"}
+FIELD_EDITABLE = {
+    "label",
+    "required",
+    "options",
+    "order",
+    "active",
+    "help_text",
+    "default",
+    *COMPUTING,
+}
 
 
 def _finish(obj: Any) -> None:
@@ -114,6 +134,50 @@ def _default(field: CustomField, raw: Any) -> Any:
         raise ValidationError({"default": e.messages}) from None
 
 
+def _computing(field: CustomField) -> None:
+    """Check how a formula or roll-up computes (refusing, with the position of the error
+    or the name that is unknown, what cannot be used) and set its result type; other
+    fields have none of these settings."""
+    if not field.computed:
+        given = [name for name in COMPUTING if getattr(field, name)]
+        if given:
+            raise ValidationError(
+                {given[0]: _("Only formula and roll-up fields have this setting.")}
+            )
+        return
+    if field.required or field.default is not None:
+        raise ValidationError(
+            {
+                "required": _(
+                    "A formula or roll-up is computed: it cannot be required or have a default."
+                )
+            }
+        )
+    if field.field_type == CustomField.Type.FORMULA:
+        for name in COMPUTING[2:]:
+            setattr(field, name, "")
+        field.expression = (field.expression or "").strip()
+        try:
+            computed.check_formula(field.object_type, field.key, field.expression)
+        except ExpressionError as e:
+            raise ValidationError({"expression": e.messages}) from None
+        if field.result_type not in CustomField.ResultType.values:
+            raise ValidationError({"result_type": _("Choose the type of the formula's value.")})
+        return
+    field.expression = ""
+    field.rollup_condition = (field.rollup_condition or "").strip()
+    field.result_type, _condition = computed.check_rollup(
+        object_type=field.object_type,
+        child=field.rollup_object,
+        link=field.rollup_link,
+        aggregate=field.rollup_aggregate,
+        field="" if field.rollup_aggregate == CustomField.Aggregate.COUNT else field.rollup_field,
+        condition=field.rollup_condition,
+    )
+    if field.rollup_aggregate == CustomField.Aggregate.COUNT:
+        field.rollup_field = ""
+
+
 def _next_order(object_type: str) -> int:
     top = CustomField.objects.filter(object_type=object_type).aggregate(m=Max("order"))["m"]
     return (top or 0) + 1
@@ -136,9 +200,17 @@ def create_custom_field(
     active: bool = True,
     help_text: str = "",
     default: Any = None,
+    expression: str = "",
+    result_type: str = "",
+    rollup_object: str = "",
+    rollup_link: str = "",
+    rollup_aggregate: str = "",
+    rollup_field: str = "",
+    rollup_condition: str = "",
 ) -> CustomField:
     """A custom field on `object_type` (any of `users.models.OBJECT_TYPES`), placed
-    last unless `order` is given."""
+    last unless `order` is given. A formula (`expression`, `result_type`) or roll-up
+    (`rollup_*`) is computed for every record at once."""
     ensure_admin(by)
     if object_type not in {t for t, _label in OBJECT_TYPES}:
         raise ValidationError({"object_type": _("Choose the kind of record the field is on.")})
@@ -167,16 +239,32 @@ def create_custom_field(
         order=_next_order(object_type) if order is None else order,
         active=active,
         help_text=help_text,
+        expression=expression or "",
+        result_type=result_type or "",
+        rollup_object=rollup_object or "",
+        rollup_link=rollup_link or "",
+        rollup_aggregate=rollup_aggregate or "",
+        rollup_field=rollup_field or "",
+        rollup_condition=rollup_condition or "",
     )
-    field.default = _default(field, default)
+    if field.computed and not registry.get(object_type).customisable:
+        raise ValidationError({"object_type": _("This kind of record has no custom fields.")})
+    field.default = None if field.computed else _default(field, default)
+    _computing(field)
     _finish(field)
     field.save()
     audit.record(
         by=by,
         obj=field,
         action=audit.Action.CREATED,
-        changes=audit.values(field, ["object_type", "key", "label", "field_type", "default"]),
+        changes=audit.values(
+            field,
+            ["object_type", "key", "label", "field_type", "default"]
+            + [name for name in COMPUTING if getattr(field, name)],
+        ),
     )
+    if field.computed and field.active:
+        computed.recompute_field(field)
     return field
 
 
@@ -194,15 +282,27 @@ def update_custom_field(*, field: CustomField, by: User, data: dict[str, Any]) -
         data["options"] = _options(field.field_type, data["options"], before=field.all_options())
     if data.get("active") and not field.active:
         _check_key(field.object_type, field.key)
+    for name in COMPUTING:
+        if name in data:
+            data[name] = str(data[name] or "")
+    before = {name: getattr(field, name) for name in (*COMPUTING, "active")}
     shot = audit.snapshot(field, data)
     apply(field, {k: v for k, v in data.items() if k != "default"})
-    if "default" in data:
+    if field.computed:
+        if data.get("default") not in (None, "", []):
+            raise ValidationError({"default": _("A formula or roll-up has no default value.")})
+    elif "default" in data:
         field.default = _default(field, data["default"])
     elif "options" in data and field.default is not None:
         field.default = _default(field, field.default)
+    if field.computed or any(data.get(name) for name in COMPUTING):
+        _computing(field)
     _finish(field)
     field.save()
     audit.record(by=by, obj=field, action=audit.Action.UPDATED, changes=shot.changes(field))
+    after = {name: getattr(field, name) for name in (*COMPUTING, "active")}
+    if field.computed and field.active and after != before:
+        computed.recompute_field(field)
     return field
 
 

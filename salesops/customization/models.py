@@ -60,6 +60,23 @@ class CustomField(models.Model):
         URL = "url", _("URL")
         EMAIL = "email", _("E-mail")
         PHONE = "phone", _("Phone")
+        FORMULA = "formula", _("Formula")
+        ROLLUP = "rollup", _("Roll-up")
+
+    class ResultType(models.TextChoices):
+        """The type a formula's or roll-up's value has (as a custom field of that type)."""
+
+        NUMBER = "number", _("Number")
+        MONEY = "money", _("Money")
+        TEXT = "text", _("Text")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes/no")
+
+    class Aggregate(models.TextChoices):
+        COUNT = "count", _("Count")
+        SUM = "sum", _("Sum")
+        MIN = "min", _("Smallest")
+        MAX = "max", _("Largest")
 
     object_type = models.CharField(_("object"), max_length=20, choices=OBJECT_TYPES)
     key = models.SlugField(
@@ -78,6 +95,35 @@ class CustomField(models.Model):
     #: The value a new record takes when none is given (stored as the field's values
     #: are: validated by the same rules); None for no default.
     default = models.JSONField(_("default value"), null=True, blank=True)
+    #: Formula and roll-up fields: read-only values computed and stored in each
+    #: record's custom values (`customization.computed`), of type `result_type`.
+    expression = models.TextField(
+        _("formula"),
+        blank=True,
+        default="",
+        help_text=_("Computed from the record's fields, e.g. amount * probability / 100."),
+    )
+    result_type = models.CharField(
+        _("result type"), max_length=20, choices=ResultType.choices, blank=True, default=""
+    )
+    #: Roll-ups: `rollup_aggregate` of `rollup_field` over the records of `rollup_object`
+    #: whose reference `rollup_link` names this record and that meet `rollup_condition`.
+    rollup_object = models.CharField(
+        _("records rolled up"), max_length=20, choices=OBJECT_TYPES, blank=True, default=""
+    )
+    rollup_link = models.CharField(
+        _("their reference to this record"), max_length=50, blank=True, default=""
+    )
+    rollup_aggregate = models.CharField(
+        _("calculation"), max_length=10, choices=Aggregate.choices, blank=True, default=""
+    )
+    rollup_field = models.CharField(_("field rolled up"), max_length=50, blank=True, default="")
+    rollup_condition = models.TextField(
+        _("only records where"),
+        blank=True,
+        default="",
+        help_text=_('Optional, e.g. status == "won" and currency in ("CNY", "USD").'),
+    )
 
     class Meta:
         ordering = ["object_type", "order", "key"]
@@ -92,6 +138,16 @@ class CustomField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type}.{self.key}"
+
+    @property
+    def computed(self) -> bool:
+        """A formula or roll-up: read-only, its values computed."""
+        return self.field_type in (self.Type.FORMULA, self.Type.ROLLUP)
+
+    @property
+    def value_type(self) -> str:
+        """The custom-field type its values have: the result type of a computed field."""
+        return (self.result_type or self.Type.NUMBER) if self.computed else self.field_type
 
     def option_values(self) -> list[str]:
         """Values of the options a person may choose now (deactivated ones left out)."""

@@ -63,6 +63,9 @@ def picklist_options(key: str) -> list[tuple[str, str]]:
 
 
 def forget_definitions(**_kwargs: Any) -> None:
+    from salesops.customization import computed
+
+    computed.forget()
     _definitions.clear()
     _picklists.clear()
     _picklist_options.clear()
@@ -88,8 +91,9 @@ REGISTRY_TYPES = {
 
 
 def field_spec(d: CustomField) -> registry.FieldSpec:
-    """A custom-field definition as a registry field."""
-    ftype = REGISTRY_TYPES.get(d.field_type, registry.TEXT)  # type: ignore[call-overload]
+    """A custom-field definition as a registry field. A formula or roll-up is a read-only
+    field of its result type (its values are computed: `customization.computed`)."""
+    ftype = REGISTRY_TYPES.get(d.value_type, registry.TEXT)  # type: ignore[call-overload]
     return registry.FieldSpec(
         key=d.key,
         label=d.label,
@@ -101,9 +105,9 @@ def field_spec(d: CustomField) -> registry.FieldSpec:
             for o in d.all_options()
             if o.get("active", True) is not False
         ),
-        required=d.required,
-        default=d.default,
-        editable=True,
+        required=d.required and not d.computed,
+        default=None if d.computed else d.default,
+        editable=not d.computed,
         sortable=ftype not in (registry.LONG_TEXT, registry.MULTI_CHOICE),
         filterable=ftype != registry.LONG_TEXT,
         searchable=False,
@@ -138,7 +142,10 @@ def clean_custom_values(
 
     When `creating` (by default: when there is no `existing`, as for a new record), a
     field left without a value takes its definition's default. Values kept in
-    `existing` under the key of a retired field stay as they are."""
+    `existing` under the key of a retired field stay as they are.
+
+    Formula and roll-up values are never written here: a value sent for one is refused
+    as for an unknown key, and the stored one is kept (the record's save computes it)."""
     if creating is None:
         creating = existing is None
     if values is not None and not isinstance(values, dict):
@@ -148,7 +155,7 @@ def clean_custom_values(
     errors: dict[str, list[Any]] = {}
     for key, raw in (values or {}).items():
         field = fields.get(key)
-        if field is None:
+        if field is None or field.computed:
             errors[f"custom.{key}"] = [
                 _("There is no custom field “%(key)s” on this kind of record.") % {"key": key}
             ]
@@ -162,10 +169,20 @@ def clean_custom_values(
             errors[f"custom.{key}"] = e.messages
     if creating:
         for key, field in fields.items():
-            if key not in result and f"custom.{key}" not in errors and field.default is not None:
+            if (
+                key not in result
+                and f"custom.{key}" not in errors
+                and field.default is not None
+                and not field.computed
+            ):
                 result[key] = field.default
     for key, field in fields.items():
-        if field.required and key not in result and f"custom.{key}" not in errors:
+        if (
+            field.required
+            and not field.computed
+            and key not in result
+            and f"custom.{key}" not in errors
+        ):
             errors[f"custom.{key}"] = [_("%(label)s is required.") % {"label": field.label}]
     if errors:
         raise ValidationError(errors)

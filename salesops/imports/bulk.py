@@ -34,7 +34,9 @@ database connection's own memory (SQLite: its 64 MB page cache and up to 256 MB 
 file mapped), whatever the file's size.
 
 Writes bypass the model layer (no `save()`), which is why the module is limited to
-contacts, which have no signals, no children and no counters to keep. Updating
+contacts, which have no signals, no children and no counters to keep — except the
+computed fields, done here explicitly: a contact's formulas per row from the row's
+values, and the roll-ups over contacts once per chunk for its customers. Updating
 duplicates needs the service per record: `dedupe="update"` goes through the row path.
 
 Modes as in the row path: skip-errors commits every COMMIT_ROWS rows (whole chunks)
@@ -67,6 +69,7 @@ from django.utils.translation import gettext as _
 
 from salesops.audit.services import record_import
 from salesops.crm.models import Contact, Customer
+from salesops.customization import computed
 from salesops.customization.models import CustomField
 from salesops.customization.services import _clean_one
 from salesops.imports.engine import (
@@ -308,6 +311,10 @@ class BulkContactImporter:
         self.not_created: list[int] = []
         meta = Contact._meta
         self.table = str(meta.db_table)
+        #: Formulas (or roll-ups' initial values) to compute per row; roll-ups over
+        #: contacts to recompute per chunk.
+        self.computes = bool(computed.formulas("contact") or computed.initial_rollups("contact"))
+        self.rolled_up = bool(computed.child_links("contact"))
         names = ["created_at", "updated_at", "version", "owner", "custom", "customer"]
         self.db_columns: list[str] = [
             getattr(meta.get_field(n), "column", n) for n in [*names, *self.written]
@@ -543,6 +550,8 @@ class BulkContactImporter:
         if None in resolved:
             resolved = [c if c is not None else (None, None) for c in customers]
         customer_ids, owners = zip(*resolved, strict=True)
+        if self.computes:
+            customs = self._computed(field_values, customs, alive, n)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         out = list(
             compress(
@@ -559,6 +568,10 @@ class BulkContactImporter:
             )
         )
         self.write(out)
+        if out and self.rolled_up:
+            # The roll-ups over contacts, once per chunk for the customers in it.
+            links = [{"customer_id": c} for c in set(compress(customer_ids, alive))]
+            computed.touched(computed.parents_touched("contact", links))
         report.created += len(out)
         report.skipped += skipped
         report.failed += failed
@@ -610,6 +623,22 @@ class BulkContactImporter:
         #: The keys of the rows this chunk creates.
         self.previous = distinct
         return skipped
+
+    def _computed(
+        self, field_values: list[list[Any]], customs: list[str] | None, alive: list[bool], n: int
+    ) -> list[str]:
+        """Each living row's custom values with its formulas computed from the row's
+        values, and its roll-ups at their value for no records."""
+        out = list(customs) if customs is not None else ["{}"] * n
+        for i in range(n):
+            if not alive[i]:
+                continue
+            fields = {
+                name: column[i] for name, column in zip(self.written, field_values, strict=True)
+            }
+            values = computed.formula_values("contact", fields, json.loads(out[i]))
+            out[i] = json.dumps(values, ensure_ascii=False, default=str)
+        return out
 
     @staticmethod
     def _custom_json(custom: list[tuple[str, list[Any]]], i: int) -> str:

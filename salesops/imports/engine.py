@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from salesops.customization import computed
 from salesops.imports.fields import ObjectSpec, spec_for
 from salesops.imports.reading import Row, Table
 from salesops.imports.rows import (
@@ -691,6 +692,20 @@ def _run_chunk(
     importer: RowImporter, chunk: list[Row], report: Report, keep_errors: int | None
 ) -> list[tuple[int, Problem]]:
     chunk_errors: list[tuple[int, Problem]] = []
+    # The roll-ups the chunk's rows feed are recomputed once, at the chunk's end.
+    with computed.deferred():
+        _import_rows(importer, chunk, report, chunk_errors)
+    room = None if keep_errors is None else max(0, keep_errors - len(report.errors))
+    report.errors.extend(chunk_errors if room is None else chunk_errors[:room])
+    return chunk_errors
+
+
+def _import_rows(
+    importer: RowImporter,
+    chunk: list[Row],
+    report: Report,
+    chunk_errors: list[tuple[int, Problem]],
+) -> None:
     for row in chunk:
         try:
             with transaction.atomic():
@@ -707,6 +722,3 @@ def _run_chunk(
                 report.skipped += 1
         report.processed += 1
         report.last_line = row.line
-    room = None if keep_errors is None else max(0, keep_errors - len(report.errors))
-    report.errors.extend(chunk_errors if room is None else chunk_errors[:room])
-    return chunk_errors

@@ -246,7 +246,8 @@ class CustomRules:
     """`clean_custom_values` for many rows: the definitions are read once."""
 
     def __init__(self, object_type: str) -> None:
-        self.fields = {f.key: f for f in definitions(object_type)}
+        #: Formulas and roll-ups are computed, never imported: a column for one is refused.
+        self.fields = {f.key: f for f in definitions(object_type) if not f.computed}
         self.required = [f for f in self.fields.values() if f.required]
 
     def clean(self, values: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, list]]:

@@ -21,8 +21,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q, prefetch_related_objects
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, F, Q, prefetch_related_objects
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
@@ -317,9 +319,17 @@ def parse_filter(f: Filter, raw: str, user: Any) -> tuple[Q | None, str | None]:
         return Q(**{f.lookup: int(raw)}), None
     if f.kind == "number":
         try:
-            return Q(**{f.lookup: Decimal(raw)}), None
+            number = Decimal(raw)
         except Exception:
             return None, str(_("Enter a number."))
+        if f.lookup.startswith("custom__"):
+            # A custom number is compared as a number whether stored as a JSON number
+            # or, as money is, as text ("12.50").
+            path, op = f.lookup.rsplit("__", 1)
+            value = Cast(KT(path), DecimalField(max_digits=24, decimal_places=6))
+            compare = GreaterThanOrEqual if op == "gte" else LessThanOrEqual
+            return Q(compare(value, number)), None
+        return Q(**{f.lookup: number}), None
     return None, None
 
 

@@ -234,19 +234,79 @@ def _default_text(value: Any) -> str:
     return str(value)
 
 
+def _computes_text(field: CustomField) -> str:
+    """How a formula or roll-up computes, for the list of fields ("" for others)."""
+    if field.field_type == CustomField.Type.FORMULA:
+        return field.expression
+    if field.field_type == CustomField.Type.ROLLUP:
+        text = _("%(aggregate)s of %(object)s.%(field)s through %(link)s") % {
+            "aggregate": field.get_rollup_aggregate_display(),
+            "object": field.rollup_object,
+            "field": field.rollup_field or "*",
+            "link": field.rollup_link,
+        }
+        if field.rollup_condition:
+            text = _("%(rollup)s where %(condition)s") % {
+                "rollup": text,
+                "condition": field.rollup_condition,
+            }
+        return text
+    return ""
+
+
 class CustomFieldSection(Section):
     key = "custom-fields"
     title = L("Custom fields")
     model = CustomField
     names = ["object_type", "key", "label", "field_type", "required", "help_text"]
-    columns = [("get_object_type_display", L("Object")), ("key", L("Key")), ("label", L("Label")), ("get_field_type_display", L("Type")), ("required", L("Required")), ("default_text", L("Default value")), ("active", L("Active"))]  # fmt: skip
+    #: How a formula or roll-up computes (offered on a new field, and on a computed one).
+    computing = list(fields_admin.COMPUTING)
+    columns = [("get_object_type_display", L("Object")), ("key", L("Key")), ("label", L("Label")), ("get_field_type_display", L("Type")), ("required", L("Required")), ("default_text", L("Default value")), ("computes_text", L("Computed as")), ("active", L("Active"))]  # fmt: skip
     extra_template = "web/setup_custom_field.html"
 
     def rows(self) -> Any:
         rows: list[Any] = list(CustomField.objects.order_by("object_type", "order", "key"))
         for row in rows:
             row.default_text = _default_text(row.default)
+            row.computes_text = _computes_text(row)
         return rows
+
+    def form(self, obj: Any, data: Any = None) -> forms.Form:
+        form = super().form(obj, data)
+        if obj is None or obj.computed:
+            for name, field in model_fields(self.model, self.computing).items():
+                field.required = False
+                form.fields[name] = field
+            if obj is not None:
+                form.initial.update({name: getattr(obj, name) for name in self.computing})
+                for name in ("required", "default"):
+                    form.fields.pop(name, None)
+                kind = self.computing[:2] if obj.field_type == "formula" else self.computing[2:]
+                for name in self.computing:
+                    if name not in kind:
+                        form.fields.pop(name)
+                if "result_type" in form.fields and obj.field_type == "rollup":
+                    form.fields.pop("result_type")
+        form.fields["field_type"].help_text = L(
+            "A formula is computed from the record's fields; a roll-up counts or adds up "
+            "the records that refer to it. Their values are read-only."
+        )
+        if "expression" in form.fields:
+            form.fields["expression"].widget = forms.Textarea(attrs={"rows": 2})
+            form.fields["expression"].help_text = L(
+                "Formula: fields by their key, + - * /, comparisons, and, or, not, "
+                "if … else …, and functions such as round, min, max, days, coalesce. "
+                "E.g. amount * probability / 100."
+            )
+        if "rollup_link" in form.fields:
+            form.fields["rollup_link"].help_text = L(
+                "Roll-up: the reference of those records to this one, e.g. customer."
+            )
+            form.fields["rollup_field"].help_text = L(
+                "Roll-up: the field added up or compared, e.g. amount (not for a count)."
+            )
+            form.fields["rollup_condition"].widget = forms.Textarea(attrs={"rows": 2})
+        return form
 
     def row_actions(self, row: Any) -> list[tuple[str, Any, bool]]:
         if not row.active:
