@@ -45,7 +45,7 @@ def hidden_keys(user: Any, object_type: str) -> frozenset[str]:
     if spec is not None:
         # Only what a role may hide is hidden (a stale entry naming the owner is not).
         hidden &= {f.key for f in spec.hideable()} | {k for k in hidden if spec.field(k) is None}
-        for f in spec.base_fields:
+        for f in spec.fields(derived=True):
             by_other = any(key in _role_hidden(user, other) for other, key in f.hidden_by)
             # A derived field ("customer.industry") hides with the reference it reads
             # through ("customer").

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
@@ -113,8 +114,24 @@ def field_spec(d: CustomField) -> registry.FieldSpec:
         searchable=False,
         aliases=(d.key, d.label),
         help_text=d.help_text,
+        hidden_by=_read_fields(d),
         custom=d,
     )
+
+
+def _read_fields(d: CustomField) -> tuple[tuple[str, str], ...]:
+    """The fields a computed value is made of: a role hiding one of them hides the
+    computed field too (a formula of the amount, a roll-up of deals' amounts)."""
+    if d.field_type == CustomField.Type.ROLLUP and d.rollup_field:
+        return ((d.rollup_object, d.rollup_field),)
+    if d.field_type == CustomField.Type.FORMULA and d.expression:
+        try:
+            tree = ast.parse(d.expression, mode="eval")
+        except SyntaxError:
+            return ()
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        return tuple((d.object_type, name) for name in sorted(names))
+    return ()
 
 
 _specs = TTLCache(5.0)

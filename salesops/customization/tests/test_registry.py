@@ -106,3 +106,36 @@ def test_search_never_looks_in_a_hidden_field(cast):
 def test_a_field_that_is_not_sortable_is_refused_for_sorting():
     with pytest.raises(ValidationError):
         policy.field_for(None, "deal", "source", use="sort")
+
+
+@pytest.mark.django_db
+def test_a_computed_field_made_of_a_hidden_field_is_hidden_too(cast):
+    from salesops.customization import admin_services
+
+    admin_services.create_custom_field(
+        by=cast.admin,
+        object_type="deal",
+        key="weighted",
+        label="Weighted",
+        field_type="formula",
+        expression="amount * probability / 100",
+        result_type="money",
+    )
+    admin_services.create_custom_field(
+        by=cast.admin,
+        object_type="customer",
+        key="won_amount",
+        label="Won amount",
+        field_type="rollup",
+        result_type="money",
+        rollup_object="deal",
+        rollup_link="customer",
+        rollup_aggregate="sum",
+        rollup_field="amount",
+    )
+    cast.rep.role.hidden_fields = {"deal": ["amount"]}
+    cast.rep.role.save()
+    rep = type(cast.rep).objects.get(pk=cast.rep.pk)
+    assert "weighted" in policy.hidden_keys(rep, "deal")
+    assert "won_amount" in policy.hidden_keys(rep, "customer")
+    assert "weighted" not in policy.hidden_keys(cast.admin, "deal")
