@@ -2,7 +2,8 @@
 
 from django.db.models.signals import post_delete, post_save
 
-from salesops.customization.models import CustomField, Picklist, PicklistOption
+from salesops.customization import rules
+from salesops.customization.models import CustomField, Picklist, PicklistOption, ValidationRule
 from salesops.customization.services import forget_definitions
 
 
@@ -11,4 +12,10 @@ def connect() -> None:
         post_save.connect(forget_definitions, sender=model, dispatch_uid=f"forget-{model.__name__}")
         post_delete.connect(
             forget_definitions, sender=model, dispatch_uid=f"forget-del-{model.__name__}"
+        )
+    # A rule is compiled against the custom fields: a retired field's rule stops applying.
+    for model in (ValidationRule, CustomField):
+        post_save.connect(rules.forget, sender=model, dispatch_uid=f"forget-rules-{model.__name__}")
+        post_delete.connect(
+            rules.forget, sender=model, dispatch_uid=f"forget-rules-del-{model.__name__}"
         )
