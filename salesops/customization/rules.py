@@ -29,11 +29,16 @@ from salesops.customization.expressions import (
     record_values,
 )
 from salesops.customization.models import ValidationRule
+from salesops.lib import cache
 from salesops.lib.cache import TTLCache
 
 log = logging.getLogger(__name__)
 
 _rules = TTLCache(5.0)
+#: Rules whose evaluation failed, warned about once (a rule comparing an often empty
+#: field would otherwise log on nearly every save and imported row).
+_warned: set[int] = set()
+cache.register(_warned.clear)
 
 
 def rule_object_types() -> list[registry.ObjectSpec]:
@@ -103,6 +108,7 @@ def names(object_type: str) -> frozenset[str]:
 
 def forget(**_kwargs: Any) -> None:
     _rules.clear()
+    _warned.clear()
 
 
 def object_type_of(obj: Any) -> str | None:
@@ -117,20 +123,25 @@ def failures(rules: list[Compiled], values: dict[str, Any], object_type: str) ->
         try:
             failed = bool(c.expression.evaluate(values))
         except ExpressionError as e:
-            log.warning(
-                "validation rule %s (%s) could not be evaluated and did not apply: %s",
-                c.rule.pk,
-                object_type,
-                "; ".join(str(m) for m in e.messages),
-            )
+            if c.rule.pk not in _warned:
+                _warned.add(c.rule.pk)
+                log.warning(
+                    "validation rule %s (%s) could not be evaluated and did not apply "
+                    "(said once until rules change): %s",
+                    c.rule.pk,
+                    object_type,
+                    "; ".join(str(m) for m in e.messages),
+                )
             continue
         except Exception:  # a rule must never break a save
-            log.warning(
-                "validation rule %s (%s) failed unexpectedly and did not apply",
-                c.rule.pk,
-                object_type,
-                exc_info=True,
-            )
+            if c.rule.pk not in _warned:
+                _warned.add(c.rule.pk)
+                log.warning(
+                    "validation rule %s (%s) failed unexpectedly and did not apply",
+                    c.rule.pk,
+                    object_type,
+                    exc_info=True,
+                )
             continue
         if failed:
             key = error_key(object_type, c.rule.field)
