@@ -191,3 +191,12 @@ def check_values(values: dict[str, Any], object_type: str) -> None:
 def check_record(obj: Any) -> None:
     """The hook `salesops.lib.models` calls from `full_clean` of every main record."""
     check(obj)
+
+
+def applies_to(rule: ValidationRule, obj: Any) -> bool:
+    """Whether `rule` (saved or not, active or not) would refuse `obj` as it is now;
+    ExpressionError when its condition cannot be compiled or evaluated on it. For an
+    administrator trying a rule out on a record."""
+    expression = compile_expression(rule.condition, object_type=rule.object_type)
+    values = record_values(obj, rule.object_type, expression.names)
+    return bool(expression.evaluate(values))

@@ -17,6 +17,7 @@ from salesops.web.views import (
     quotes,
     reports,
     setup,
+    setup_rules,
     subscriptions,
     targets,
 )
@@ -147,6 +148,9 @@ urlpatterns = [
     path("settings/pipelines/new/", setup.pipeline, name="settings_pipeline_new"),
     path("settings/pipelines/<int:pk>/", setup.pipeline, name="settings_pipeline"),
     path("settings/audit/", audit_log, name="settings_audit"),
+    path("settings/rules/", setup_rules.rule_list, name="settings_rules"),
+    path("settings/rules/new/", setup_rules.rule_edit, name="settings_rule_new"),
+    path("settings/rules/<int:pk>/", setup_rules.rule_edit, name="settings_rule"),
     path("followups/<int:pk>/inline/", followup_inline, name="followup_inline"),
     path("tasks/<int:pk>/inline/", task_inline, name="task_inline"),
     path("tasks/<int:pk>/inline/done/", task_inline_done, name="task_inline_done"),
