@@ -497,7 +497,9 @@ def _check_rule(rule: ValidationRule) -> None:
         errors["condition"] = list(e.messages)
     if not rule.message_zh and not rule.message_en:
         errors["message_en"] = [
-            _("Write the message people see when the rule refuses a record, in at least one language.")
+            _(
+                "Write the message people see when the rule refuses a record, in at least one language."
+            )
         ]
     if rule.field and rule.field not in {f.key for f in rules.rule_fields(rule.object_type)}:
         errors["field"] = [

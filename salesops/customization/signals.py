@@ -14,8 +14,7 @@ def connect() -> None:
             forget_definitions, sender=model, dispatch_uid=f"forget-del-{model.__name__}"
         )
     # A rule is compiled against the custom fields: a retired field's rule stops applying.
-    for model in (ValidationRule, CustomField):
-        post_save.connect(rules.forget, sender=model, dispatch_uid=f"forget-rules-{model.__name__}")
-        post_delete.connect(
-            rules.forget, sender=model, dispatch_uid=f"forget-rules-del-{model.__name__}"
-        )
+    for sender in (ValidationRule, CustomField):
+        name = sender.__name__
+        post_save.connect(rules.forget, sender=sender, dispatch_uid=f"forget-rules-{name}")
+        post_delete.connect(rules.forget, sender=sender, dispatch_uid=f"forget-rules-del-{name}")

@@ -604,7 +604,9 @@ class BulkContactImporter:
                 customer_id=customer_id,
                 owner_id=owner_id,
                 custom=json.loads(customs[i]) if customs is not None else {},
-                **{name: column[i] for name, column in zip(self.written, field_values, strict=True)},
+                **{
+                    name: column[i] for name, column in zip(self.written, field_values, strict=True)
+                },
             )
             objs[i] = contact
         for name in {n.split(".", 1)[0] for n in rules.names("contact")}:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Iterable
 
 
 #: Checks of a whole record run by `full_clean` of every main record once its fields
@@ -140,7 +140,7 @@ class SoftDeleteModel(models.Model):
 
     def full_clean(
         self,
-        exclude: Collection[str] | None = None,
+        exclude: Iterable[str] | None = None,
         validate_unique: bool = True,
         validate_constraints: bool = True,
     ) -> None:
@@ -148,9 +148,11 @@ class SoftDeleteModel(models.Model):
         organisation's validation rules): every service's `full_clean` and the Django
         admin's forms refuse what a rule refuses."""
         super().full_clean(
-            exclude=exclude, validate_unique=validate_unique, validate_constraints=validate_constraints
+            exclude=exclude,
+            validate_unique=validate_unique,
+            validate_constraints=validate_constraints,
         )
-        run_record_checks(self, exclude=exclude)
+        run_record_checks(self, exclude=None if exclude is None else set(exclude))
 
     def soft_delete(self) -> None:
         self.deleted_at = timezone.now()

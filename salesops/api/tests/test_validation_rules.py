@@ -22,7 +22,9 @@ def company_rule(cast):
     )
 
 
-def test_a_create_a_rule_refuses_is_a_422_with_the_message_at_its_field(cast, as_user, company_rule):
+def test_a_create_a_rule_refuses_is_a_422_with_the_message_at_its_field(
+    cast, as_user, company_rule
+):
     api = as_user(cast.rep)
     r = api.post("/leads", {"name": "Ada", "source": "web"}, **{"Accept-Language": "en"})
     assert r.status_code == 422

@@ -50,7 +50,9 @@ def test_an_administrator_writes_a_rule_from_the_pages(cast, signed_in):
     assert response["Location"] == reverse("settings_rule", args=[rule.pk])
     assert (rule.object_type, rule.condition, rule.field, rule.active) == ("lead", "empty(company)", "company", True)  # fmt: skip
     assert "empty(company)" in client.get(LIST).content.decode()
-    response = client.post(reverse("settings_rule", args=[rule.pk]), form(name="Renamed", active=""))
+    response = client.post(
+        reverse("settings_rule", args=[rule.pk]), form(name="Renamed", active="")
+    )
     rule.refresh_from_db()
     assert (rule.name, rule.active) == ("Renamed", False)
     assert AuditEntry.objects.filter(object_type="customization.validationrule").count() == 2
@@ -58,7 +60,10 @@ def test_an_administrator_writes_a_rule_from_the_pages(cast, signed_in):
 
 @pytest.mark.parametrize(
     ("language", "expected"),
-    [("en", "At character 19: there is no field “nonsense” on this object."), ("zh-hans", "第 19 个字符处")],
+    [
+        ("en", "At character 19: there is no field “nonsense” on this object."),
+        ("zh-hans", "第 19 个字符处"),
+    ],
 )
 def test_a_broken_condition_comes_back_with_its_position(cast, signed_in, language, expected):
     client = signed_in(cast.admin, language=language)
@@ -85,7 +90,9 @@ def test_the_list_switches_a_rule_off_and_on_and_deletes_it(cast, signed_in, com
 def test_an_administrator_tries_a_rule_on_a_record(cast, signed_in, company_rule):
     from salesops.crm import services as crm
 
-    refused = Lead.objects.create(name="Raw", source="web", owner=cast.rep)  # written before the rule
+    refused = Lead.objects.create(
+        name="Raw", source="web", owner=cast.rep
+    )  # written before the rule
     accepted = crm.create_lead(by=cast.rep, name="Fine", company="Acme", source="web")
     client = signed_in(cast.admin)
     url = reverse("settings_rule", args=[company_rule.pk])
@@ -118,12 +125,15 @@ def test_a_rule_refuses_a_record_pages_save_next_to_its_field(
     cast, signed_in, company_rule, language, message
 ):
     client = signed_in(cast.rep, language=language)
-    response = client.post(reverse("lead_new"), {"name": "Ada", "source": "web", "owner": cast.rep.pk})
+    response = client.post(
+        reverse("lead_new"), {"name": "Ada", "source": "web", "owner": cast.rep.pk}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["company"] == [message]
     assert not Lead.objects.filter(name="Ada").exists()
     response = client.post(
-        reverse("lead_new"), {"name": "Ada", "source": "web", "company": "Acme", "owner": cast.rep.pk}
+        reverse("lead_new"),
+        {"name": "Ada", "source": "web", "company": "Acme", "owner": cast.rep.pk},
     )
     assert response.status_code == 302
     assert Lead.objects.filter(name="Ada").exists()

@@ -90,7 +90,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         by_type.setdefault(rule.object_type, []).append(rule)
     groups = []
     for spec in rules.rule_object_types():
-        labels = {f.key: f.title for f in rules.rule_fields(spec.key)} if spec.key in by_type else {}
+        labels = (
+            {f.key: f.title for f in rules.rule_fields(spec.key)} if spec.key in by_type else {}
+        )
         rows = [(r, labels.get(r.field, r.field)) for r in by_type.get(spec.key, [])]
         groups.append({"spec": spec, "rows": rows})
     return render(
@@ -105,7 +107,9 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     require_admin(request)
     rule = get_object_or_404(ValidationRule, pk=pk) if pk is not None else None
     spec = _object_type(
-        rule.object_type if rule else request.GET.get("object_type") or request.POST.get("object_type", "")
+        rule.object_type
+        if rule
+        else request.GET.get("object_type") or request.POST.get("object_type", "")
     )
     initial: dict[str, Any] = {"active": True}
     if rule is not None:
