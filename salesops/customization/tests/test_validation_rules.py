@@ -274,7 +274,9 @@ def test_the_django_admins_lead_form_is_refused_by_a_rule(cast):
     request.user = cast.admin
     model_admin = admin.site.get_model_admin(Lead)
     form_class = model_admin.get_form(request, lead, change=True)
-    data = {k: v for k, v in model_to_dict(lead, fields=form_class.base_fields).items() if v is not None}
+    data = {
+        k: v for k, v in model_to_dict(lead, fields=form_class.base_fields).items() if v is not None
+    }
     with translation.override("en"):
         form = form_class(data | {"company": ""}, instance=lead)
         assert not form.is_valid()
