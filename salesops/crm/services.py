@@ -34,7 +34,7 @@ from salesops.crm.models import (
 )
 from salesops.crm.models.deals import StageHistory
 from salesops.crm.pool import rule_for_user
-from salesops.customization import computed, policy, registry
+from salesops.customization import computed, policy, registry, rules
 from salesops.customization.services import check_picklist_value, clean_custom_values
 from salesops.lib.money import money
 from salesops.lib.services import ensure_can, ensure_right
@@ -632,6 +632,9 @@ def move_deal_stage(
         )
         deal.lost_reason = lost_reason if stage.kind == Stage.Kind.LOST else ""
         deal.lost_note = lost_note if stage.kind == Stage.Kind.LOST else ""
+    # The organisation's validation rules see the deal in its new stage ("won without
+    # a contract number"); a refusal rolls the stage history back with it.
+    rules.check(deal, "deal")
     deal.version += 1
     deal.save()
     if deal.status != closing.raw["status"]:

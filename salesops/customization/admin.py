@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from salesops.customization.models import CustomField, Picklist, PicklistOption
-from salesops.org.admin import BaseAdmin, TabularInline
+from salesops.customization.models import CustomField, Picklist, PicklistOption, ValidationRule
+from salesops.org.admin import BaseAdmin, ReadOnlyAdminMixin, TabularInline
 
 
 class PicklistOptionInline(TabularInline):
@@ -34,3 +34,13 @@ class CustomFieldAdmin(BaseAdmin):
     list_display = ("label", "key", "object_type", "field_type", "required", "active", "order")
     list_filter = ("object_type", "field_type", "required", "active")
     search_fields = ("key", "label")
+
+
+@admin.register(ValidationRule)
+class ValidationRuleAdmin(ReadOnlyAdminMixin, BaseAdmin):
+    """Read only: rules are written on the settings pages, through the audited
+    services that check their condition."""
+
+    list_display = ("name", "object_type", "condition", "field", "active", "order")
+    list_filter = ("object_type", "active")
+    search_fields = ("name", "condition")

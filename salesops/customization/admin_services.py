@@ -1,5 +1,6 @@
 """Administrators' writes on customisation: custom-field definitions (create, rename,
-reorder, retire and restore, their options, default and help) and picklists.
+reorder, retire and restore, their options, default and help), picklists and
+validation rules.
 
 Same contract as the other services: keyword-only, atomic, administrators only, and a
 refusal (ValidationError with a message per field, PermissionDenied) writes nothing.
@@ -25,9 +26,15 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from salesops.audit import services as audit
-from salesops.customization import computed, layouts, registry
-from salesops.customization.expressions import ExpressionError
-from salesops.customization.models import CustomField, Layout, Picklist, PicklistOption
+from salesops.customization import computed, layouts, registry, rules
+from salesops.customization.expressions import ExpressionError, compile_expression
+from salesops.customization.models import (
+    CustomField,
+    Layout,
+    Picklist,
+    PicklistOption,
+    ValidationRule,
+)
 from salesops.customization.services import _clean_one
 from salesops.lib.updates import apply, check_fields
 from salesops.users import admin_services as users_admin
@@ -731,3 +738,121 @@ def delete_layout(*, by: User, layout: Layout) -> None:
         changes=audit.values(layout, ["object_type", "pipeline", "sections"]),
     )
     layout.delete()
+
+
+# -- validation rules ---------------------------------------------------------------------
+
+#: What may change on a rule; its object type may not (its condition reads its fields).
+RULE_EDITABLE = {"name", "condition", "message_zh", "message_en", "field", "active", "order"}
+RULE_AUDITED = ["object_type", "name", "condition", "message_zh", "message_en", "field", "active"]
+
+
+def _check_rule(rule: ValidationRule) -> None:
+    """Everything a rule needs before it is saved, each refusal keyed by its field:
+    a name unique on its object, a condition that compiles (with the position of the
+    first problem), a message in at least one language and a field of the object."""
+    errors: dict[str, list[Any]] = {}
+    rule.name = (rule.name or "").strip()
+    rule.condition = (rule.condition or "").strip()
+    rule.message_zh = (rule.message_zh or "").strip()
+    rule.message_en = (rule.message_en or "").strip()
+    rule.field = (rule.field or "").strip()
+    if not rule.name:
+        errors["name"] = [_("Give the rule a name.")]
+    elif (
+        ValidationRule.objects.filter(object_type=rule.object_type, name=rule.name)
+        .exclude(pk=rule.pk)
+        .exists()
+    ):
+        errors["name"] = [_("This kind of record already has a rule with this name.")]
+    try:
+        compile_expression(rule.condition, object_type=rule.object_type)
+    except ExpressionError as e:
+        errors["condition"] = list(e.messages)
+    if not rule.message_zh and not rule.message_en:
+        errors["message_en"] = [
+            _(
+                "Write the message people see when the rule refuses a record, in at least one language."
+            )
+        ]
+    if rule.field and rule.field not in {f.key for f in rules.rule_fields(rule.object_type)}:
+        errors["field"] = [
+            _("There is no field “%(key)s” on this kind of record.") % {"key": rule.field}
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def create_validation_rule(
+    *,
+    by: User,
+    object_type: str,
+    name: str,
+    condition: str,
+    message_zh: str = "",
+    message_en: str = "",
+    field: str = "",
+    active: bool = True,
+    order: int | None = None,
+) -> ValidationRule:
+    """A rule on `object_type` (`rules.rule_object_types`) refusing a record whose
+    `condition` is true, with its message; placed last unless `order` is given."""
+    ensure_admin(by)
+    if object_type not in {s.key for s in rules.rule_object_types()}:
+        raise ValidationError({"object_type": _("Choose the kind of record the rule is on.")})
+    if order is None:
+        top = ValidationRule.objects.filter(object_type=object_type).aggregate(m=Max("order"))
+        order = (top["m"] or 0) + 1
+    rule = ValidationRule(
+        object_type=object_type,
+        name=name,
+        condition=condition,
+        message_zh=message_zh,
+        message_en=message_en,
+        field=field,
+        active=active,
+        order=order,
+    )
+    _check_rule(rule)
+    _finish(rule)
+    rule.save()
+    audit.record(
+        by=by, obj=rule, action=audit.Action.CREATED, changes=audit.values(rule, RULE_AUDITED)
+    )
+    return rule
+
+
+@transaction.atomic
+def update_validation_rule(
+    *, rule: ValidationRule, by: User, data: dict[str, Any]
+) -> ValidationRule:
+    """Change a rule's name, condition, messages, field, order or whether it applies;
+    its object type never changes."""
+    ensure_admin(by)
+    rule = ValidationRule.objects.select_for_update().get(pk=rule.pk)
+    check_fields(data, RULE_EDITABLE)
+    shot = audit.snapshot(rule, data)
+    apply(rule, data)
+    _check_rule(rule)
+    _finish(rule)
+    rule.save()
+    audit.record(by=by, obj=rule, action=audit.Action.UPDATED, changes=shot.changes(rule))
+    return rule
+
+
+def deactivate_validation_rule(
+    *, rule: ValidationRule, by: User, active: bool = False
+) -> ValidationRule:
+    """Stop applying a rule (kept, to be switched on again with `active=True`)."""
+    return update_validation_rule(rule=rule, by=by, data={"active": active})
+
+
+@transaction.atomic
+def delete_validation_rule(*, rule: ValidationRule, by: User) -> None:
+    ensure_admin(by)
+    rule = ValidationRule.objects.select_for_update().get(pk=rule.pk)
+    audit.record(
+        by=by, obj=rule, action=audit.Action.DELETED, changes=audit.values(rule, RULE_AUDITED)
+    )
+    rule.delete()

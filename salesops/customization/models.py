@@ -201,3 +201,66 @@ class Layout(models.Model):
         if self.pipeline_id:
             return f"{self.object_type} · {self.pipeline}"
         return self.object_type
+
+
+class ValidationRule(models.Model):
+    """A condition over a record's fields that refuses the save when it is TRUE (as in
+    Salesforce): `discount > 0.2 and not approved` with the message to show, in both
+    languages. Checked on every write of a record of `object_type` (`rules.check`)."""
+
+    #: A registry object type (`rules.rule_object_types`).
+    object_type = models.CharField(_("object"), max_length=30)
+    name = models.CharField(_("name"), max_length=100)
+    condition = models.TextField(
+        _("condition"),
+        max_length=1000,
+        help_text=_("The record is refused when this expression is true."),
+    )
+    message_zh = models.CharField(_("message (Chinese)"), max_length=300, blank=True)
+    message_en = models.CharField(_("message (English)"), max_length=300, blank=True)
+    #: The field key the message is shown next to; empty: the whole record.
+    field = models.CharField(_("field"), max_length=100, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["object_type", "order", "pk"]
+        verbose_name = _("validation rule")
+        verbose_name_plural = _("validation rules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_type", "name"], name="validation_rule_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def message(self, language: str | None = None) -> str:
+        """The message in `language` (default: the active one), else in the other."""
+        from django.utils import translation
+
+        language = (language or translation.get_language() or "en").lower()
+        first, other = (
+            (self.message_zh, self.message_en)
+            if language.startswith("zh")
+            else (self.message_en, self.message_zh)
+        )
+        return first or other or self.name
+
+    def clean(self) -> None:
+        """The condition must compile against the object's fields (the Django admin's
+        form checks this too); the position of the error is in its message."""
+        from django.core.exceptions import ValidationError
+
+        from salesops.customization import registry
+        from salesops.customization.expressions import ExpressionError, compile_expression
+
+        if registry.find(self.object_type) is None:
+            raise ValidationError({"object_type": _("Choose the kind of record the rule is on.")})
+        try:
+            compile_expression(self.condition, object_type=self.object_type)
+        except ExpressionError as e:
+            raise ValidationError({"condition": e.messages}) from None

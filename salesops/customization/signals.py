@@ -6,9 +6,15 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from salesops.customization import computed
+from salesops.customization import computed, rules
 from salesops.customization.layouts import forget_layouts
-from salesops.customization.models import CustomField, Layout, Picklist, PicklistOption
+from salesops.customization.models import (
+    CustomField,
+    Layout,
+    Picklist,
+    PicklistOption,
+    ValidationRule,
+)
 from salesops.customization.services import forget_definitions
 
 
@@ -23,6 +29,11 @@ def connect() -> None:
     pre_save.connect(before_save, dispatch_uid="computed-before-save")
     post_save.connect(after_save, dispatch_uid="computed-after-save")
     post_delete.connect(after_delete, dispatch_uid="computed-after-delete")
+    # A rule is compiled against the custom fields: a retired field's rule stops applying.
+    for sender in (ValidationRule, CustomField):
+        name = sender.__name__
+        post_save.connect(rules.forget, sender=sender, dispatch_uid=f"forget-rules-{name}")
+        post_delete.connect(rules.forget, sender=sender, dispatch_uid=f"forget-rules-del-{name}")
 
 
 def _object_type(sender: Any, instance: Any) -> str:

@@ -69,7 +69,7 @@ from django.utils.translation import gettext as _
 
 from salesops.audit.services import record_import
 from salesops.crm.models import Contact, Customer
-from salesops.customization import computed
+from salesops.customization import computed, rules
 from salesops.customization.models import CustomField
 from salesops.customization.services import _clean_one
 from salesops.imports.engine import (
@@ -541,9 +541,24 @@ class BulkContactImporter:
                 column[i] = value
             if customs is not None:
                 customs[i] = custom_json
+        # The organisation's validation rules, on the record each living row would be
+        # (the row path's service checks them when it saves).
+        refused = self._refused_by_rules(alive, field_values, customs, customers)
         failed = alive.count(False)
 
-        skipped = self._dedupe(chunk, alive) if self.key_columns else 0
+        if self.key_columns:
+            skipped, refused_rows = self._dedupe(chunk, alive, set(refused))
+        else:
+            skipped, refused_rows = 0, sorted(refused)
+            for i in refused_rows:
+                alive[i] = False
+        # A refused row fails unless it is a duplicate (the row path skips those first).
+        for i in refused_rows:
+            self.rows.check(cells[i])  # the row's values, for its error lines
+            errors.extend((lines[i], p) for p in self.rows._validation_problems(refused[i]))
+        failed += len(refused_rows)
+        if refused_rows:
+            errors.sort(key=lambda e: e[0])
         #: The rows not created (failed or duplicates), told back to the feed.
         self.not_created = [i for i, ok in enumerate(alive) if not ok] if False in alive else []
         resolved: list[Any] = customers
@@ -579,8 +594,57 @@ class BulkContactImporter:
         report.last_line = lines[-1]
         return errors
 
-    def _dedupe(self, chunk: Prepared, alive: list[bool]) -> int:
-        """Mark the duplicates among the living rows not alive; returns how many.
+    def _refused_by_rules(
+        self,
+        alive: list[bool],
+        field_values: list[list[Any]],
+        customs: list[str] | None,
+        customers: list[Any],
+    ) -> dict[int, ValidationError]:
+        """{row: refusal} of the living rows the contacts' validation rules refuse,
+        checked on the unsaved contact each would be (`rules.check`, as `full_clean`
+        in `create_contact` does). The records the rules read through a reference (the
+        customer, the owner) are fetched once per chunk."""
+        if not rules.active_rules("contact"):
+            return {}
+        objs: dict[int, Contact] = {}
+        for i, ok in enumerate(alive):
+            if not ok:
+                continue
+            customer_id, owner_id = customers[i]
+            contact = Contact(
+                customer_id=customer_id,
+                owner_id=owner_id,
+                custom=json.loads(customs[i]) if customs is not None else {},
+                **{
+                    name: column[i] for name, column in zip(self.written, field_values, strict=True)
+                },
+            )
+            objs[i] = contact
+        for name in {n.split(".", 1)[0] for n in rules.names("contact")}:
+            f: Any = next((f for f in Contact._meta.fields if f.name == name), None)
+            if f is None or not f.is_relation:
+                continue
+            ids = {getattr(c, f.attname) for c in objs.values()} - {None}
+            found = f.related_model._base_manager.in_bulk(ids)
+            for c in objs.values():
+                related = found.get(getattr(c, f.attname))
+                if related is not None:
+                    setattr(c, name, related)
+        refused: dict[int, ValidationError] = {}
+        for i, contact in objs.items():
+            try:
+                rules.check(contact, "contact")
+            except ValidationError as e:
+                refused[i] = e
+        return refused
+
+    def _dedupe(
+        self, chunk: Prepared, alive: list[bool], refused: set[int] | None = None
+    ) -> tuple[int, list[int]]:
+        """Mark the duplicates among the living rows not alive; returns how many, and
+        the `refused` rows (by a validation rule) that are not duplicates, marked not
+        alive too: they fail, and their keys are not remembered.
 
         The row path's rule: a row is a duplicate when one of its keys belongs to a
         contact the importer can see or to a row created before it from this file; a
@@ -588,6 +652,8 @@ class BulkContactImporter:
         index had it (`chunk.hits`) or a row of the chunk before has it (`previous`).
         Rows whose keys occur nowhere else need no order; only the others are decided
         one by one, in file order."""
+        refused = refused or set()
+        refused_rows: list[int] = []
         hits, previous = chunk.hits, self.previous
         columns = chunk.keys
         if False in alive:
@@ -615,14 +681,23 @@ class BulkContactImporter:
                 if any(k in hits or k in previous or k in added for k in keys):
                     alive[i] = False
                     skipped += 1
+                elif i in refused:
+                    alive[i] = False
+                    refused_rows.append(i)
                 else:
                     added.update(keys)
             # A key of a row not in doubt is that row's alone (a shared key is doubtful).
             distinct -= in_doubt_keys
             distinct |= added
+        # A refused row not in doubt is no duplicate: it fails, its keys are not kept.
+        for i in sorted(refused - set(refused_rows)):
+            if alive[i]:
+                alive[i] = False
+                refused_rows.append(i)
+                distinct -= {k for column in columns if (k := column[i]) is not None}
         #: The keys of the rows this chunk creates.
         self.previous = distinct
-        return skipped
+        return skipped, sorted(refused_rows)
 
     def _computed(
         self, field_values: list[list[Any]], customs: list[str] | None, alive: list[bool], n: int

@@ -10,13 +10,50 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection, Iterable
+
+
+#: Checks of a whole record run by `full_clean` of every main record once its fields
+#: are valid (the organisation's validation rules: `customization.rules`, registered
+#: when that app is ready). Each raises ValidationError ({field: [message]} or not
+#: keyed) or returns.
+record_checks: list[Callable[[Any], None]] = []
+
+
+def register_record_check(check: Callable[[Any], None]) -> None:
+    if check not in record_checks:
+        record_checks.append(check)
+
+
+def run_record_checks(obj: Any, *, exclude: Collection[str] | None = None) -> None:
+    """Run every record check on `obj`; one ValidationError with all their messages.
+
+    `exclude` (a model form's fields not on the form): a message keyed by a field the
+    caller does not show, or by a custom field (`custom.<key>`), goes to the field
+    `custom` or above the form instead, where a form can show it."""
+    errors: dict[str, list[Any]] = {}
+    for check in record_checks:
+        try:
+            check(obj)
+        except ValidationError as e:
+            errors = e.update_error_dict(errors)
+    if not errors:
+        return
+    if exclude is not None:
+        shown = {f.name for f in obj._meta.fields} - set(exclude)
+        placed: dict[str, list[Any]] = {}
+        for key, messages in errors.items():
+            name = key.split(".", 1)[0]
+            placed.setdefault(name if name in shown else NON_FIELD_ERRORS, []).extend(messages)
+        errors = placed
+    raise ValidationError(errors)
 
 
 class Viewer(Protocol):
@@ -100,6 +137,22 @@ class SoftDeleteModel(models.Model):
     class Meta:
         abstract = True
         base_manager_name = "all_objects"
+
+    def full_clean(
+        self,
+        exclude: Iterable[str] | None = None,
+        validate_unique: bool = True,
+        validate_constraints: bool = True,
+    ) -> None:
+        """Django's checks, then, when the fields are valid, the record checks (the
+        organisation's validation rules): every service's `full_clean` and the Django
+        admin's forms refuse what a rule refuses."""
+        super().full_clean(
+            exclude=exclude,
+            validate_unique=validate_unique,
+            validate_constraints=validate_constraints,
+        )
+        run_record_checks(self, exclude=None if exclude is None else set(exclude))
 
     def soft_delete(self) -> None:
         self.deleted_at = timezone.now()

@@ -18,6 +18,7 @@ from salesops.web.views import (
     reports,
     setup,
     setup_layouts,
+    setup_rules,
     subscriptions,
     targets,
 )
@@ -155,6 +156,9 @@ urlpatterns = [
         name="settings_layout_pipeline",
     ),
     path("settings/layouts/<str:object_type>/", setup_layouts.layout_edit, name="settings_layout"),
+    path("settings/rules/", setup_rules.rule_list, name="settings_rules"),
+    path("settings/rules/new/", setup_rules.rule_edit, name="settings_rule_new"),
+    path("settings/rules/<int:pk>/", setup_rules.rule_edit, name="settings_rule"),
     path("followups/<int:pk>/inline/", followup_inline, name="followup_inline"),
     path("tasks/<int:pk>/inline/", task_inline, name="task_inline"),
     path("tasks/<int:pk>/inline/done/", task_inline_done, name="task_inline_done"),

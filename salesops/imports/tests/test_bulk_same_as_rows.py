@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from salesops.crm.models import Contact, Customer
 from salesops.crm.tests.factories import ContactFactory, CustomerFactory
+from salesops.customization import admin_services as fields_admin
 from salesops.customization.models import CustomField
 from salesops.imports.bulk import MISS, BulkContactImporter, run_bulk_import
 from salesops.imports.engine import run_import
@@ -240,6 +241,62 @@ def test_duplicates_are_found_in_the_chunk_before_and_further_back(cast, world, 
     counts, _rolled_back, _errors, records = expected
     assert (counts["created"], counts["skipped"], counts["failed"]) == (3, 6, 1)
     assert {r[0] for r in records} == {"A", "D", "H"}
+
+
+@pytest.fixture
+def contact_rules(cast, world):
+    """Validation rules on contacts: over a custom field, over the whole record and
+    over the customer the row names."""
+    fields_admin.create_validation_rule(
+        by=cast.admin, object_type="contact", name="Big budgets", field="budget",
+        condition='budget > 100000 and tier != "a"', message_zh="大额预算须为A级。",
+        message_en="A budget over 100,000 needs tier A.",
+    )  # fmt: skip
+    fields_admin.create_validation_rule(
+        by=cast.admin, object_type="contact", name="Blocked", condition='contains(name, "blocked")',
+        message_en="Blocked names are not imported.",
+    )  # fmt: skip
+    fields_admin.create_validation_rule(
+        by=cast.admin, object_type="contact", name="Pool", field="customer",
+        condition='customer == "Pool Co" and empty(mobile)', message_en="Pool contacts need a mobile.",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("helper", [True, False], ids=["helper", "one-process"])
+@pytest.mark.parametrize(
+    ("mode", "dedupe"),
+    [("skip-errors", "skip"), ("skip-errors", "create"), ("all-or-nothing", "skip")],
+)
+def test_validation_rules_refuse_the_same_rows_through_both_paths(
+    cast, world, contact_rules, mode, dedupe, helper
+):
+    e = ""
+    data = corpus.csv_bytes(
+        [
+            HEADERS,
+            ["Acme", "Fine", e, "13900000201", e, e, e, e, e, "b", "100"],
+            ["Acme", "Blocked one", e, "13900000202", e, e, e, e, e, e, e],
+            ["Acme", "Blocked dup", e, e, e, "old@example.com", e, e, e, e, e],
+            ["Acme", "After refused", e, "13900000202", e, e, e, e, e, e, e],
+            [" Acme ", " Blocked slow ", e, "+86 139 0000 0203", e, e, e, e, e, e, e],
+            ["Acme", "Rich", e, e, e, e, e, e, e, "b", "20万"],
+            ["Acme", "Rich gold", e, e, e, e, e, e, e, "A级", "20万"],
+            ["Pool Co", "Pool no mobile", e, e, e, e, e, e, e, e, e],
+            ["Pool Co", "Pool mobile", e, "13900000204", e, e, e, e, e, e, e],
+            ["Acme", "Bad and blocked", e, "abc", e, e, e, e, e, e, e],
+        ]
+    )  # fmt: skip
+    rows = outcome(row_path, data, cast.rep, mode=mode, dedupe=dedupe)
+    assert outcome(bulk_path, data, cast.rep, mode=mode, dedupe=dedupe, helper=helper) == rows
+    counts, _rolled_back, errors, records = rows
+    assert counts["failed"] == (5 if dedupe == "skip" else 6)
+    assert counts["skipped"] == (1 if dedupe == "skip" else 0)
+    reasons = {(column, reason) for _line, column, _value, reason in errors}
+    assert ("Budget", "A budget over 100,000 needs tier A.") in reasons
+    assert ("", "Blocked names are not imported.") in reasons
+    assert ("客户名称", "Pool contacts need a mobile.") in reasons
+    if mode != "all-or-nothing":
+        assert {r[0] for r in records} == {"Fine", "After refused", "Rich gold", "Pool mobile"}
 
 
 # -- the fast shapes -----------------------------------------------------------------------
