@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from salesops.customization.models import CustomField, Picklist, PicklistOption, ValidationRule
+from salesops.customization.models import (
+    CustomField,
+    Layout,
+    Picklist,
+    PicklistOption,
+    ValidationRule,
+)
 from salesops.org.admin import BaseAdmin, ReadOnlyAdminMixin, TabularInline
 
 
@@ -44,3 +50,12 @@ class ValidationRuleAdmin(ReadOnlyAdminMixin, BaseAdmin):
     list_display = ("name", "object_type", "condition", "field", "active", "order")
     list_filter = ("object_type", "active")
     search_fields = ("name", "condition")
+
+
+@admin.register(Layout)
+class LayoutAdmin(ReadOnlyAdminMixin, BaseAdmin):
+    """Read only: layouts are edited on the settings pages, through the audited
+    services that check their fields and roles."""
+
+    list_display = ("object_type", "pipeline", "updated_at")
+    list_filter = ("object_type",)
