@@ -51,7 +51,7 @@ class CustomValue(Expression):
 
     def _column(self, compiler: Any) -> str:
         alias = getattr(self, "_alias", None)
-        qn = compiler.quote_name_unless_alias
+        qn = compiler.quote_name
         return f"{qn(alias)}.{qn(self.column)}" if alias else qn(self.column)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
