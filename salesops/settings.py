@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "salesops.pipeline",
     "salesops.crm",
     "salesops.activities",
+    "salesops.objects",
     "salesops.demo",
     "salesops.analytics",
     "salesops.automation",

@@ -214,6 +214,52 @@ class ObjectSpec:
     #: Whether roles may hide this object's fields (not for targets: the number to reach
     #: is what a target is).
     field_security: bool = True
+    #: For a custom object (自定义对象): the id of its definition; its records are the
+    #: rows of the shared records table with this definition.
+    custom_object_id: int | None = None
+    #: Object types this one's records may link to (custom objects).
+    links: tuple[str, ...] = ()
+
+    @property
+    def is_custom_object(self) -> bool:
+        return self.custom_object_id is not None
+
+    @property
+    def rights_type(self) -> str:
+        """The object type in roles' rights (a payment plan's is its payments')."""
+        if self.is_custom_object:
+            return self.key
+        return str(getattr(self.model, "object_type", "") or self.key)
+
+    def all_rows(self) -> Any:
+        """Every live record of this object type, for anyone (system use)."""
+        qs = self.model.objects.all()  # type: ignore[attr-defined]
+        if self.custom_object_id is not None:
+            qs = qs.filter(kind_id=self.custom_object_id)
+        return qs
+
+    def visible(self, user: Any) -> Any:
+        """The records of this object type `user` may see (`visible_to`, and for a
+        custom object only its own records)."""
+        qs = self.model.objects.visible_to(user)  # type: ignore[attr-defined]
+        if self.custom_object_id is not None:
+            qs = qs.filter(kind_id=self.custom_object_id)
+        return qs
+
+    def record_url(self, pk: Any) -> str:
+        """The record page of record `pk` ("" when the object has none)."""
+        from django.urls import reverse
+
+        if self.custom_object_id is not None:
+            return reverse("object_record", args=[self.key, pk])
+        return reverse(self.detail_url, args=[pk]) if self.detail_url else ""
+
+    def list_path(self) -> str:
+        from django.urls import reverse
+
+        if self.custom_object_id is not None:
+            return reverse("object_list", args=[self.key])
+        return reverse(self.list_url) if self.list_url else ""
 
     def fields(self, *, custom: bool = True, derived: bool = False) -> list[FieldSpec]:
         """The fields in display order: built-in, then active custom fields. Derived
@@ -278,23 +324,51 @@ def custom_fields(object_type: str) -> list[FieldSpec]:
     return _custom_provider(object_type) if _custom_provider is not None else []
 
 
+#: Custom-object provider: every active custom object as an ObjectSpec, by key.
+_dynamic_provider: Callable[[], dict[str, ObjectSpec]] | None = None
+
+
+def set_dynamic_provider(provider: Callable[[], dict[str, ObjectSpec]]) -> None:
+    global _dynamic_provider
+    _dynamic_provider = provider
+
+
+def dynamic() -> dict[str, ObjectSpec]:
+    """The custom objects (自定义对象) defined by administrators, by key: read from the
+    database and cached a few seconds per process, so a new one is everywhere at once
+    without a restart."""
+    return _dynamic_provider() if _dynamic_provider is not None else {}
+
+
 def get(object_type: str) -> ObjectSpec:
     """The object type `object_type`; KeyError names it when it is not registered."""
-    try:
-        return _OBJECTS[object_type]
-    except KeyError:
-        raise KeyError(f"no object type {object_type!r} in the registry") from None
+    spec = find(object_type)
+    if spec is None:
+        raise KeyError(f"no object type {object_type!r} in the registry")
+    return spec
 
 
 def find(object_type: str) -> ObjectSpec | None:
-    return _OBJECTS.get(object_type)
+    spec = _OBJECTS.get(object_type)
+    if spec is None and _dynamic_provider is not None:
+        return dynamic().get(object_type)
+    return spec
 
 
-def objects() -> list[ObjectSpec]:
-    return list(_OBJECTS.values())
+def objects(*, custom: bool = True) -> list[ObjectSpec]:
+    """Every object type: built-in, then (`custom`) the custom objects."""
+    out = list(_OBJECTS.values())
+    if custom:
+        out.extend(dynamic().values())
+    return out
+
+
+def builtin_types() -> set[str]:
+    return set(_OBJECTS)
 
 
 def for_model(model: type[models.Model]) -> ObjectSpec | None:
+    """The built-in object type of `model` (custom objects share one model: ask by key)."""
     for spec in _OBJECTS.values():
         if spec.model is model or issubclass(model, spec.model):
             return spec
@@ -429,6 +503,38 @@ def _apply(spec: FieldSpec, d: Declare) -> FieldSpec:
     return replace(spec, **changes)
 
 
+def build_fields(
+    model: type[models.Model],
+    object_type: str,
+    *,
+    fields: Iterable[Declare] = (),
+    exclude: Iterable[str] = (),
+) -> list[FieldSpec]:
+    """The fields of `model` as an object type's: every concrete field (less `exclude`
+    and the bookkeeping columns) in the model's order, times last, with `fields`'
+    declarations applied."""
+    owner_field = getattr(model, "owner_field", None)
+    declared = {d.key: d for d in fields}
+    skip = set(exclude) | INTERNAL | {"id"}
+    built: list[FieldSpec] = []
+    model_fields = [*model._meta.concrete_fields, *model._meta.many_to_many]
+    model_fields.sort(key=lambda mf: mf.name in STAMPS)
+    for mf in model_fields:
+        if mf.name in skip:
+            continue
+        spec = _from_model(model, mf, owner_field)
+        if mf.name in declared:
+            spec = _apply(spec, declared.pop(mf.name))
+        built.append(spec)
+    for d in list(declared.values()):
+        if d.type is None:
+            raise ValueError(f"{object_type}.{d.key}: not a field of {model.__name__}")
+        built.append(
+            _apply(FieldSpec(key=d.key, label=d.label or d.key, type=d.type, path=d.path or ""), d)
+        )
+    return built
+
+
 def register(
     model: type[models.Model],
     *,
@@ -452,24 +558,7 @@ def register(
     not have (derived or computed). Registering a key again replaces it."""
     object_type = key or model.object_type  # type: ignore[attr-defined]
     owner_field = getattr(model, "owner_field", None)
-    declared = {d.key: d for d in fields}
-    skip = set(exclude) | INTERNAL | {"id"}
-    built: list[FieldSpec] = []
-    model_fields = [*model._meta.concrete_fields, *model._meta.many_to_many]
-    model_fields.sort(key=lambda mf: mf.name in STAMPS)
-    for mf in model_fields:
-        if mf.name in skip:
-            continue
-        spec = _from_model(model, mf, owner_field)
-        if mf.name in declared:
-            spec = _apply(spec, declared.pop(mf.name))
-        built.append(spec)
-    for d in list(declared.values()):
-        if d.type is None:
-            raise ValueError(f"{object_type}.{d.key}: not a field of {model.__name__}")
-        built.append(
-            _apply(FieldSpec(key=d.key, label=d.label or d.key, type=d.type, path=d.path or ""), d)
-        )
+    built = build_fields(model, object_type, fields=fields, exclude=exclude)
     built.extend(extra)
     keys = [f.key for f in built]
     if len(keys) != len(set(keys)):

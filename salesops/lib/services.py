@@ -38,7 +38,9 @@ def ensure_can(user: Viewer | None, obj: models.Model, right: str) -> None:
     manager = model.all_objects if right == "restore" else model.objects
     if not manager.visible_to(user).filter(pk=obj.pk).exists():
         raise NotVisible(_("This record does not exist or you may not see it."))
-    ensure_right(user, model.object_type, "delete" if right == "restore" else right)
+    # A custom object's records share one model; each object type has its own rights.
+    object_type = getattr(obj, "rights_type", None) or model.object_type
+    ensure_right(user, object_type, "delete" if right == "restore" else right)
 
 
 RIGHT_VERBS = {
