@@ -22,7 +22,9 @@ from salesops.objects import indexes
 from salesops.objects.models import LINKABLE, CustomObject, CustomRecord
 from salesops.users.models import Role, User
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+#: 2–20 characters: custom fields name their object in a 20-character column
+#: (`CustomField.object_type`), as reports do.
+_KEY = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
 #: Names a custom object may not take: the built-in object types and the URL words.
 RESERVED = {"new", "objects", "custom", "record", "records", "all"}
 LINK_MODELS: dict[str, Any] = {"customer": Customer, "contact": Contact, "deal": Deal}
@@ -74,7 +76,7 @@ def define_object(
         raise ValidationError(
             {
                 "key": _(
-                    "Use 2–40 lower-case letters, digits and underscores, starting with a "
+                    "Use 2–20 lower-case letters, digits and underscores, starting with a "
                     "letter, e.g. site_visit."
                 )
             }

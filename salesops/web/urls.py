@@ -13,10 +13,12 @@ from salesops.web.views import (
     dashboards,
     home,
     lists,
+    objects,
     pages,
     quotes,
     reports,
     setup,
+    setup_objects,
     subscriptions,
     targets,
 )
@@ -143,7 +145,25 @@ urlpatterns = [
     path("board/", board.board, name="board"),
     path("board/<int:pk>/", board.board, name="board_pipeline"),
     path("board/<int:pk>/stage/<int:stage_pk>/", board.column_more, name="board_column"),
+    # Custom objects: every object's pages, from its definition (no code per object).
+    path("o/<slug:key>/", objects.object_list, name="object_list"),
+    path("o/<slug:key>/new/", objects.object_new, name="object_new"),
+    path("o/<slug:key>/deleted/", objects.object_deleted, name="object_deleted"),
+    path("o/<slug:key>/<int:pk>/", objects.object_record, name="object_record"),
+    path("o/<slug:key>/<int:pk>/edit/", objects.object_edit, name="object_edit"),
+    path(
+        "o/<slug:key>/<int:pk>/field/<str:name>/", objects.object_field, name="object_field"
+    ),
+    path("o/<slug:key>/<int:pk>/delete/", objects.object_delete, name="object_delete"),
+    path("o/<slug:key>/<int:pk>/restore/", objects.object_restore, name="object_restore"),
     path("settings/", setup.index, name="settings"),
+    path("settings/objects/", setup_objects.object_list, name="settings_objects"),
+    path("settings/objects/<int:pk>/", setup_objects.object_edit, name="settings_object"),
+    path(
+        "settings/objects/<int:pk>/active/",
+        setup_objects.object_active,
+        name="settings_object_active",
+    ),
     path("settings/pipelines/new/", setup.pipeline, name="settings_pipeline_new"),
     path("settings/pipelines/<int:pk>/", setup.pipeline, name="settings_pipeline"),
     path("settings/audit/", audit_log, name="settings_audit"),
