@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 

@@ -161,7 +161,8 @@ def clean_rights(raw: dict[str, list[str]]) -> dict[str, list[str]]:
         t: [r for r, _label in RIGHTS if r in set(values)]
         for t, values in raw.items()
         if (t in types or (isinstance(t, str) and RIGHTS_KEY.fullmatch(t)))
-        and set(values) <= rights and values
+        and set(values) <= rights
+        and values
     }
 
 

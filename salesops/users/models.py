@@ -7,7 +7,6 @@ rule; `lib.models.ScopedQuerySet.visible_to` applies it to every main QuerySet.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Collection
 from typing import Any, ClassVar
 

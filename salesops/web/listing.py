@@ -11,8 +11,8 @@ page counts all the rows: the list shows "more" while there are more.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import binascii
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable

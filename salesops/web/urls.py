@@ -151,9 +151,7 @@ urlpatterns = [
     path("o/<slug:key>/deleted/", objects.object_deleted, name="object_deleted"),
     path("o/<slug:key>/<int:pk>/", objects.object_record, name="object_record"),
     path("o/<slug:key>/<int:pk>/edit/", objects.object_edit, name="object_edit"),
-    path(
-        "o/<slug:key>/<int:pk>/field/<str:name>/", objects.object_field, name="object_field"
-    ),
+    path("o/<slug:key>/<int:pk>/field/<str:name>/", objects.object_field, name="object_field"),
     path("o/<slug:key>/<int:pk>/delete/", objects.object_delete, name="object_delete"),
     path("o/<slug:key>/<int:pk>/restore/", objects.object_restore, name="object_restore"),
     path("settings/", setup.index, name="settings"),

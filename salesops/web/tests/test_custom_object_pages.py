@@ -105,7 +105,12 @@ def test_an_administrator_defines_edits_retires_and_restores_an_object_from_the_
     assert 'value="competitor" selected' in editor.text
     response = client.post(
         fields_url,
-        {"object_type": "competitor", "key": "strength", "label": "Strength", "field_type": T.NUMBER},
+        {
+            "object_type": "competitor",
+            "key": "strength",
+            "label": "Strength",
+            "field_type": T.NUMBER,
+        },
     )
     assert response.status_code == 302 and response.url == fields_url
     assert registry.get("competitor").field("strength").type == "number"
@@ -213,7 +218,9 @@ def test_every_page_works_for_an_administrator_and_a_rep(cast, signed_in, visit,
     assert "Outcome" in listing.text and "Good" in listing.text
     record = client.get(url("object_record", "site_visit", first.pk))
     assert record.status_code == 200
-    assert "First visit" in record.text and "East customer" in record.text and "Subject" in record.text
+    assert (
+        "First visit" in record.text and "East customer" in record.text and "Subject" in record.text
+    )
     assert url("object_field", "site_visit", first.pk, "cf_score") in record.text
 
     # create, with the customer given in the address
@@ -231,7 +238,9 @@ def test_every_page_works_for_an_administrator_and_a_rep(cast, signed_in, visit,
         },
     )
     created = CustomRecord.objects.get(title=f"Visit by {who}")
-    assert response.status_code == 302 and response.url == url("object_record", "site_visit", created.pk)
+    assert response.status_code == 302 and response.url == url(
+        "object_record", "site_visit", created.pk
+    )
     assert created.custom["score"] == 5.5 and created.customer == visit["east"]
 
     # the full edit form and an inline field edit
@@ -408,7 +417,10 @@ def test_filters_and_sorts_on_custom_fields(cast, signed_in, visit):
     assert titles(outcome="good", sort="cf_score") == ["First visit", "West visit"]
     assert titles(score_min="4", score_max="8") == ["First visit"]
     assert titles(q="second") == ["Second visit"]
-    assert titles(customer=str(visit["east"].pk), sort="-cf_score") == ["First visit", "Second visit"]
+    assert titles(customer=str(visit["east"].pk), sort="-cf_score") == [
+        "First visit",
+        "Second visit",
+    ]
 
 
 def test_the_customer_page_lists_its_visits_with_one_query_per_object(cast, signed_in, visit):
@@ -443,7 +455,9 @@ def test_global_search_finds_titles_grouped_under_the_plural(cast, signed_in, vi
     response = signed_in(cast.rep).get(url("search"), {"q": "visit"})
     assert response.status_code == 200
     html = response.text
-    section = re.search(r'<section class="card search-objects"><h2>Site visits</h2>(.*?)</section>', html)
+    section = re.search(
+        r'<section class="card search-objects"><h2>Site visits</h2>(.*?)</section>', html
+    )
     assert section, html
     assert "First visit" in section.group(1) and "Second visit" in section.group(1)
     assert "West visit" not in html
@@ -457,7 +471,9 @@ def test_keyset_paging_by_a_custom_number_walks_every_row_once(cast, signed_in, 
     rep = User.objects.get(pk=cast.rep.pk)
     for i in range(11):
         custom = {} if i % 4 == 0 else {"score": [1, 2, 2, 5][i % 4]}
-        services.create_record(by=rep, object_type="site_visit", data={"title": f"P{i}"}, custom=custom)
+        services.create_record(
+            by=rep, object_type="site_visit", data={"title": f"P{i}"}, custom=custom
+        )
     client = signed_in(cast.admin)
     everyone = list(CustomRecord.objects.filter(kind__key="site_visit"))
     for sort in ("cf_score", "-cf_score"):
@@ -497,7 +513,9 @@ def test_keyset_paging_by_a_built_in_objects_custom_field(cast, signed_in, monke
     for i in range(8):
         deal = DealFactory(owner=cast.rep, customer=customer, pipeline=pipeline, name=f"D{i}")
         if i % 3:
-            crm.update_record(obj=deal, by=cast.admin, data={}, custom={"margin": [0, 10, 4][i % 3] + i})
+            crm.update_record(
+                obj=deal, by=cast.admin, data={}, custom={"margin": [0, 10, 4][i % 3] + i}
+            )
         deals.append(deal)
     client = signed_in(cast.admin)
     seen, params = [], {"sort": "-cf_margin"}
@@ -537,7 +555,9 @@ def test_the_list_with_a_filter_and_a_sort_reads_the_fields_expression_index(
         cursor.execute("ANALYZE")
     client = signed_in(cast.admin)
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(url("object_list", "site_visit"), {"outcome": "good", "sort": "-cf_score"})
+        response = client.get(
+            url("object_list", "site_visit"), {"outcome": "good", "sort": "-cf_score"}
+        )
     assert response.status_code == 200
     sql = next(
         q["sql"]
@@ -553,4 +573,3 @@ def test_the_list_with_a_filter_and_a_sort_reads_the_fields_expression_index(
             cursor.execute("EXPLAIN " + sql)
             plan = " ".join(row[0] for row in cursor.fetchall())
     assert "custrec_cf_" in plan, plan
-

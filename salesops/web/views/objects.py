@@ -21,6 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -130,9 +131,9 @@ def list_class(spec: ObjectSpec) -> type[ObjectList]:
 
 
 @login_required
-def object_list(request: HttpRequest, key: str) -> HttpResponse:
+def object_list(request: HttpRequest, key: str) -> HttpResponseBase:
     view = list_class(spec_or_404(key)).as_view()
-    return view(request)  # type: ignore[no-any-return]
+    return view(request)
 
 
 # -- the record page ------------------------------------------------------------------------
@@ -255,7 +256,9 @@ def object_deleted(request: HttpRequest, key: str) -> HttpResponse:
     spec = spec_or_404(key)
     _right(request, spec, "view")
     user = me(request)
-    rows = list(_deleted(request, spec).select_related("owner").order_by("-deleted_at", "-id")[:BIN])
+    rows = list(
+        _deleted(request, spec).select_related("owner").order_by("-deleted_at", "-id")[:BIN]
+    )
     return render(
         request,
         "web/object_deleted.html",
@@ -326,9 +329,9 @@ class ObjectCreate(CreatePage):
 
 
 @login_required
-def object_new(request: HttpRequest, key: str) -> HttpResponse:
+def object_new(request: HttpRequest, key: str) -> HttpResponseBase:
     spec = spec_or_404(key)
-    cls = type(
+    cls: type[ObjectCreate] = type(
         f"ObjectCreate_{spec.key}",
         (ObjectCreate,),
         {
@@ -337,7 +340,7 @@ def object_new(request: HttpRequest, key: str) -> HttpResponse:
             "parents": {link: services.LINK_MODELS[link] for link in spec.links},
         },
     )
-    return cls.as_view()(request)  # type: ignore[no-any-return]
+    return cls.as_view()(request)
 
 
 # -- on the linked record ---------------------------------------------------------------------
@@ -366,9 +369,7 @@ def linked_sections(user: Any, link: str, obj: Any) -> list[dict[str, Any]]:
             {
                 "spec": spec,
                 "title": spec.plural,
-                "rows": [
-                    {"obj": Masked(r, hidden), "url": spec.record_url(r.pk)} for r in rows
-                ],
+                "rows": [{"obj": Masked(r, hidden), "url": spec.record_url(r.pk)} for r in rows],
                 "list_url": spec.list_path() + query,
                 "new_url": reverse("object_new", args=[spec.key]) + query
                 if user.has_right(spec.rights_type, "create")

@@ -118,6 +118,10 @@ class Section:
         """The query string the section's pages keep (a filter), "" for none."""
         return ""
 
+    def heading(self) -> Any:
+        """The page's title."""
+        return self.title
+
 
 class OrganisationSection(Section):
     key = "organisation"
@@ -263,10 +267,13 @@ class CustomFieldSection(Section):
         super().__init__(request)
         chosen = request.GET.get("object_type", "")
         self.object_type = chosen if chosen in dict(self.object_types()) else ""
-        if self.object_type:
-            self.title = _("Custom fields: %(object)s") % {
-                "object": dict(self.object_types())[self.object_type]
-            }
+
+    def heading(self) -> Any:
+        if not self.object_type:
+            return self.title
+        return _("Custom fields: %(object)s") % {
+            "object": dict(self.object_types())[self.object_type]
+        }
 
     @staticmethod
     def object_types() -> list[tuple[str, Any]]:
@@ -637,7 +644,7 @@ def section(request: HttpRequest, key: str, pk: int | None = None) -> HttpRespon
         request,
         "web/setup_section.html",
         {
-            "title": page.title,
+            "title": page.heading(),
             "page": page,
             "form": form,
             "obj": obj,
