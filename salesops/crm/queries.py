@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from salesops.crm.models import Contact, Customer, Deal, Lead, PoolRule
 from salesops.crm.pool import reclaim_due_on
-from salesops.customization import policy
+from salesops.customization import policy, registry
 from salesops.org.models import ExchangeRate, Organisation
 from salesops.pipeline.models import Stage
 from salesops.users.models import Team, User
@@ -299,6 +300,49 @@ def global_search(user: Any, text: str, limit: int = 10) -> SearchResults:
         },
         partial,
     )
+
+
+@dataclass
+class ObjectResults:
+    """One custom object's search hits: `partial` when only its `SEARCH_WINDOW`
+    newest records the user may see were searched and fewer than the limit matched."""
+
+    spec: Any
+    rows: list[Any]
+    partial: bool = False
+
+
+def search_custom_objects(user: Any, text: str, limit: int = 10) -> list[ObjectResults]:
+    """The custom objects' records (自定义对象) whose title (or another searchable field
+    the user may see) contains `text`, per object the user may view, within their data
+    scope (`spec.visible`): the `limit` newest among the `SEARCH_WINDOW` newest records
+    of each, two queries per object (no trigram index serves these titles). Objects
+    without a hit (and searched whole) are left out."""
+    text = text.strip()[:100]
+    if len(text) < 2:
+        return []
+    out: list[ObjectResults] = []
+    for spec in registry.objects():
+        if not spec.is_custom_object or not user.has_right(spec.rights_type, "view"):
+            continue
+        paths = [p for p in policy.searchable_paths(user, spec.key) if "__" not in p]
+        if not paths:
+            continue
+        condition = Q()
+        for path in paths:
+            condition |= Q(**{f"{path}__icontains": text})
+        visible = spec.visible(user)
+        edge = list(
+            visible.order_by("-pk").values_list("pk", flat=True)[SEARCH_WINDOW - 1 : SEARCH_WINDOW]
+        )
+        rows = visible.filter(condition)
+        if edge:
+            rows = rows.filter(pk__gte=edge[0])
+        hits = list(rows.order_by("-pk")[:limit])
+        partial = bool(edge) and len(hits) < limit
+        if hits or partial:
+            out.append(ObjectResults(spec, hits, partial=partial))
+    return out
 
 
 def attach_related(deals: list[Deal]) -> list[Deal]:

@@ -68,7 +68,17 @@ FIELD_EDITABLE = {
 
 
 def _finish(obj: Any) -> None:
-    obj.full_clean(validate_unique=False, validate_constraints=False)
+    # A custom field's object may be a custom object, which the model's choices (the
+    # built-in types) do not list: the services check it (`field_object_types`).
+    exclude = ["object_type"] if isinstance(obj, CustomField) else None
+    obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+
+def field_object_types() -> set[str]:
+    """The object types custom fields may be added to: the built-in ones and the
+    active custom objects."""
+    custom = {k for k, spec in registry.dynamic().items() if spec.is_custom_object}
+    return {t for t, _label in OBJECT_TYPES} | custom
 
 
 def _check_key(object_type: str, key: str) -> None:
@@ -215,11 +225,11 @@ def create_custom_field(
     rollup_field: str = "",
     rollup_condition: str = "",
 ) -> CustomField:
-    """A custom field on `object_type` (any of `users.models.OBJECT_TYPES`), placed
-    last unless `order` is given. A formula (`expression`, `result_type`) or roll-up
-    (`rollup_*`) is computed for every record at once."""
+    """A custom field on `object_type` (any of `users.models.OBJECT_TYPES` or an active
+    custom object's key), placed last unless `order` is given. A formula (`expression`,
+    `result_type`) or roll-up (`rollup_*`) is computed for every record at once."""
     ensure_admin(by)
-    if object_type not in {t for t, _label in OBJECT_TYPES}:
+    if object_type not in field_object_types():
         raise ValidationError({"object_type": _("Choose the kind of record the field is on.")})
     if field_type not in CustomField.Type.values:
         raise ValidationError({"field_type": _("Choose the type of the field.")})
@@ -564,6 +574,8 @@ def save_role(
     not given keep theirs; keys of retired custom fields are kept). One transaction,
     administrators only, audited."""
     ensure_admin(by)
+    if "rights" in data:
+        _check_rights(data["rights"], role)
     if hidden is not None:
         current = {}
         if role is not None:
@@ -856,3 +868,17 @@ def delete_validation_rule(*, rule: ValidationRule, by: User) -> None:
         by=by, obj=rule, action=audit.Action.DELETED, changes=audit.values(rule, RULE_AUDITED)
     )
     rule.delete()
+
+
+def _check_rights(rights: Any, role: Role | None) -> None:
+    """Rights may be given on the built-in object types and the active custom objects;
+    a retired custom object's rights, already the role's, are kept as they are."""
+    if not isinstance(rights, dict):
+        return  # the role's own check says what is wrong
+    kept = set((role.rights or {}) if role is not None else {})
+    known = {t for t, _label in OBJECT_TYPES} | set(registry.dynamic())
+    unknown = sorted(str(t) for t, values in rights.items() if values and t not in known | kept)
+    if unknown:
+        raise ValidationError(
+            {"rights": _("Unknown object type “%(t)s”.") % {"t": ", ".join(unknown)}}
+        )

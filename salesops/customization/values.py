@@ -26,13 +26,13 @@ class CustomValue(Expression):
     """The value of custom field `key` of the row: text, or a number for numeric types
     (amounts are stored as decimal strings), compared and sorted as such."""
 
+    _alias: str | None = None
+
     def __init__(self, key: str, numeric: bool = False, column: str = "custom") -> None:
         if not _KEY.match(key) or not _KEY.match(column):
             raise ValueError(f"not a field key: {key!r}")
         self.key, self.numeric, self.column = key, numeric, column
-        output: models.Field[Any, Any] = (
-            models.FloatField() if numeric else models.TextField()
-        )
+        output: models.Field[Any, Any] = models.FloatField() if numeric else models.TextField()
         super().__init__(output_field=output)
 
     def __repr__(self) -> str:
@@ -60,15 +60,13 @@ class CustomValue(Expression):
             sql = f"CAST({sql} AS REAL)"
         return sql, []
 
-    def as_postgresql(
-        self, compiler: Any, connection: Any, **extra: Any
-    ) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         sql = f"({self._column(compiler)} ->> '{self.key}')"
         if self.numeric:
             sql = f"({sql})::double precision"
         return sql, []
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
         raise NotImplementedError(f"custom values on {connection.vendor}")
 
 

@@ -35,7 +35,7 @@ INDEXED = (
 
 
 def index_name(spec: registry.ObjectSpec, key: str) -> str:
-    digest = hashlib.sha1(f"{spec.custom_object_id}.{key}".encode()).hexdigest()[:10]
+    digest = hashlib.sha256(f"{spec.custom_object_id}.{key}".encode()).hexdigest()[:10]
     return f"custrec_cf_{digest}"
 
 
@@ -53,9 +53,7 @@ def existing() -> set[str]:
     from salesops.objects.models import CustomRecord
 
     with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(
-            cursor, CustomRecord._meta.db_table
-        )
+        constraints = connection.introspection.get_constraints(cursor, CustomRecord._meta.db_table)
     return {name for name, info in constraints.items() if info.get("index")}
 
 

@@ -41,7 +41,7 @@ def _spec(obj: Any) -> ObjectSpec:
         exclude=["kind", *[link for link in ("customer", "contact", "deal") if link not in links]],
     )
     # The title first, then links, owner and the custom fields; times last.
-    order = {"title": 0, **{link: 1 for link in links}, "owner": 2}
+    order = {"title": 0, **dict.fromkeys(links, 1), "owner": 2}
     fields.sort(key=lambda f: order.get(f.key, 3 if f.key not in r.STAMPS else 5))
     return ObjectSpec(
         key=obj.key,

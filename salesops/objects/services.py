@@ -22,7 +22,9 @@ from salesops.objects import indexes
 from salesops.objects.models import LINKABLE, CustomObject, CustomRecord
 from salesops.users.models import Role, User
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+#: 2–20 characters: custom fields name their object in a 20-character column
+#: (`CustomField.object_type`), as reports do.
+_KEY = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
 #: Names a custom object may not take: the built-in object types and the URL words.
 RESERVED = {"new", "objects", "custom", "record", "records", "all"}
 LINK_MODELS: dict[str, Any] = {"customer": Customer, "contact": Contact, "deal": Deal}
@@ -74,18 +76,20 @@ def define_object(
         raise ValidationError(
             {
                 "key": _(
-                    "Use 2–40 lower-case letters, digits and underscores, starting with a "
+                    "Use 2–20 lower-case letters, digits and underscores, starting with a "
                     "letter, e.g. site_visit."
                 )
             }
         )
     if key in registry.builtin_types() or key in RESERVED:
-        raise ValidationError({"key": _("“%(key)s” is a built-in name; choose another.") % {"key": key}})
+        raise ValidationError(
+            {"key": _("“%(key)s” is a built-in name; choose another.") % {"key": key}}
+        )
     if CustomObject.objects.filter(key=key).exists():
-        raise ValidationError({"key": _("There is already a custom object “%(key)s”.") % {"key": key}})
-    data = _clean_definition(
-        label=label, plural=plural, title_label=title_label, links=links or []
-    )
+        raise ValidationError(
+            {"key": _("There is already a custom object “%(key)s”.") % {"key": key}}
+        )
+    data = _clean_definition(label=label, plural=plural, title_label=title_label, links=links or [])
     obj = CustomObject.objects.create(key=key, **data)
     for role in Role.objects.select_for_update():
         rights = dict(role.rights or {})
@@ -112,16 +116,15 @@ def update_object(
     use cannot be removed."""
     _ensure_admin(by)
     obj = CustomObject.objects.select_for_update().get(pk=obj.pk)
-    data = _clean_definition(
-        label=label, plural=plural, title_label=title_label, links=links or []
-    )
+    data = _clean_definition(label=label, plural=plural, title_label=title_label, links=links or [])
     for link in set(obj.links or []) - set(data["links"]):
         used = CustomRecord.all_objects.filter(kind=obj, **{f"{link}__isnull": False})
         if used.exists():
             raise ValidationError(
-                {"links": _("Records still link to a %(what)s; unlink them first.") % {
-                    "what": registry.get(link).label
-                }}
+                {
+                    "links": _("Records still link to a %(what)s; unlink them first.")
+                    % {"what": registry.get(link).label}
+                }
             )
     before = audit.snapshot(obj, [*data, "active"])
     for name, value in {**data, "active": bool(active)}.items():
@@ -187,7 +190,10 @@ def _title(raw: Any, spec: registry.ObjectSpec) -> str:
         raise ValidationError({"title": _("%(label)s is required.") % {"label": label}})
     if len(title) > 200:
         raise ValidationError(
-            {"title": _("%(label)s may be at most %(n)s characters long.") % {"label": label, "n": 200}}
+            {
+                "title": _("%(label)s may be at most %(n)s characters long.")
+                % {"label": label, "n": 200}
+            }
         )
     return title
 
@@ -214,6 +220,7 @@ def create_record(
         raise ValidationError(
             _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
         )
+    assert spec.custom_object_id is not None
     record = CustomRecord(
         kind_id=spec.custom_object_id,
         title=_title(data.get("title"), spec),
@@ -247,7 +254,8 @@ def update_record(
     unknown = set(data) - WRITABLE
     if unknown:
         raise ValidationError(
-            _("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+            _("These fields cannot be changed here: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))}
         )
     before = audit.snapshot(record, list(data), custom=custom is not None)
     if "title" in data:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from salesops.audit import services as audit
 from salesops.lib.updates import apply, check_fields
 from salesops.org.models import Currency, Holiday, Organisation
-from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Target, Team, User
+from salesops.users.models import OBJECT_TYPES, RIGHTS, RIGHTS_KEY, Role, Target, Team, User
 
 #: Sent inside the transaction that deactivates a person (`user=`), so that what hangs
 #: on them in higher layers (the API's tokens) stops with them, or nothing changes.
@@ -153,12 +153,16 @@ def delete_team(*, by: User, team: Team) -> None:
 
 
 def clean_rights(raw: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Rights per object type: the built-in types' and custom objects' keys (which
+    custom objects exist, `customization.admin_services.save_role` checks)."""
     types = {t for t, _label in OBJECT_TYPES}
     rights = {r for r, _label in RIGHTS}
     return {
         t: [r for r, _label in RIGHTS if r in set(values)]
         for t, values in raw.items()
-        if t in types and set(values) <= rights and values
+        if (t in types or (isinstance(t, str) and RIGHTS_KEY.fullmatch(t)))
+        and set(values) <= rights
+        and values
     }
 
 

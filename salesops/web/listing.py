@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
@@ -21,15 +22,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import DecimalField, F, Q, prefetch_related_objects
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce
-from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+from django.db.models import F, Q, Value, lookups, prefetch_related_objects
+from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from salesops.customization import registry
 from salesops.customization.registry import FieldSpec
+from salesops.customization.values import value_of
 
 # -- columns ---------------------------------------------------------------------------
 
@@ -44,6 +44,9 @@ KINDS = {
 }
 #: Field types never shown as a list column.
 NOT_COLUMNS = (registry.LONG_TEXT, registry.JSON, registry.MANY_REF)
+#: A custom field's sort name in the address (`?sort=-cf_score`): no built-in path
+#: starts so.
+CUSTOM_SORT = "cf_"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class Column:
     labels: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     #: The registry field shown (None for a list's own computed column).
     spec: FieldSpec | None = field(default=None, compare=False, hash=False, repr=False)
+    #: For a sortable custom field: the SQL expression of its value (`value_of`), which
+    #: the list orders and pages by (its expression index serves it).
+    expression: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def raw(self, obj: Any) -> Any:
         if self.custom:
@@ -105,17 +111,21 @@ def column_of(f: FieldSpec, *, default: bool, link: bool = False, **changes: Any
         labels = {str(v): label for v, label in f.options()}
     elif f.is_custom and f.type == registry.REF:
         labels = {}  # the people's names, filled in for the page (`load_references`)
+    sort = None
+    if f.sortable:
+        sort = f"{CUSTOM_SORT}{f.key}" if f.is_custom else f.path
     column = Column(
         key=f.key,
         label=f.title,
         kind="link" if link else kind,
-        sort=f.path if f.sortable and not f.is_custom else None,
+        sort=sort,
         default=default,
         currency=f.currency_path.replace("__", ".") if f.currency_path else "currency_id",
         custom=f.is_custom,
         ref=f.type == registry.REF and not f.is_custom,
         labels=labels,
         spec=f if f.type in (registry.CHOICE, registry.MULTI_CHOICE) else None,
+        expression=value_of(f) if f.is_custom and f.sortable else None,
     )
     return replace(column, **changes) if changes else column
 
@@ -169,6 +179,9 @@ class Filter:
     choices: Choices | None = None
     field: str = ""
     offered: bool = True
+    #: For a custom field: the SQL expression of its value (`value_of`) the condition
+    #: compares, as the expression indexes of custom objects' fields are written.
+    expression: Any = dataclasses.field(default=None, compare=False, hash=False, repr=False)
 
     def options(self, user: Any) -> list[tuple[str, Any]]:
         if self.kind == "bool":
@@ -220,6 +233,19 @@ def filters_of(f: FieldSpec, people: Choices, *, offered: bool) -> list[Filter]:
     contains for text, at least/at most for a number."""
     label, path, t = f.title, f.path, f.type
     show = offered and (t in OFFERED or f.is_custom)
+    filters = _filters_of(f, people, label, path, t, show)
+    if f.is_custom and t not in (registry.BOOL, registry.REF):
+        # Compared as `value_of` writes the value, so that the expression index of a
+        # custom object's field answers it. (Yes/no and people are compared by JSON
+        # lookups: SQLite reads them as numbers, PostgreSQL as text.)
+        expression = value_of(f)
+        filters = [replace(x, expression=expression) for x in filters]
+    return filters
+
+
+def _filters_of(
+    f: FieldSpec, people: Choices, label: Any, path: str, t: str, show: bool
+) -> list[Filter]:
     if t == registry.CHOICE:
         options = f.options
         return [Filter(f.key, label, path, "choice", lambda user: options(), f.key, show)]
@@ -291,6 +317,26 @@ class Query:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+#: The lookups a filter uses, as expressions (for custom fields' values).
+LOOKUPS: dict[str, Any] = {
+    "exact": lookups.Exact,
+    "icontains": lookups.IContains,
+    "gte": lookups.GreaterThanOrEqual,
+    "lte": lookups.LessThanOrEqual,
+}
+
+
+def condition(f: Filter, value: Any) -> Q:
+    """The condition "`f`'s field `f.lookup` `value`": on a custom field with an
+    expression, the lookup compares `value_of`'s expression (as its index is written),
+    not Django's JSON key transform."""
+    if f.expression is None:
+        return Q(**{f.lookup: value})
+    name = f.lookup.rsplit("__", 1)[-1]
+    lookup = LOOKUPS.get(name, lookups.Exact)
+    return Q(lookup(f.expression, value))
+
+
 def parse_filter(f: Filter, raw: str, user: Any) -> tuple[Q | None, str | None]:
     """(condition, error) for one filter value."""
     raw = raw.strip()
@@ -299,37 +345,32 @@ def parse_filter(f: Filter, raw: str, user: Any) -> tuple[Q | None, str | None]:
     if f.kind == "choice":
         if raw not in {v for v, _label in f.options(user)}:
             return None, str(_("Choose one of the options."))
-        return Q(**{f.lookup: raw}), None
+        return condition(f, raw), None
     if f.kind == "bool":
         if raw not in ("0", "1"):
             return None, str(_("Choose yes or no."))
-        return Q(**{f.lookup: raw == "1"}), None
+        return condition(f, raw == "1"), None
     if f.kind == "text":
-        return Q(**{f.lookup: raw[:100]}), None
+        return condition(f, raw[:100]), None
     if f.kind in ("date_from", "date_to"):
         day = _date(raw)
         if day is None:
             return None, str(_("Write the date as YYYY-MM-DD."))
         if f.lookup.startswith("custom__"):
-            return Q(**{f.lookup: day.isoformat()}), None
-        return Q(**{f.lookup: day}), None
+            return condition(f, day.isoformat()), None
+        return condition(f, day), None
     if f.kind == "id":
         if not raw.isdigit():
             return None, str(_("Choose one of the options."))
-        return Q(**{f.lookup: int(raw)}), None
+        return condition(f, int(raw)), None
     if f.kind == "number":
         try:
             number = Decimal(raw)
         except Exception:
             return None, str(_("Enter a number."))
-        if f.lookup.startswith("custom__"):
-            # A custom number is compared as a number whether stored as a JSON number
-            # or, as money is, as text ("12.50").
-            path, op = f.lookup.rsplit("__", 1)
-            value = Cast(KT(path), DecimalField(max_digits=24, decimal_places=6))
-            compare = GreaterThanOrEqual if op == "gte" else LessThanOrEqual
-            return Q(compare(value, number)), None
-        return Q(**{f.lookup: number}), None
+        if not number.is_finite():
+            return None, str(_("Enter a number."))
+        return condition(f, float(number) if f.expression is not None else number), None
     return None, None
 
 
@@ -358,19 +399,39 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def encode_cursor(sort: str, descending: bool, obj: models.Model) -> str:
-    model_field: Any = obj._meta.get_field(sort)
-    data = [("-" if descending else "") + sort, _plain(getattr(obj, model_field.attname)), obj.pk]
+#: The names a custom field's value is ordered by and read as in a page's query.
+SORT_ALIAS = "listing_sort"
+SORT_VALUE = "listing_sort_value"
+#: What a custom value in a cursor may be (as the database gave it).
+_SCALARS = (str, int, float, bool)
+
+
+def encode_cursor(sort: str, descending: bool, obj: models.Model, *, custom: bool = False) -> str:
+    """The cursor after `obj`: the sort, its value in `obj` and `obj`'s id. A custom
+    field's value is the one the page's query read (`SORT_VALUE`), so that the next
+    page compares it with the same expression, as the same type, on either database."""
+    if custom:
+        value = getattr(obj, SORT_VALUE, None)
+    else:
+        model_field: Any = obj._meta.get_field(sort)
+        value = getattr(obj, model_field.attname)
+    data = [("-" if descending else "") + sort, _plain(value), obj.pk]
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
-def decode_cursor(raw: str, sort: str, descending: bool, model: Any) -> tuple[Any, int] | None:
+def decode_cursor(
+    raw: str, sort: str, descending: bool, model: Any, *, custom: bool = False
+) -> tuple[Any, int] | None:
     """(value, id) of the last row shown, or None when the cursor is not for this list."""
     try:
         padded = raw + "=" * (-len(raw) % 4)
         spec, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if spec != ("-" if descending else "") + sort or not isinstance(last_id, int):
             return None
+        if custom:
+            if value is not None and not isinstance(value, _SCALARS):
+                return None
+            return value, last_id
         model_field: Any = model._meta.get_field(sort)
         if isinstance(model_field, models.ForeignKey):
             model_field = model_field.target_field
@@ -408,17 +469,25 @@ def _ordered(
 
 
 def _after(
-    qs: models.QuerySet, sort: str, descending: bool, value: Any, last_id: int
+    qs: models.QuerySet,
+    sort: str,
+    descending: bool,
+    value: Any,
+    last_id: int,
+    *,
+    custom: bool = False,
 ) -> models.QuerySet:
     """Rows after (value, last_id) in (sort, id) order, `value` not null. The condition
-    leads with `sort >= value` so an index on (sort, id) is used as a range."""
+    leads with `sort >= value` so an index on (sort, id) is used as a range. A custom
+    value is bound as the database gave it (`Value`), not cast by a model field."""
     after = "lt" if descending else "gt"
     if sort == "id":
         return qs.filter(**{f"id__{after}": last_id})
     ahead = "lte" if descending else "gte"
+    bound = Value(value) if custom else value
     return qs.filter(
-        Q(**{f"{sort}__{ahead}": value})
-        & (Q(**{f"{sort}__{after}": value}) | Q(**{f"id__{after}": last_id}))
+        Q(**{f"{sort}__{ahead}": bound})
+        & (Q(**{f"{sort}__{after}": bound}) | Q(**{f"id__{after}": last_id}))
     )
 
 
@@ -430,6 +499,7 @@ def page_of(
     cursor: str | None,
     size: int,
     few: bool = False,
+    expression: Any = None,
 ) -> tuple[list[Any], str | None]:
     """One page of rows in (sort, id) order, empty sort values last in both directions,
     and the cursor of the next page (None at the end). Never counts: it reads one row
@@ -440,28 +510,37 @@ def page_of(
     both databases; a single `ORDER BY sort NULLS LAST` would make PostgreSQL (for
     descending) and SQLite (for ascending) sort every matching row first.
 
+    `expression`: the sort is a custom field's, and this its value (`value_of`): the
+    rows are ordered by it (so a custom object's expression index serves the page),
+    and a row without the value counts as empty.
+
     `few`: the filter matches few rows (one person's, or a counted few), so they are
     read by the filter and sorted rather than found along the sort index. The order,
     and so the cursors, are the same either way."""
     model: Any = qs.model
-    nullable = sort != "id" and model._meta.get_field(sort).null
-    decoded = decode_cursor(cursor, sort, descending, model) if cursor else None
+    custom = expression is not None and sort != "id"
+    column = sort
+    if custom:
+        qs = qs.alias(**{SORT_ALIAS: expression}).annotate(**{SORT_VALUE: expression})
+        column = SORT_ALIAS
+    nullable = custom or (sort != "id" and model._meta.get_field(sort).null)
+    decoded = decode_cursor(cursor, sort, descending, model, custom=custom) if cursor else None
     rows: list[Any] = []
     if decoded is None or decoded[0] is not None:
-        part = qs.filter(**{f"{sort}__isnull": False}) if nullable else qs
-        part = _ordered(part, sort, descending, few)
+        part = qs.filter(**{f"{column}__isnull": False}) if nullable else qs
+        part = _ordered(part, column, descending, few)
         if decoded is not None:
-            part = _after(part, sort, descending, decoded[0], decoded[1])
+            part = _after(part, column, descending, decoded[0], decoded[1], custom=custom)
         rows = list(part[: size + 1])
     if nullable and len(rows) <= size:
-        part = _ordered(qs.filter(**{f"{sort}__isnull": True}), "id", descending)
+        part = _ordered(qs.filter(**{f"{column}__isnull": True}), "id", descending)
         if decoded is not None and decoded[0] is None:
             part = _after(part, "id", descending, None, decoded[1])
         rows += list(part[: size + 1 - len(rows)])
     if len(rows) <= size:
         return rows, None
     rows = rows[:size]
-    return rows, encode_cursor(sort, descending, rows[-1])
+    return rows, encode_cursor(sort, descending, rows[-1], custom=custom)
 
 
 __all__ = [

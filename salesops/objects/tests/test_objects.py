@@ -29,8 +29,12 @@ def visit(cast):
         links=["customer"],
     )
     for key, label, ftype, extra in [
-        ("outcome", "Outcome", "select", {"options": [{"value": "good", "label": "Good"},
-                                                       {"value": "bad", "label": "Bad"}]}),
+        (
+            "outcome",
+            "Outcome",
+            "select",
+            {"options": [{"value": "good", "label": "Good"}, {"value": "bad", "label": "Bad"}]},
+        ),
         ("score", "Score", "number", {}),
         ("visited_on", "Visited on", "date", {"required": True}),
     ]:
@@ -121,7 +125,10 @@ def test_updates_deletes_and_restores_are_audited_and_checked(cast, visit):
 
 def test_a_role_without_the_right_on_the_object_sees_none_of_its_records(cast, visit):
     services.create_record(
-        by=cast.rep, object_type="site_visit", data={"title": "V"}, custom={"visited_on": "2026-12-01"}
+        by=cast.rep,
+        object_type="site_visit",
+        data={"title": "V"},
+        custom={"visited_on": "2026-12-01"},
     )
     role = cast.manager.role
     role.rights = {k: v for k, v in role.rights.items() if k != "site_visit"}
@@ -129,9 +136,7 @@ def test_a_role_without_the_right_on_the_object_sees_none_of_its_records(cast, v
     manager = type(cast.manager).objects.get(pk=cast.manager.pk)
     assert not registry.get("site_visit").visible(manager).exists()
     with pytest.raises(PermissionDenied):
-        services.create_record(
-            by=manager, object_type="site_visit", data={"title": "V"}, custom={}
-        )
+        services.create_record(by=manager, object_type="site_visit", data={"title": "V"}, custom={})
 
 
 def test_each_filterable_field_gets_an_expression_index_that_filters_and_sorts_use(cast, visit):

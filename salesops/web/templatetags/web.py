@@ -191,6 +191,12 @@ def main_nav(context: template.Context) -> list[dict[str, Any]]:
             continue
         url = reverse(name)
         items.append({"url": url, "label": label, "current": request.path == url})
+    from salesops.web.views.objects import nav_items
+
+    custom = nav_items(user, request.path)
+    if custom:
+        items.append({"section": True, "label": _("More records")})
+        items.extend(custom)
     if is_admin(user):
         url = reverse("settings")
         items.append({"section": True, "label": _("Administration")})
@@ -239,3 +245,10 @@ def cell(obj: Any, column: Any, url: str = "") -> str:
     if kind == "link" and url:
         return format_html('<a href="{}">{}</a>', url, text)
     return str(conditional_escape(text))
+
+
+@register.simple_tag
+def page_url(page: Any, name: str, obj: Any, *args: Any) -> str:
+    """The address of record `obj`'s `name` page ("detail", "edit", "field"...) as its
+    record page names it (a custom object's addresses carry the object's key)."""
+    return str(page.url_for(name, obj, *args))

@@ -105,6 +105,15 @@ def search(request: HttpRequest) -> HttpResponse:
         "deals": ("deal_list", _("Search all deals")),
     }
     query = urlencode({"q": text.strip()[:100]})
+    # Custom objects' records, under each object's plural name.
+    objects = [
+        {
+            "title": found.spec.plural,
+            "rows": [(found.spec.record_url(r.pk), r) for r in found.rows],
+            "search_all": f"{found.spec.list_path()}?{query}" if found.partial else "",
+        }
+        for found in queries.search_custom_objects(me(request), text)
+    ]
     return render(
         request,
         "web/search.html",
@@ -113,7 +122,8 @@ def search(request: HttpRequest) -> HttpResponse:
             "search_q": text,
             "results": results,
             "too_short": 0 < len(text.strip()) < 2,
-            "found": any(results.values()),
+            "found": any(results.values()) or any(o["rows"] for o in objects),
+            "objects": objects,
             "window": queries.SEARCH_WINDOW,
             "search_all": [
                 (f"{reverse(lists[kind][0])}?{query}", lists[kind][1]) for kind in results.partial

@@ -287,6 +287,7 @@ class RecordList(LoginRequiredMixin, View):
         else:
             extra["total"], extra["more_than"] = count_upto(qs)
             few = few or not extra["more_than"]
+        column = self.sorts().get(query.sort)
         rows, cursor = page_of(
             qs,
             sort=query.sort,
@@ -294,6 +295,7 @@ class RecordList(LoginRequiredMixin, View):
             cursor=request.GET.get("after"),
             size=self.page_size,
             few=few,
+            expression=column.expression if column is not None else None,
         )
         self.decorate(rows)
         load_references(rows, query.columns)
@@ -353,8 +355,8 @@ class RecordList(LoginRequiredMixin, View):
             if "assign" in self.bulk_actions
             else [],
             "stage_options": self.stage_options() if "stage" in self.bulk_actions else [],
-            "can_create": self.create_url and user.has_right(self.object_type, "create"),
-            "create_url": reverse(self.create_url) if self.create_url else "",
+            "can_create": bool(self.create_path()) and user.has_right(self.object_type, "create"),
+            "create_url": self.create_path(),
             "search_help": self.search_help(),
             "refused": [e for k, e in query.errors.items() if k not in in_bar],
             "sort_param": ("-" if query.descending else "") + query.sort,
@@ -386,6 +388,10 @@ class RecordList(LoginRequiredMixin, View):
             if value not in (None, ""):
                 return str(value)
         return f"#{obj.pk}"
+
+    def create_path(self) -> str:
+        """The address of the page that creates a record of this list ("" for none)."""
+        return reverse(self.create_url) if self.create_url else ""
 
     def url_of(self, obj: Any) -> str:
         return reverse(self.detail_url, args=[obj.pk]) if self.detail_url else ""

@@ -30,6 +30,7 @@ from salesops.crm.models import (
 from salesops.customization import policy, registry
 from salesops.web.auth import me
 from salesops.web.forms import RecordForm
+from salesops.web.views.objects import linked_sections
 from salesops.web.views.records import RecordPage
 
 #: Related rows shown on a record page (the lists page the rest).
@@ -90,6 +91,7 @@ class CustomerPage(RecordPage):
             "contracts": self.masked("contract", visible(Contract, user, customer=obj)),
             "days_left": days,
             "is_mine": obj.owner_id == user.pk,
+            "object_sections": linked_sections(user, "customer", obj),
         }
 
 
@@ -104,7 +106,11 @@ class ContactPage(RecordPage):
         return crm_update(self, obj, data, custom, version)
 
     def extra_context(self, obj: Any) -> dict[str, Any]:
-        return {"deals": self.masked("deal", visible(Deal, me(self.request), contact=obj))}
+        user = me(self.request)
+        return {
+            "deals": self.masked("deal", visible(Deal, user, contact=obj)),
+            "object_sections": linked_sections(user, "contact", obj),
+        }
 
 
 class DealPage(RecordPage):
@@ -144,6 +150,7 @@ class DealPage(RecordPage):
             "lines": list(obj.lines.select_related("product"))
             if policy.can_see(user, "deal", "amount")
             else [],
+            "object_sections": linked_sections(user, "deal", obj),
         }
 
 

@@ -146,6 +146,15 @@ class RecordPage(LoginRequiredMixin, View):
     def object_type(self) -> str:
         return object_type_of(self.model)
 
+    @property
+    def rights_type(self) -> str:
+        """The object type in roles' rights (a custom object's key)."""
+        return registry.get(self.object_type).rights_type
+
+    def url_for(self, name: str, obj: Any, *args: Any) -> str:
+        """The address of the record's `name` page ("detail", "edit", "field"...)."""
+        return reverse(f"{self.key}_{name}", args=[obj.pk, *args])
+
     def shown(self) -> list[FieldSpec]:
         """The fields the reader may see, in the registry's order."""
         return [
@@ -172,7 +181,7 @@ class RecordPage(LoginRequiredMixin, View):
         from salesops.crm.services import writable
 
         user = me(self.request)
-        if not user.has_right(self.model.object_type, "edit"):
+        if not user.has_right(self.rights_type, "edit"):
             return []
         allowed = writable(user, self.object_type)
         specs = [
@@ -196,7 +205,7 @@ class RecordPage(LoginRequiredMixin, View):
         spec = registry.get(self.object_type)
         refs = [f.key for f in spec.base_fields if f.type == registry.REF and not f.derived]
         many = [f.key for f in self.shown() if f.type == registry.MANY_REF and not f.is_custom]
-        qs = self.model.objects.visible_to(me(self.request)).select_related(*refs)
+        qs = spec.visible(me(self.request)).select_related(*refs)
         if many:
             qs = qs.prefetch_related(*many)
         return get_object_or_404(qs, pk=pk)
@@ -304,7 +313,7 @@ class RecordPage(LoginRequiredMixin, View):
         if self.timeline_link:
             return {
                 **timelines.timeline_context(user, obj, self.timeline_link, before=before),
-                "timeline_url": reverse(f"{self.key}_timeline", args=[obj.pk]),
+                "timeline_url": self.url_for("timeline", obj),
                 "timeline_before": before,
             }
         rows = AuditEntry.objects.of(obj)[: timelines.PAGE]
@@ -322,7 +331,7 @@ class RecordPage(LoginRequiredMixin, View):
             "field_sections": field_sections,
             "field_rows": [row for s in field_sections for row in s["rows"]],
             "can_edit": can_edit,
-            "can_delete": user.has_right(self.model.object_type, "delete"),
+            "can_delete": user.has_right(self.rights_type, "delete"),
             **self.timeline_context(obj, before),
             "followup_form": self.quick_followup_form() if self.timeline_link else None,
             "followup_url": reverse("followup_new") + f"?{self.timeline_link}={obj.pk}"
@@ -341,7 +350,7 @@ class RecordPage(LoginRequiredMixin, View):
         return Masked(obj, policy.hidden_keys(me(self.request), self.object_type))
 
     def edit_url(self, obj: Any) -> str:
-        return reverse(f"{self.key}_edit", args=[obj.pk])
+        return self.url_for("edit", obj)
 
     def extra_context(self, obj: Any) -> dict[str, Any]:
         return {}
@@ -377,7 +386,7 @@ class RecordPage(LoginRequiredMixin, View):
                     show_error(form, e)
                 else:
                     messages.success(request, _("Saved."))
-                    return HttpResponseRedirect(reverse(f"{self.key}_detail", args=[obj.pk]))
+                    return HttpResponseRedirect(self.url_for("detail", obj))
         else:
             form = self.form(obj, specs, sections=sections)
         return render(
@@ -413,7 +422,13 @@ class RecordPage(LoginRequiredMixin, View):
         return render(
             request,
             "web/field.html#edit",
-            {"obj": obj, "form": form, "name": name, "field_url_name": f"{self.key}_field"},
+            {
+                "obj": obj,
+                "form": form,
+                "name": name,
+                "page": self,
+                "field_url_name": f"{self.key}_field",
+            },
         )
 
     def render_field(self, obj: Any, name: str, saved: bool = False) -> HttpResponse:

@@ -28,6 +28,7 @@ from salesops.crm import commerce_services as commerce
 from salesops.crm import page_services as crm_pages
 from salesops.crm.models import PoolRule, PriceList, Product
 from salesops.customization import admin_services as fields_admin
+from salesops.customization import registry
 from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.org.models import Currency, ExchangeRate, Holiday, Organisation
 from salesops.pipeline import requirements
@@ -36,6 +37,13 @@ from salesops.users import admin_services as admin
 from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Team, User
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, model_fields, show_error
+
+
+def rights_types() -> list[tuple[str, Any]]:
+    """The object types roles get rights on: the built-in ones, then the active custom
+    objects (by key)."""
+    custom = [(s.key, s.label) for s in registry.objects() if s.is_custom_object]
+    return [*OBJECT_TYPES, *custom]
 
 
 def require_admin(request: HttpRequest) -> None:
@@ -107,6 +115,14 @@ class Section:
     def delete(self, obj: Any) -> None:
         raise Http404
 
+    def back_query(self) -> str:
+        """The query string the section's pages keep (a filter), "" for none."""
+        return ""
+
+    def heading(self) -> Any:
+        """The page's title."""
+        return self.title
+
 
 class OrganisationSection(Section):
     key = "organisation"
@@ -166,7 +182,7 @@ class RoleSection(Section):
 
     def adjust(self, form: forms.Form, obj: Any) -> None:
         rights = (obj.rights if obj else {}) or {}
-        for t, label in OBJECT_TYPES:
+        for t, label in rights_types():
             form.fields[f"rights_{t}"] = forms.MultipleChoiceField(
                 label=label,
                 choices=RIGHTS,
@@ -185,7 +201,10 @@ class RoleSection(Section):
             )
 
     def save(self, obj: Any, data: dict[str, Any]) -> Any:
-        rights = {t: data.pop(f"rights_{t}", []) for t, _label in OBJECT_TYPES}
+        shown = {t: data.pop(f"rights_{t}", []) for t, _label in rights_types()}
+        # A retired custom object's rights are not shown: the role keeps them.
+        kept = {t: r for t, r in ((obj.rights if obj else {}) or {}).items() if t not in shown}
+        rights = {**kept, **shown}
         hidden = {
             spec.key: list(data.pop(f"hidden_{spec.key}", []) or [])
             for spec in fields_admin.hidden_field_types()
@@ -255,20 +274,49 @@ def _computes_text(field: CustomField) -> str:
 
 
 class CustomFieldSection(Section):
+    """Custom fields of every object type, or of one (`?object_type=site_visit`: a
+    custom object's fields, linked from its settings page)."""
+
     key = "custom-fields"
     title = L("Custom fields")
     model = CustomField
     names = ["object_type", "key", "label", "field_type", "required", "help_text"]
     #: How a formula or roll-up computes (offered on a new field, and on a computed one).
     computing = list(fields_admin.COMPUTING)
-    columns = [("get_object_type_display", L("Object")), ("key", L("Key")), ("label", L("Label")), ("get_field_type_display", L("Type")), ("required", L("Required")), ("default_text", L("Default value")), ("computes_text", L("Computed as")), ("active", L("Active"))]  # fmt: skip
+    columns = [("object_label", L("Object")), ("key", L("Key")), ("label", L("Label")), ("get_field_type_display", L("Type")), ("required", L("Required")), ("default_text", L("Default value")), ("computes_text", L("Computed as")), ("active", L("Active"))]  # fmt: skip
     extra_template = "web/setup_custom_field.html"
 
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(request)
+        chosen = request.GET.get("object_type", "")
+        self.object_type = chosen if chosen in dict(self.object_types()) else ""
+
+    def heading(self) -> Any:
+        if not self.object_type:
+            return self.title
+        return _("Custom fields: %(object)s") % {
+            "object": dict(self.object_types())[self.object_type]
+        }
+
+    @staticmethod
+    def object_types() -> list[tuple[str, Any]]:
+        """The objects fields may be added to: built-in, then custom objects."""
+        custom = [(s.key, s.label) for s in registry.objects() if s.is_custom_object]
+        return [*OBJECT_TYPES, *custom]
+
+    def back_query(self) -> str:
+        return f"?object_type={self.object_type}" if self.object_type else ""
+
     def rows(self) -> Any:
-        rows: list[Any] = list(CustomField.objects.order_by("object_type", "order", "key"))
+        qs = CustomField.objects.order_by("object_type", "order", "key")
+        if self.object_type:
+            qs = qs.filter(object_type=self.object_type)
+        labels = dict(self.object_types())
+        rows: list[Any] = list(qs)
         for row in rows:
             row.default_text = _default_text(row.default)
             row.computes_text = _computes_text(row)
+            row.object_label = labels.get(row.object_type, row.object_type)
         return rows
 
     def form(self, obj: Any, data: Any = None) -> forms.Form:
@@ -317,10 +365,15 @@ class CustomFieldSection(Section):
         out = super().initial(obj)
         if obj is not None:
             out["default"] = _default_text(obj.default)
+        elif self.object_type:
+            out["object_type"] = self.object_type
         return out
 
     def adjust(self, form: forms.Form, obj: Any) -> None:
-        form.fields["object_type"].choices = OBJECT_TYPES  # type: ignore[attr-defined]
+        choices = self.object_types()
+        if obj is not None and obj.object_type not in dict(choices):  # a retired object's
+            choices.append((obj.object_type, obj.object_type))
+        form.fields["object_type"].choices = choices  # type: ignore[attr-defined]
         form.fields["default"] = forms.CharField(
             label=L("Default value"),
             required=False,
@@ -605,9 +658,10 @@ def _act(request: HttpRequest, page: Section, key: str, obj: Any) -> HttpRespons
         messages.error(request, " ".join(getattr(e, "messages", [str(e)])))
     else:
         messages.success(request, _("Deleted.") if action == "delete" else _("Saved."))
+    back = page.back_query()
     if request.POST.get("back") == "item" and action != "delete":
-        return HttpResponseRedirect(reverse("settings_item", args=[key, obj.pk]))
-    return HttpResponseRedirect(reverse("settings_section", args=[key]))
+        return HttpResponseRedirect(reverse("settings_item", args=[key, obj.pk]) + back)
+    return HttpResponseRedirect(reverse("settings_section", args=[key]) + back)
 
 
 @login_required
@@ -639,7 +693,7 @@ def section(request: HttpRequest, key: str, pk: int | None = None) -> HttpRespon
             show_error(form, e)
         else:
             messages.success(request, _("Saved."))
-            return HttpResponseRedirect(reverse("settings_section", args=[key]))
+            return HttpResponseRedirect(reverse("settings_section", args=[key]) + page.back_query())
     rows = []
     for row in page.rows() if page.columns else []:
         cells = []
@@ -651,13 +705,14 @@ def section(request: HttpRequest, key: str, pk: int | None = None) -> HttpRespon
         request,
         "web/setup_section.html",
         {
-            "title": page.title,
+            "title": page.heading(),
             "page": page,
             "form": form,
             "obj": obj,
             "rows": rows,
             "headers": [label for _attr, label in page.columns],
             "extra": page.details(obj) if page.extra_template else {},
+            "back_query": page.back_query(),
         },
     )
 
