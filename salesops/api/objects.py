@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
@@ -166,7 +167,15 @@ def _values_of(record: CustomRecord) -> dict[str, Any]:
 
 
 def _columns_all() -> list[str]:
-    return ["id", "title", *(f"{link}_id" for link in LINKABLE), "owner_id", *STAMPS, "custom", "version"]
+    return [
+        "id",
+        "title",
+        *(f"{link}_id" for link in LINKABLE),
+        "owner_id",
+        *STAMPS,
+        "custom",
+        "version",
+    ]
 
 
 def one(spec: ObjectSpec, user: Any, record: CustomRecord, status: int = 200) -> HttpResponse:
@@ -299,8 +308,7 @@ def _decode(raw: str, sort: Sort) -> tuple[Any, int]:
         raise bad
     numeric = sort.field is not None and sort.field.type in registry.NUMERIC
     if value is not None and (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float) if numeric else str)
+        isinstance(value, bool) or not isinstance(value, (int, float) if numeric else str)
     ):
         raise bad
     return value, last_id
@@ -312,14 +320,30 @@ def _skips_empties(key: str, params: Any) -> bool:
     return any(p == prefix or p.startswith(prefix + "__") for p in params)
 
 
+#: A list of at most this many people's records is sorted after it is filtered.
+NARROW_OWNERS = 3
+
+
 def page_by_custom(
-    qs: QuerySet, sort: Sort, cursor: str | None, limit: int, params: Any
+    qs: QuerySet,
+    sort: Sort,
+    cursor: str | None,
+    limit: int,
+    params: Any,
+    *,
+    few: bool = False,
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page ordered by (custom value, id), keyset-paginated like
     `querying.fetch_page`: records without a value sort as the largest (last
-    ascending, first descending), read as their own segment."""
+    ascending, first descending), read as their own segment.
+
+    `few`: the rows are a few people's (a rep's own): they are found by the owner
+    index and sorted, instead of walking the value's index through everyone's records
+    (as the lists' `few` does: COALESCE(v, v) is v, but no index matches it)."""
     assert sort.field is not None
     qs = qs.annotate(_sv=value_of(sort.field))
+    if few:
+        qs = qs.annotate(_svo=Coalesce(F("_sv"), F("_sv")))
     value: Any = None
     last_id: int | None = None
     if cursor:
@@ -327,11 +351,12 @@ def page_by_custom(
     descending = sort.descending
     after = "lt" if descending else "gt"
     id_order = "-id" if descending else "id"
-    by_value = "-_sv" if descending else "_sv"
+    by_value = ("-_svo" if descending else "_svo") if few else ("-_sv" if descending else "_sv")
     if last_id is None and _vendor(qs) == "postgresql":
-        key = F("_sv").desc(nulls_first=True) if descending else F("_sv").asc(nulls_last=True)
-        rows = list(qs.order_by(key, id_order)[: limit + 1])
-        return rows[:limit], len(rows) > limit
+        column = F("_svo") if few else F("_sv")
+        key = column.desc(nulls_first=True) if descending else column.asc(nulls_last=True)
+        first = list(qs.order_by(key, id_order)[: limit + 1])
+        return first[:limit], len(first) > limit
 
     def values_segment() -> QuerySet | None:
         seg = qs.filter(_sv__isnull=False)
@@ -375,9 +400,7 @@ def _vendor(qs: QuerySet) -> str:
     return connections[qs.db].vendor
 
 
-def list_records(
-    spec: ObjectSpec, user: Any, params: ListParams, query: Any
-) -> dict[str, Any]:
+def list_records(spec: ObjectSpec, user: Any, params: ListParams, query: Any) -> dict[str, Any]:
     """One page of the object's records as `user` sees them, and the next cursor."""
     qs = _deleted(spec, user) if params.deleted else spec.visible(user)
     qs = filtered(qs, spec, user, query)
@@ -386,7 +409,9 @@ def list_records(
     querying.parse_names("expand", params.expand, set())
     qs = qs.values(*_columns(spec))
     if sort.field is not None:
-        rows, more = page_by_custom(qs, sort, params.cursor, params.limit, query)
+        owners = user.visible_owner_ids() if user.is_authenticated else None
+        few = owners is not None and len(owners) <= NARROW_OWNERS
+        rows, more = page_by_custom(qs, sort, params.cursor, params.limit, query, few=few)
         next_cursor = _encode(sort, rows[-1]["_sv"], rows[-1]["id"]) if more else None
     else:
         found, more = querying.fetch_page(
@@ -562,13 +587,15 @@ def update_view(
     request: HttpRequest, object_key: str, id: int, payload: CustomRecordUpdate
 ) -> HttpResponse:
     spec = object_spec(object_key)
-    user = request.user
+    user: Any = request.user
     data = payload.model_dump(exclude_unset=True)
     custom = data.pop("custom", None)
     _refuse_hidden(spec, user, data, custom)
     version = if_match(request)
     record = _get(spec, user, id)
-    record = services.update_record(by=user, record=record, data=data, custom=custom, version=version)
+    record = services.update_record(
+        by=user, record=record, data=data, custom=custom, version=version
+    )
     return one(spec, user, record)
 
 
@@ -581,14 +608,15 @@ def update_view(
 )
 def delete_view(request: HttpRequest, object_key: str, id: int) -> HttpResponse:
     spec = object_spec(object_key)
+    user: Any = request.user
     version = if_match(request)
     with transaction.atomic():
-        record = _locked(spec, request.user, id)
+        record = _locked(spec, user, id)
         if version is not None and record.version != version:
             from salesops.lib.updates import Conflict
 
             raise Conflict(record.version)
-        services.delete_record(by=request.user, record=record)
+        services.delete_record(by=user, record=record)
     return HttpResponse(status=204)
 
 
@@ -601,6 +629,7 @@ def delete_view(request: HttpRequest, object_key: str, id: int) -> HttpResponse:
 )
 def restore_view(request: HttpRequest, object_key: str, id: int) -> HttpResponse:
     spec = object_spec(object_key)
-    record = _get(spec, request.user, id, deleted=True)
-    services.restore_record(by=request.user, record=record)
-    return one(spec, request.user, _get(spec, request.user, id))
+    user: Any = request.user
+    record = _get(spec, user, id, deleted=True)
+    services.restore_record(by=user, record=record)
+    return one(spec, user, _get(spec, user, id))

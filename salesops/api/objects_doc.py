@@ -22,7 +22,13 @@ from salesops.customization.registry import FieldSpec, ObjectSpec
 T = CustomField.Type
 GENERIC = "/objects/{object_key}"
 #: Component names of the generic routes' schemas, replaced per object.
-GENERIC_SCHEMAS = ("CustomRecordOut", "CustomRecordPage", "CustomRecordCreate", "CustomRecordUpdate", "CustomRecordBulkCreate")
+GENERIC_SCHEMAS = (
+    "CustomRecordOut",
+    "CustomRecordPage",
+    "CustomRecordCreate",
+    "CustomRecordUpdate",
+    "CustomRecordBulkCreate",
+)
 
 
 def definitions_version() -> str:
@@ -70,7 +76,9 @@ def _value(f: FieldSpec, *, for_input: bool) -> dict[str, Any]:
         out = {"type": "number"}
     elif kind == T.MONEY:
         # Stored as a decimal string ("12.50"); a number is accepted as input.
-        out = {"anyOf": [{"type": "number"}, {"type": "string"}]} if for_input else {"type": "string"}
+        out = (
+            {"anyOf": [{"type": "number"}, {"type": "string"}]} if for_input else {"type": "string"}
+        )
     elif kind == T.DATE:
         out = {"type": "string", "format": "date"}
     elif kind == T.DATETIME:
@@ -206,7 +214,10 @@ def add_objects(schema: dict[str, Any], prefix: str) -> None:
         components[names["CustomRecordPage"]] = {
             "type": "object",
             "properties": {
-                "data": {"type": "array", "items": {"$ref": f"#/components/schemas/{names['CustomRecordOut']}"}},
+                "data": {
+                    "type": "array",
+                    "items": {"$ref": f"#/components/schemas/{names['CustomRecordOut']}"},
+                },
                 "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
             },
             "required": ["data"],

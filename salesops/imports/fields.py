@@ -43,6 +43,7 @@ def importable_types() -> list[tuple[str, Any]]:
     out += [(s.key, s.plural) for s in registry.objects() if s.is_custom_object]
     return out
 
+
 #: Editable fields the create services set themselves, so no column maps to them: a
 #: lead starts new; a customer's tags are set on its page; a contact follows its
 #: customer's owner; a deal's forecast category comes from its stage; a follow-up is the

@@ -51,9 +51,7 @@ def test_an_object_defined_after_start_is_documented_with_its_typed_fields(cast,
     assert record["properties"]["custom"]["properties"]["revisit"]["type"] == "boolean"
 
 
-def test_a_record_is_created_read_changed_with_if_match_deleted_and_restored(
-    cast, as_user, visit
-):
+def test_a_record_is_created_read_changed_with_if_match_deleted_and_restored(cast, as_user, visit):
     customer = crm.create_customer(by=cast.rep, name="Acme")
     api = as_user(cast.rep)
     r = _create(
@@ -161,9 +159,7 @@ def test_custom_filters_and_sorts_page_with_a_cursor(cast, as_user, visit):
     assert api.get(BASE, {"custom.outcome": "x", "custom.score__icontains": "1"}).status_code == 422
 
 
-def test_a_hidden_custom_field_is_absent_and_refused_as_filter_sort_and_write(
-    cast, as_user, visit
-):
+def test_a_hidden_custom_field_is_absent_and_refused_as_filter_sort_and_write(cast, as_user, visit):
     record = services.create_record(
         by=cast.rep,
         object_type="site_visit",
@@ -193,7 +189,9 @@ def test_a_hidden_custom_field_is_absent_and_refused_as_filter_sort_and_write(
 
 def test_bulk_create_is_all_or_nothing(cast, as_user, visit):
     api = as_user(cast.rep)
-    r = api.post(f"{BASE}/bulk", {"items": [{"title": "A"}, {"title": "B", "custom": {"score": "x"}}]})
+    r = api.post(
+        f"{BASE}/bulk", {"items": [{"title": "A"}, {"title": "B", "custom": {"score": "x"}}]}
+    )
     assert r.status_code == 422 and "items.1.custom.score" in r.json()["errors"]
     assert not CustomRecord.all_objects.exists()
     r = api.post(f"{BASE}/bulk", {"items": [{"title": "A"}, {"title": "B"}]})

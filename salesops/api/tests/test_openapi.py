@@ -34,7 +34,10 @@ def test_every_api_route_is_documented_in_the_openapi_document(db):
     undocumented = sorted(routes - documented)
     assert undocumented == []
     # Each custom object's own paths are served by the generic custom-object routes.
-    served = {re.sub(r"^/api/v1/objects/[a-z0-9_]+", "/api/v1/objects/{object_key}", p) for p in documented}
+    served = {
+        re.sub(r"^/api/v1/objects/[a-z0-9_]+", "/api/v1/objects/{object_key}", p)
+        for p in documented
+    }
     assert served <= routes
 
 

@@ -47,9 +47,7 @@ def test_a_custom_object_is_offered_with_its_targets(cast, visit):
     assert "created_at" not in keys and "contact" not in keys
 
 
-def test_a_csv_with_chinese_headers_imports_links_by_name_and_reports_bad_rows_by_line(
-    cast, visit
-):
+def test_a_csv_with_chinese_headers_imports_links_by_name_and_reports_bad_rows_by_line(cast, visit):
     report = run(CSV, user=cast.rep, object_type="site_visit")
     assert (report.created, report.failed, report.skipped) == (1, 2, 1)
     found = reasons(report)

@@ -71,7 +71,9 @@ def test_a_custom_number_filters_and_sums_as_by_hand(cast, visits):
         "group_by": [{"field": "outcome"}],
         "measures": [{"agg": "count"}, {"agg": "sum", "field": "score"}],
     }
-    result = services.run_definition(user=cast.admin, object_type="site_visit", definition=definition)
+    result = services.run_definition(
+        user=cast.admin, object_type="site_visit", definition=definition
+    )
     assert not result.error, result.error
     total = result.values[-1]
     kept = [r for r in visits if (r.custom.get("score") or 0) >= 2.5]

@@ -208,9 +208,7 @@ def report_records(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     qs = (qs.select_related(*related) if related else qs).order_by("-pk")
     count = qs.count()
     tz = Organisation.get().tz
-    rows = [
-        (_link(obj, r), [cells.value(r, f, tz) for f in fields]) for r in qs[:PAGE_ROWS]
-    ]
+    rows = [(_link(obj, r), [cells.value(r, f, tz) for f in fields]) for r in qs[:PAGE_ROWS]]
     back = reverse("report_detail", args=[pk]) if pk else reverse("report_new")
     query = "" if pk else "?" + urlencode(params_of(object_type, definition))
     return render(
