@@ -70,11 +70,12 @@ def _has_custom_column(spec: ObjectSpec) -> bool:
     return spec.customisable and any(f.name == "custom" for f in spec.model._meta.fields)
 
 
-def objects() -> dict[str, ObjectSpec]:
+def objects(*, custom: bool = True) -> dict[str, ObjectSpec]:
     """The report objects, in the roles' order: every registered object type with a
     list page whose records carry their own rights and data scope (`visible_to`), then
     the active custom objects (each has its list page, its rights under its key, and
-    `spec.visible(user)` for its records)."""
+    `spec.visible(user)` for its records). `custom=False`: the built-in ones only
+    (known without the database)."""
     order = {key: i for i, (key, _label) in enumerate(OBJECT_TYPES)}
     found = [
         spec
@@ -85,9 +86,10 @@ def objects() -> dict[str, ObjectSpec]:
         and hasattr(spec.model._default_manager, "visible_to")
     ]
     out = {spec.key: spec for spec in sorted(found, key=lambda s: order[s.key])}
-    for spec in registry.objects():
-        if spec.is_custom_object:
-            out[spec.key] = spec
+    if custom:
+        for spec in registry.objects():
+            if spec.is_custom_object:
+                out[spec.key] = spec
     return out
 
 
