@@ -351,22 +351,24 @@ def page_by_custom(
     descending = sort.descending
     after = "lt" if descending else "gt"
     id_order = "-id" if descending else "id"
-    by_value = ("-_svo" if descending else "_svo") if few else ("-_sv" if descending else "_sv")
+    # Conditions and order name the value through `col`: with `few`, one no index matches.
+    col = "_svo" if few else "_sv"
+    by_value = f"-{col}" if descending else col
     if last_id is None and _vendor(qs) == "postgresql":
-        column = F("_svo") if few else F("_sv")
+        column = F(col)
         key = column.desc(nulls_first=True) if descending else column.asc(nulls_last=True)
         first = list(qs.order_by(key, id_order)[: limit + 1])
         return first[:limit], len(first) > limit
 
     def values_segment() -> QuerySet | None:
-        seg = qs.filter(_sv__isnull=False)
+        seg = qs.filter(**{f"{col}__isnull": False})
         if last_id is not None:
             if value is None:  # the cursor is among the empties
                 return None if not descending else seg.order_by(by_value, id_order)
             ahead = "lte" if descending else "gte"
             seg = seg.filter(
-                Q(**{f"_sv__{ahead}": value})
-                & (Q(**{f"_sv__{after}": value}) | Q(**{f"id__{after}": last_id}))
+                Q(**{f"{col}__{ahead}": value})
+                & (Q(**{f"{col}__{after}": value}) | Q(**{f"id__{after}": last_id}))
             )
         return seg.order_by(by_value, id_order)
 
@@ -375,7 +377,7 @@ def page_by_custom(
             return None
         if last_id is not None and value is not None and descending:
             return None
-        seg = qs.filter(_sv__isnull=True)
+        seg = qs.filter(**{f"{col}__isnull": True})
         if last_id is not None and value is None:
             seg = seg.filter(**{f"id__{after}": last_id})
         return seg.order_by(id_order)
