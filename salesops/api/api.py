@@ -8,10 +8,11 @@ import functools
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import translation
 from ninja import NinjaAPI, Router
 from ninja.openapi.docs import Swagger
 
-from salesops.api import errors, kpis
+from salesops.api import errors, kpis, objects, objects_doc
 from salesops.api.auth import SessionAuth, TokenAuth, rate_headers
 from salesops.api.framework import register
 from salesops.api.idempotency import idempotent
@@ -49,10 +50,36 @@ RATE_HEADERS = {
 
 class SalesopsAPI(NinjaAPI):
     """Adds what the views read from headers to the document: Idempotency-Key on POST,
-    If-Match where a version is checked, ETag, rate-limit and Retry-After headers."""
+    If-Match where a version is checked, ETag, rate-limit and Retry-After headers; and
+    each active custom object's own paths and typed schemas (`objects_doc`).
 
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        schema = super().get_openapi_schema(*args, **kwargs)
+    The document is cached per version of the custom-object definitions (and language
+    and prefix): a new object or field gives a new document without a restart."""
+
+    _documents: dict[tuple[str, str, str], Any]
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        key = (objects_doc.definitions_version(), translation.get_language() or "", path_prefix)
+        documents = self.__dict__.setdefault("_documents", {})
+        if key not in documents:
+            if len(documents) > 32:
+                documents.clear()
+            documents[key] = self._build_document(path_prefix)
+        return documents[key]
+
+    def static_document(self) -> Any:
+        """The document without the custom objects' own paths (the generic custom-object
+        routes are in it): what the code alone defines, built without the database."""
+        return self._build_document(self.get_root_path({}), with_objects=False)
+
+    def _build_document(self, path_prefix: str, *, with_objects: bool = True) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix)
+        if with_objects:
+            objects_doc.add_objects(schema, path_prefix)
         for path, operations in schema["paths"].items():
             for method, op in operations.items():
                 params = op.setdefault("parameters", [])
@@ -77,7 +104,7 @@ class SalesopsAPI(NinjaAPI):
         return schema
 
 
-def build() -> NinjaAPI:
+def build() -> SalesopsAPI:
     api = SalesopsAPI(
         title="Salesops API",
         version="1",
@@ -98,6 +125,7 @@ def build() -> NinjaAPI:
 
     api.add_router("", actions.router)
     api.add_router("", kpis.router)
+    api.add_router("", objects.router)
     api.add_decorator(idempotent(api), mode="operation")
     api.add_decorator(_with_rate_headers, mode="view")
     return api

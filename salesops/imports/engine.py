@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from salesops.customization import computed
+from salesops.customization import computed, registry
 from salesops.imports.fields import ObjectSpec, spec_for
 from salesops.imports.reading import Row, Table
 from salesops.imports.rows import (
@@ -126,7 +126,7 @@ class RowImporter:
             and t.custom is None
             and t.key in self.reader.header_of
         ]
-        self.handler = HANDLERS[object_type](self)
+        self.handler = handler_class(object_type)(self)
         self.seen: dict[str, int] = {}
         self._existing: dict[str, int] | None = None
 
@@ -603,6 +603,73 @@ class PaymentHandler(Handler):
         raise ValidationError(_("Payments cannot be updated by an import; choose skip or create."))
 
 
+class CustomObjectHandler(Handler):
+    """Records of a custom object (自定义对象): links named by the linked record's name
+    (a customer by its name, a contact or deal within the row's customer), the owner by
+    name, the object's fields; a duplicate is a record with the same title (the
+    object's `dedupe`) among those the importer can see. Created and changed through
+    `objects.services`, so rights, scopes, validation and the audit log apply."""
+
+    def resolve(self, values: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+        refs = super().resolve(values, problems)
+        links = registry.get(self.imp.spec.object_type).links
+        customer = None
+        if "customer" in links:
+            customer = refs["customer"] = self.imp.ref("customer", self.r.customer, problems)
+        if "contact" in links:
+            refs["contact"] = self.imp.ref(
+                "contact", lambda t: self.r.contact(t, customer), problems
+            )
+        if "deal" in links:
+            refs["deal"] = self.imp.ref("deal", lambda t: self.r.deal(t, customer), problems)
+        return refs
+
+    def keys(self, values: dict[str, Any], refs: dict[str, Any]) -> list[str]:
+        title = (values.get("title") or "").strip()
+        return [f"title:{title.casefold()}"] if title else []
+
+    def existing(self) -> Iterator[tuple[int, list[str]]]:
+        spec = registry.get(self.imp.spec.object_type)
+        rows = spec.visible(self.user).values_list("id", "title")
+        for pk, title in rows.iterator(chunk_size=5000):
+            yield pk, [f"title:{(title or '').strip().casefold()}"]
+
+    def _data(self, values: dict[str, Any], refs: dict[str, Any]) -> dict[str, Any]:
+        plain, _custom = split_values(values)
+        data: dict[str, Any] = {}
+        if plain.get("title"):
+            data["title"] = plain["title"]
+        for link in registry.get(self.imp.spec.object_type).links:
+            if refs.get(link) is not None:
+                data[link] = refs[link]
+        if refs.get("owner") is not None:
+            data["owner"] = refs["owner"]
+        return data
+
+    def create(self, values: dict[str, Any], refs: dict[str, Any]) -> Any:
+        from salesops.objects.services import create_record
+
+        _plain, custom = split_values(values)
+        return create_record(
+            by=self.user,
+            object_type=self.imp.spec.object_type,
+            data=self._data(values, refs),
+            custom=self.custom_input(custom),
+        )
+
+    def update(self, pk: int, values: dict[str, Any], refs: dict[str, Any]) -> Any:
+        from salesops.objects.services import update_record
+
+        _plain, custom = split_values(values)
+        spec = registry.get(self.imp.spec.object_type)
+        data = self._data(values, refs)
+        data.pop("title", None)  # the title is what found the record: it stays
+        record = spec.visible(self.user).get(pk=pk)
+        return update_record(
+            by=self.user, record=record, data=data, custom=self.custom_input(custom) or None
+        )
+
+
 HANDLERS: dict[str, type[Handler]] = {
     "lead": LeadHandler,
     "customer": CustomerHandler,
@@ -612,6 +679,16 @@ HANDLERS: dict[str, type[Handler]] = {
     "product": ProductHandler,
     "payment": PaymentHandler,
 }
+
+
+def handler_class(object_type: str) -> type[Handler]:
+    """The handler of a built-in object type, or of any custom object."""
+    if object_type in HANDLERS:
+        return HANDLERS[object_type]
+    spec = registry.find(object_type)
+    if spec is not None and spec.is_custom_object:
+        return CustomObjectHandler
+    raise KeyError(object_type)
 
 
 # -- a whole file ---------------------------------------------------------------------------

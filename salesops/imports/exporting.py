@@ -81,13 +81,13 @@ def export_table(
     with translation.override(language or getattr(user, "language", None)):
         headers = [str(t.label) for t in targets]
         readers = [_reader(t) for t in targets]
-    model: Any = spec.model
     related = [
         t.field.key
         for t in targets
         if t.field is not None and t.custom is None and t.field.type == registry.REF
     ]
-    qs = model.objects.visible_to(user).select_related(*related).order_by("pk")
+    # `visible` narrows a custom object's shared table to its own records.
+    qs = registry.get(object_type).visible(user).select_related(*related).order_by("pk")
     tz = Organisation.get().tz
 
     def rows() -> Iterator[list[Any]]:

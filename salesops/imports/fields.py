@@ -22,8 +22,27 @@ from django.utils import translation
 from salesops.customization import policy, registry
 from salesops.customization.registry import FieldSpec
 
-#: The object types that can be imported (each has a handler in `engine.HANDLERS`).
+#: The built-in object types that can be imported (each has a handler in
+#: `engine.HANDLERS`); every active custom object can be too (`importable`).
 IMPORTABLE = ("lead", "customer", "contact", "deal", "followup", "product", "payment")
+
+
+def importable(object_type: str) -> bool:
+    """Can records of `object_type` be imported and exported? The built-in types above
+    and every active custom object (自定义对象), defined while the app runs."""
+    if object_type in IMPORTABLE:
+        return True
+    spec = registry.find(object_type)
+    return spec is not None and spec.is_custom_object
+
+
+def importable_types() -> list[tuple[str, Any]]:
+    """(object type, plural label) of everything that can be imported: the built-in
+    types, then the active custom objects."""
+    out = [(key, registry.get(key).plural) for key in IMPORTABLE]
+    out += [(s.key, s.plural) for s in registry.objects() if s.is_custom_object]
+    return out
+
 
 #: Editable fields the create services set themselves, so no column maps to them: a
 #: lead starts new; a customer's tags are set on its page; a contact follows its
@@ -162,7 +181,7 @@ def spec_for(object_type: str, *, with_custom: bool = True, user: Any = None) ->
     service sets itself), its import extras, then its active custom fields as
     `custom.<key>`. With `user`, the fields hidden from them are left out: a column
     cannot be mapped to them. KeyError for an object type that cannot be imported."""
-    if object_type not in IMPORTABLE:
+    if not importable(object_type):
         raise KeyError(object_type)
     spec = registry.get(object_type)
     left_out = LEFT_OUT.get(object_type, frozenset())

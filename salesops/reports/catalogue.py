@@ -70,19 +70,27 @@ def _has_custom_column(spec: ObjectSpec) -> bool:
     return spec.customisable and any(f.name == "custom" for f in spec.model._meta.fields)
 
 
-def objects() -> dict[str, ObjectSpec]:
+def objects(*, custom: bool = True) -> dict[str, ObjectSpec]:
     """The report objects, in the roles' order: every registered object type with a
-    list page whose records carry their own rights and data scope (`visible_to`)."""
+    list page whose records carry their own rights and data scope (`visible_to`), then
+    the active custom objects (each has its list page, its rights under its key, and
+    `spec.visible(user)` for its records). `custom=False`: the built-in ones only
+    (known without the database)."""
     order = {key: i for i, (key, _label) in enumerate(OBJECT_TYPES)}
     found = [
         spec
-        for spec in registry.objects()
+        for spec in registry.objects(custom=False)
         if spec.list_url
         and spec.key in order
         and getattr(spec.model, "object_type", None) == spec.key
         and hasattr(spec.model._default_manager, "visible_to")
     ]
-    return {spec.key: spec for spec in sorted(found, key=lambda s: order[s.key])}
+    out = {spec.key: spec for spec in sorted(found, key=lambda s: order[s.key])}
+    if custom:
+        for spec in registry.objects():
+            if spec.is_custom_object:
+                out[spec.key] = spec
+    return out
 
 
 def object_choices() -> list[tuple[str, Any]]:

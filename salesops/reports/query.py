@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from salesops.customization import registry
 from salesops.customization.policy import FieldRefused
 from salesops.customization.registry import FieldSpec, ObjectSpec
+from salesops.customization.values import value_of
 from salesops.reports.catalogue import AGGREGATES, BUCKETS, OPERATORS, field_for, objects, options
 
 #: Registry types read as numbers, as dates, and as text.
@@ -284,10 +285,21 @@ def _measure(
 # -- building the queries --------------------------------------------------------------------
 
 
+def _of_custom_object(f: FieldSpec) -> bool:
+    spec = registry.find(f.custom.object_type) if f.is_custom else None
+    return spec is not None and spec.is_custom_object
+
+
 def expression(f: FieldSpec) -> Any:
-    """The value of `f` in SQL (custom fields read from the JSON column and cast)."""
+    """The value of `f` in SQL (custom fields read from the JSON column and cast).
+
+    A custom object's text, choice and number fields are read by `value_of`, the
+    expression its run-time indexes are built on (numbers as floats); built-in
+    objects' custom fields keep their casts."""
     if not f.is_custom:
         return F(f.path)
+    if _of_custom_object(f) and f.type in (*registry.TEXTUAL, registry.CHOICE, *NUMERIC):
+        return value_of(f)
     path = f"custom__{f.key}"
     if f.type in NUMERIC:
         return Cast(KT(path), DecimalField(max_digits=24, decimal_places=6))

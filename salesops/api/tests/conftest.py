@@ -13,16 +13,23 @@ from django.core.cache import cache
 from django.test import Client
 
 from salesops.api.api import api as ninja_api
+from salesops.api.objects_doc import definitions_version
 from salesops.api.tokens import create_token
 
 _SPEC: dict[str, Any] | None = None
+_SPEC_VERSION = ""
 _VALIDATORS: dict[tuple[str, str, str], Any] = {}
 
 
 def spec() -> dict[str, Any]:
-    global _SPEC
-    if _SPEC is None:
+    """The document as the API serves it now: it lists the custom objects defined at
+    this moment, so it is read again (and the validators rebuilt) when they change."""
+    global _SPEC, _SPEC_VERSION
+    version = definitions_version()
+    if _SPEC is None or version != _SPEC_VERSION:
         _SPEC = json.loads(json.dumps(ninja_api.get_openapi_schema(), default=str))
+        _SPEC_VERSION = version
+        _VALIDATORS.clear()
     return _SPEC
 
 

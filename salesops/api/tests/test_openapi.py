@@ -33,7 +33,12 @@ def test_every_api_route_is_documented_in_the_openapi_document(db):
     routes = {r for r in routes if not r.startswith("/api/v1/^")}
     undocumented = sorted(routes - documented)
     assert undocumented == []
-    assert documented <= routes
+    # Each custom object's own paths are served by the generic custom-object routes.
+    served = {
+        re.sub(r"^/api/v1/objects/[a-z0-9_]+", "/api/v1/objects/{object_key}", p)
+        for p in documented
+    }
+    assert served <= routes
 
 
 def test_an_unknown_path_under_the_api_is_a_json_404(db):

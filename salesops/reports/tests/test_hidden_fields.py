@@ -106,7 +106,7 @@ def test_the_admin_sums_the_amount_the_role_may_not(hiding):
     assert result.values == [[Decimal("9753.47")]]
 
 
-def test_every_registered_object_with_a_list_page_is_a_report_object():
+def test_every_registered_object_with_a_list_page_is_a_report_object(db):
     offered = set(objects())
     for spec in registry.objects():
         if spec.list_url and spec.model.object_type == spec.key:

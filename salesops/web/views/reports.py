@@ -208,9 +208,7 @@ def report_records(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     qs = (qs.select_related(*related) if related else qs).order_by("-pk")
     count = qs.count()
     tz = Organisation.get().tz
-    rows = [
-        (_link(obj.detail_url, r), [cells.value(r, f, tz) for f in fields]) for r in qs[:PAGE_ROWS]
-    ]
+    rows = [(_link(obj, r), [cells.value(r, f, tz) for f in fields]) for r in qs[:PAGE_ROWS]]
     back = reverse("report_detail", args=[pk]) if pk else reverse("report_new")
     query = "" if pk else "?" + urlencode(params_of(object_type, definition))
     return render(
@@ -300,9 +298,12 @@ def _record_fields(object_type: str, definition: dict[str, Any], user: Any) -> l
     return cells.columns(user, object_type, [*defaults, *(k for k in used if k in allowed)])
 
 
-def _link(url_name: str, obj: Any) -> str:
-    if url_name:
-        return reverse(url_name, args=[obj.pk])
+def _link(spec: Any, obj: Any) -> str:
+    """The record's page (`spec.record_url`: a custom object's records open on the
+    custom-object record page); a payment opens its contract."""
+    url = spec.record_url(obj.pk)
+    if url:
+        return url
     if getattr(obj, "contract_id", None):
         return reverse("contract_detail", args=[obj.contract_id])
     return ""

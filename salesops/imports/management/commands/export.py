@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from salesops.imports.exporting import export_table, write_csv, write_xlsx
-from salesops.imports.models import IMPORTABLE
+from salesops.imports.fields import importable, importable_types
 from salesops.users.models import User
 
 
@@ -18,12 +18,20 @@ class Command(BaseCommand):
     help = "Export every record of a kind that the user may see, as CSV or XLSX."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--object", required=True, choices=[t for t, _l in IMPORTABLE])
+        parser.add_argument(
+            "--object",
+            required=True,
+            help="lead, customer, contact, deal, followup, product, payment, or the key of "
+            "a custom object (e.g. site_visit)",
+        )
         parser.add_argument("--as-user", required=True)
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
         parser.add_argument("--output", default="", help="file to write (default: stdout for CSV)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if not importable(opts["object"]):
+            choices = ", ".join(key for key, _label in importable_types())
+            raise CommandError(f"Unknown object {opts['object']!r}; choose one of: {choices}.")
         user = User.objects.filter(username=opts["as_user"], is_active=True).first()
         if user is None:
             raise CommandError(f"No active user {opts['as_user']!r}.")

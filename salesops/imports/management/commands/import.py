@@ -17,17 +17,23 @@ from django.utils import translation
 
 from salesops.imports import jobs
 from salesops.imports.engine import DEDUPE, MODES, MappingProblem
-from salesops.imports.models import IMPORTABLE, ImportMapping
+from salesops.imports.fields import importable, importable_types
+from salesops.imports.models import ImportMapping
 from salesops.imports.reading import FileProblem
 from salesops.users.models import User
 
 
 class Command(BaseCommand):
-    help = "Import a CSV or XLSX file of leads, customers, contacts, deals, follow-ups, products or payments."
+    help = "Import a CSV or XLSX file of leads, customers, contacts, deals, follow-ups, products, payments or custom objects' records."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
-        parser.add_argument("--object", required=True, choices=[t for t, _l in IMPORTABLE])
+        parser.add_argument(
+            "--object",
+            required=True,
+            help="lead, customer, contact, deal, followup, product, payment, or the key of "
+            "a custom object (e.g. site_visit)",
+        )
         parser.add_argument("--as-user", required=True, help="import as this username")
         parser.add_argument(
             "--mapping",
@@ -47,6 +53,9 @@ class Command(BaseCommand):
         parser.add_argument("--errors", default="", help="where to write the error file")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if not importable(opts["object"]):
+            choices = ", ".join(key for key, _label in importable_types())
+            raise CommandError(f"Unknown object {opts['object']!r}; choose one of: {choices}.")
         user = User.objects.filter(username=opts["as_user"], is_active=True).first()
         if user is None:
             raise CommandError(f"No active user {opts['as_user']!r}.")
