@@ -68,9 +68,10 @@ FIELD_EDITABLE = {
 
 
 def _finish(obj: Any) -> None:
-    # A custom field's object may be a custom object, which the model's choices (the
-    # built-in types) do not list: the services check it (`field_object_types`).
-    exclude = ["object_type"] if isinstance(obj, CustomField) else None
+    # A custom field's object (and a roll-up's) may be a custom object, which the
+    # model's choices (the built-in types) do not list: the services check them
+    # (`field_object_types`, `computed.check_rollup`).
+    exclude = ["object_type", "rollup_object"] if isinstance(obj, CustomField) else None
     obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 

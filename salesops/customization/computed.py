@@ -445,9 +445,10 @@ def _rollup_values(d: CustomField, parent_ids: list[int]) -> dict[int, Any]:
         condition = condition_filter(d.rollup_object, d.rollup_condition)
     except (ExpressionError, KeyError):
         return {}
-    child: Any = registry.get(d.rollup_object).model
     rows = (
-        child.objects.filter(condition, **{f"{link}__in": parent_ids})
+        registry.get(d.rollup_object)
+        .all_rows()
+        .filter(condition, **{f"{link}__in": parent_ids})
         .order_by()
         .values(link)
         .annotate(value=measure)
@@ -514,13 +515,12 @@ def recompute_object(object_type: str, *, rollups: list[CustomField] | None = No
     if not fields and not formulas(object_type):
         return 0
     model: Any = spec.model
+    rows = model.all_objects.all()
+    if spec.custom_object_id is not None:  # one custom object's rows of the shared table
+        rows = rows.filter(kind_id=spec.custom_object_id)
     changed, last = 0, 0
     while True:
-        ids = list(
-            model.all_objects.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
+        ids = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:BATCH])
         if not ids:
             break
         changed += _write_parents(object_type, ids, fields)

@@ -367,6 +367,15 @@ def builtin_types() -> set[str]:
     return set(_OBJECTS)
 
 
+def type_of(obj: Any) -> str | None:
+    """The object type of record `obj` (a custom record's is its custom object's key)."""
+    if getattr(type(obj), "is_custom_record", False):
+        kind_id = getattr(obj, "kind_id", None)
+        return next((s.key for s in dynamic().values() if s.custom_object_id == kind_id), None)
+    spec = for_model(type(obj))
+    return spec.key if spec is not None else None
+
+
 def for_model(model: type[models.Model]) -> ObjectSpec | None:
     """The built-in object type of `model` (custom objects share one model: ask by key)."""
     for spec in _OBJECTS.values():

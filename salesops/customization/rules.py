@@ -112,8 +112,7 @@ def forget(**_kwargs: Any) -> None:
 
 
 def object_type_of(obj: Any) -> str | None:
-    spec = registry.for_model(type(obj))
-    return spec.key if spec is not None else None
+    return registry.type_of(obj)
 
 
 def failures(rules: list[Compiled], values: dict[str, Any], object_type: str) -> dict[str, list]:

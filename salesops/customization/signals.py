@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from salesops.customization import computed, rules
+from salesops.customization import computed, registry, rules
 from salesops.customization.layouts import forget_layouts
 from salesops.customization.models import (
     CustomField,
@@ -37,6 +37,8 @@ def connect() -> None:
 
 
 def _object_type(sender: Any, instance: Any) -> str:
+    if getattr(sender, "is_custom_record", False):
+        return registry.type_of(instance) or ""
     object_type = getattr(sender, "object_type", "")
     if not object_type or not hasattr(instance, "custom"):
         return ""

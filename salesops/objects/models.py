@@ -89,6 +89,9 @@ class CustomRecord(OwnedModel):
     """One record of a custom object."""
 
     object_type: ClassVar[str] = "custom_record"
+    #: Records of every custom object share this model: their object type is their
+    #: custom object's key (`registry.type_of`).
+    is_custom_record: ClassVar[bool] = True
 
     kind = models.ForeignKey(
         CustomObject, verbose_name=_("object"), on_delete=models.PROTECT, related_name="+"

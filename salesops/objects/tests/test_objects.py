@@ -162,3 +162,58 @@ def test_each_filterable_field_gets_an_expression_index_that_filters_and_sorts_u
             cursor.execute("EXPLAIN " + sql, params)
             plan = " ".join(row[0] for row in cursor.fetchall())
     assert "custrec_cf_" in plan, plan
+
+
+def test_rules_formulas_and_roll_ups_work_on_a_custom_object(cast, visit):
+    from salesops.customization import admin_services
+
+    admin_services.create_validation_rule(
+        by=cast.admin,
+        object_type="site_visit",
+        name="Score range",
+        condition="score > 10",
+        message_en="A score is at most 10.",
+        message_zh="评分最多为 10。",
+        field="score",
+    )
+    admin_services.create_custom_field(
+        by=cast.admin,
+        object_type="site_visit",
+        key="double_score",
+        label="Double score",
+        field_type="formula",
+        expression="score * 2",
+        result_type="number",
+    )
+    admin_services.create_custom_field(
+        by=cast.admin,
+        object_type="customer",
+        key="visits",
+        label="Visits",
+        field_type="rollup",
+        result_type="number",
+        rollup_object="site_visit",
+        rollup_link="customer",
+        rollup_aggregate="count",
+    )
+    customer = CustomerFactory(owner=cast.rep)
+    with pytest.raises(ValidationError) as refused:
+        services.create_record(
+            by=cast.rep,
+            object_type="site_visit",
+            data={"title": "Too good", "customer": customer.pk},
+            custom={"score": 11, "visited_on": "2026-12-01"},
+        )
+    assert "A score is at most 10." in str(refused.value)
+    record = services.create_record(
+        by=cast.rep,
+        object_type="site_visit",
+        data={"title": "Fine", "customer": customer.pk},
+        custom={"score": 4, "visited_on": "2026-12-01"},
+    )
+    assert str(record.custom["double_score"]) in ("8", "8.0")
+    customer.refresh_from_db()
+    assert customer.custom["visits"] == 1
+    services.delete_record(by=cast.rep, record=record)
+    customer.refresh_from_db()
+    assert customer.custom["visits"] == 0
