@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from salesops.customization import policy, registry
+from salesops.customization import layouts, policy, registry
 from salesops.customization.registry import FieldSpec, ObjectSpec
 from salesops.objects import services
 from salesops.objects.models import CustomRecord
@@ -310,6 +310,9 @@ class ObjectCreate(CreatePage):
             for f in policy.editable_fields(me(self.request), self.spec_key)
             if (f.is_custom or f.key in services.WRITABLE) and f.type != registry.JSON
         ]
+
+    def sections(self) -> list[layouts.Section]:
+        return layouts.arrange(me(self.request), self.spec_key, self.specs())
 
     def check(self) -> None:
         if not me(self.request).has_right(self.spec.rights_type, "create"):
