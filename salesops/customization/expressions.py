@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -149,9 +150,12 @@ def _dotted(node: Any) -> str:
     return ""
 
 
-def compile_expression(text: str, *, object_type: str) -> Expression:
-    """Check `text` against the fields of `object_type`; ExpressionError (with the
-    position) when it cannot be used."""
+def compile_expression(
+    text: str, *, object_type: str, known: Collection[str] | None = None
+) -> Expression:
+    """Check `text` against the fields of `object_type` (or, when `known` is given,
+    against those field keys: e.g. the fields a template will define); ExpressionError
+    (with the position) when it cannot be used."""
     text = (text or "").strip()
     if not text:
         raise ExpressionError(_("Write an expression."))
@@ -166,10 +170,10 @@ def compile_expression(text: str, *, object_type: str) -> Expression:
             _("this is not a complete expression; check brackets, quotes and operators."),
             min(e.offset or len(text) + 1, len(text) + 1),
         ) from None
-    spec = registry.get(object_type)
-    known = {f.key for f in spec.fields(derived=True)}
+    if known is None:
+        known = {f.key for f in registry.get(object_type).fields(derived=True)}
     names: set[str] = set()
-    _check(tree, known, names)
+    _check(tree, set(known), names)
     return Expression(text, tree, frozenset(names))
 
 

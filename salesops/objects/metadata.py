@@ -80,3 +80,9 @@ def connect() -> None:
     post_save.connect(forget, sender=CustomObject, dispatch_uid="forget-custom-objects")
     post_delete.connect(forget, sender=CustomObject, dispatch_uid="forget-custom-objects-del")
     post_save.connect(indexes.on_field_saved, sender=CustomField, dispatch_uid="index-cf")
+
+
+def spec_for(obj: Any) -> ObjectSpec:
+    """The ObjectSpec of a definition, saved or not (an unsaved one, e.g. read from an
+    industry template, has no id: only its built-in fields are of use)."""
+    return _spec(obj)

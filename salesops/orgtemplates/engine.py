@@ -7,10 +7,18 @@ nothing the second time. Applying never removes or deactivates anything the temp
 does not mention: an organisation's own pipelines, stages, options and fields stay.
 
 Identity: picklists by key, options by value, pipelines by name (in either language, or
-a name in `renamed_from`), stages by (pipeline, name) likewise, custom fields by
-(object, key) or `renamed_from` (a rename moves every record's stored value to the new
-key in one statement), pool rules by name or, for the active organisation-wide rule, as
-the one such rule.
+a name in `renamed_from`), stages by (pipeline, name) likewise, custom objects by key
+(a new one gives every role the rights it has on customers, as `objects.services.
+define_object` does; links are only added), custom fields by (object, key) or
+`renamed_from` (a rename moves every record's stored value to the new key in one
+statement), validation rules by (object, name) or `renamed_from`, layouts by (object,
+pipeline), pool rules by name or, for the active organisation-wide rule, as the one
+such rule.
+
+Order: picklists, custom objects, custom fields (then formulas and roll-ups are checked
+against the fields now in force and computed for every record), pipelines (stages may
+require the new fields), validation rules, layouts (placing the new fields, naming the
+pipelines and the organisation's roles), pool rules.
 
 Rows are written directly (models, full_clean) rather than through the per-change admin
 services, which each write their own audit entry and never rename a key.
@@ -21,25 +29,39 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salesops.audit import services as audit
 from salesops.audit.models import AuditEntry
 from salesops.crm.models import PoolRule
-from salesops.customization import registry
-from salesops.customization.models import CustomField, Picklist, PicklistOption
+from salesops.customization import computed, registry
+from salesops.customization.admin_services import COMPUTING
+from salesops.customization.models import (
+    CustomField,
+    Layout,
+    Picklist,
+    PicklistOption,
+    ValidationRule,
+)
+from salesops.objects.models import LINKABLE, CustomObject
 from salesops.org.models import Organisation
 from salesops.orgtemplates.schema import (
     FieldSpec,
     Option,
     PipelineSpec,
     Problem,
+    RuleSpec,
+    SectionSpec,
     Template,
     TemplateError,
+    Where,
 )
 from salesops.pipeline.models import Pipeline, Stage
+from salesops.users.models import Role
 
 #: What `Change.kind` may be, as shown to a person.
 KINDS = {
@@ -48,6 +70,9 @@ KINDS = {
     "pipeline": gettext_lazy("pipeline"),
     "stage": gettext_lazy("stage"),
     "field": gettext_lazy("custom field"),
+    "object": gettext_lazy("custom object"),
+    "rule": gettext_lazy("validation rule"),
+    "layout": gettext_lazy("layout"),
     "pool_rule": gettext_lazy("pool rule"),
 }
 POOL_DEFAULTS = {"reclaim_block_days": 0, "warning_days": 3}
@@ -121,8 +146,15 @@ def _diff(obj: Any, want: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
 def _set(obj: Any, values: dict[str, Any]) -> None:
     for k, v in values.items():
         setattr(obj, k, v)
-    obj.full_clean(validate_unique=False, validate_constraints=False)
+    # A custom field's object (and a roll-up's) may be a custom object, which the
+    # model's choices (the built-in types) do not list; the template's schema checked.
+    exclude = ["object_type", "rollup_object"] if isinstance(obj, CustomField) else None
+    obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     obj.save()
+
+
+def _problem(at: Where, message: str) -> TemplateError:
+    return TemplateError([Problem(at.file, at.line, message)])
 
 
 class _Sync:
@@ -137,8 +169,11 @@ class _Sync:
 
     def run(self) -> list[Change]:
         self.picklists()
-        self.pipelines()
+        self.objects()
         self.fields()
+        self.pipelines()
+        self.rules()
+        self.layouts()
         self.pool_rules()
         return self.changes
 
@@ -234,6 +269,7 @@ class _Sync:
                 "probability": s.probability,
                 "forecast_category": s.forecast_category,
                 "kind": s.kind,
+                "required_fields": s.required_fields,
             }
             current = next((x for x in existing if x.name in s.name.names()), None)
             if current is None and s.renamed_from is not None:
@@ -312,6 +348,7 @@ class _Sync:
     def fields(self) -> None:
         existing = {(f.object_type, f.key): f for f in CustomField.objects.all()}
         position: dict[str, int] = {}
+        computing: list[tuple[FieldSpec, CustomField]] = []
         for spec in self.t.custom_fields:
             position[spec.object_type] = position.get(spec.object_type, 0) + 1
             name = f"{spec.object_type}.{spec.key}"
@@ -326,7 +363,10 @@ class _Sync:
                     "create", "field", name, after={k: want[k] for k in ("label", "field_type")}
                 )
                 if self.write:
-                    _set(CustomField(object_type=spec.object_type, key=spec.key), want)
+                    row = CustomField(object_type=spec.object_type, key=spec.key)
+                    _set(row, want)
+                    if spec.computed:
+                        computing.append((spec, row))
                 continue
             if current.field_type != spec.type:
                 raise TemplateError(
@@ -352,6 +392,8 @@ class _Sync:
                 _set(current, after)
                 if renamed_from:
                     move_values(spec.object_type, renamed_from, spec.key)
+                if spec.computed and set(after) & {*COMPUTING, "active"}:
+                    computing.append((spec, current))
 
         named = {(f.object_type, f.key) for f in self.t.custom_fields}
         named |= {(f.object_type, f.renamed_from) for f in self.t.custom_fields if f.renamed_from}
@@ -362,9 +404,12 @@ class _Sync:
             )
             for i, f in enumerate(rest, start=count + 1):
                 self.update("field", f"{f.object_type}.{f.key}", f, {"order": i})
+        for spec, row in computing:
+            compute(spec, row)
 
     def field_values(self, spec: FieldSpec, current: CustomField | None, order: int) -> dict:
-        return {
+        rollup = spec.rollup
+        values = {
             "label": spec.label.pick(self.lang),
             "field_type": spec.type,
             "required": spec.required,
@@ -372,6 +417,159 @@ class _Sync:
             "order": order,
             "active": spec.active,
             "help_text": spec.help.pick(self.lang),
+            "expression": spec.formula,
+            "rollup_object": rollup.object_type if rollup else "",
+            "rollup_link": rollup.link if rollup else "",
+            "rollup_aggregate": rollup.aggregate if rollup else "",
+            "rollup_field": rollup.field if rollup else "",
+            "rollup_condition": rollup.condition if rollup else "",
+        }
+        if spec.type != CustomField.Type.ROLLUP:
+            # A roll-up's result type follows from what it rolls up (set by `compute`).
+            values["result_type"] = spec.result_type
+        return values
+
+    # -- custom objects ------------------------------------------------------------------
+
+    def objects(self) -> None:
+        existing = {o.key: o for o in CustomObject.objects.all()}
+        for i, spec in enumerate(self.t.custom_objects, start=1):
+            current = existing.get(spec.key)
+            links = list(spec.links)
+            if current is not None:
+                # Links are only added: records may use the ones the template omits.
+                kept = set(current.links or []) | set(links)
+                links = [link for link in LINKABLE if link in kept]
+            want = {
+                "label": spec.label.pick(self.lang),
+                "plural": spec.plural.pick(self.lang),
+                "title_label": spec.title_label.pick(self.lang),
+                "links": links,
+                "active": spec.active,
+                "order": i,
+            }
+            if current is None:
+                self.add("create", "object", spec.key, after=want)
+                if self.write:
+                    _set(CustomObject(key=spec.key), want)
+                    grant_rights(spec.key)
+                continue
+            before, after = _diff(current, want)
+            if after:
+                self.add("update", "object", spec.key, before, after)
+                if self.write:
+                    _set(current, after)
+        # Objects the template does not name stay, after the template's.
+        named = {o.key for o in self.t.custom_objects}
+        rest = sorted(
+            (o for o in existing.values() if o.key not in named), key=lambda o: (o.order, o.key)
+        )
+        for i, o in enumerate(rest, start=len(self.t.custom_objects) + 1):
+            self.update("object", o.key, o, {"order": i})
+
+    # -- validation rules ------------------------------------------------------------------
+
+    def rules(self) -> None:
+        existing = list(ValidationRule.objects.all())
+        position: dict[str, int] = {}
+        for spec in self.t.validation_rules:
+            position[spec.object_type] = position.get(spec.object_type, 0) + 1
+            mine = [r for r in existing if r.object_type == spec.object_type]
+            current = next((r for r in mine if r.name in spec.name.names()), None)
+            if current is None and spec.renamed_from is not None:
+                current = next((r for r in mine if r.name in spec.renamed_from.names()), None)
+            want = {
+                "name": spec.name.pick(self.lang),
+                "condition": spec.condition,
+                "message_zh": spec.message.zh,
+                "message_en": spec.message.en,
+                "field": spec.field,
+                "active": spec.active,
+                "order": position[spec.object_type],
+            }
+            label = f"{spec.object_type}: {want['name']}"
+            if current is None:
+                self.add("create", "rule", label, after=want)
+                if self.write:
+                    self.save_rule(spec, ValidationRule(object_type=spec.object_type), want)
+                continue
+            before, after = _diff(current, want)
+            if after:
+                self.add("rename" if "name" in after else "update", "rule", label, before, after)
+                if self.write:
+                    self.save_rule(spec, current, after)
+
+    def save_rule(self, spec: RuleSpec, rule: ValidationRule, values: dict[str, Any]) -> None:
+        try:
+            _set(rule, values)
+        except ValidationError as e:
+            raise _problem(spec.at, " ".join(e.messages)) from None
+
+    # -- layouts -------------------------------------------------------------------------
+
+    def layouts(self) -> None:
+        if not self.t.layouts:
+            return
+        existing = list(Layout.objects.select_related("pipeline"))
+        pipelines = list(Pipeline.objects.all())
+        roles = {r.name: r.pk for r in Role.objects.all()}
+        for spec in self.t.layouts:
+            pipeline = None
+            names: set[str] = set()
+            if spec.pipeline:
+                template_pipe = next(p for p in self.t.pipelines if spec.pipeline in p.name.names())
+                names = template_pipe.name.names()
+                pipeline = next((p for p in pipelines if p.name in names), None)
+            sections = [self.section(s, roles) for s in spec.sections]
+            current = next(
+                (
+                    x
+                    for x in existing
+                    if x.object_type == spec.object_type
+                    and (
+                        x.pipeline is None
+                        if not spec.pipeline
+                        else (x.pipeline is not None and x.pipeline.name in names)
+                    )
+                ),
+                None,
+            )
+            label = spec.object_type + (f" / {spec.pipeline}" if spec.pipeline else "")
+            if current is None:
+                self.add("create", "layout", label, after={"sections": _titles(sections)})
+                if self.write:
+                    if spec.pipeline and pipeline is None:  # created by this apply
+                        pipeline = Pipeline.objects.get(name__in=names)
+                    _set(
+                        Layout(object_type=spec.object_type, pipeline=pipeline),
+                        {"sections": sections},
+                    )
+                continue
+            if current.sections != sections:
+                self.add(
+                    "update",
+                    "layout",
+                    label,
+                    {"sections": _titles(current.sections or [])},
+                    {"sections": _titles(sections)},
+                )
+                if self.write:
+                    _set(current, {"sections": sections})
+
+    def section(self, s: SectionSpec, roles: dict[str, int]) -> dict[str, Any]:
+        unknown = [name for name in s.roles if name not in roles]
+        if unknown:
+            raise _problem(
+                s.at,
+                _("There is no role “%(role)s” in this organisation; use one of %(roles)s.")
+                % {"role": unknown[0], "roles": ", ".join(sorted(roles)) or "-"},
+            )
+        return {
+            "key": s.key,
+            "title_zh": s.title.zh,
+            "title_en": s.title.en,
+            "fields": list(s.fields),
+            "roles": sorted({roles[name] for name in s.roles}),
         }
 
     # -- pool rules ----------------------------------------------------------------------
@@ -398,6 +596,47 @@ class _Sync:
                 )
                 if self.write:
                     _set(current, after)
+
+
+def _titles(sections: list[dict[str, Any]]) -> str:
+    """Sections as a person reads a change: each title with its fields."""
+    zh = (translation.get_language() or "").lower().startswith("zh")
+    first, second = ("title_zh", "title_en") if zh else ("title_en", "title_zh")
+    return "; ".join(
+        f"{s.get(first) or s.get(second)}: {', '.join(s.get('fields') or [])}" for s in sections
+    )
+
+
+def grant_rights(key: str) -> None:
+    """Every role gets on a new custom object the rights it has on customers (as
+    `objects.services.define_object` gives them)."""
+    for role in Role.objects.select_for_update():
+        rights = dict(role.rights or {})
+        if key not in rights:
+            rights[key] = list(rights.get("customer", []))
+            Role.objects.filter(pk=role.pk).update(rights=rights)
+
+
+def compute(spec: FieldSpec, row: CustomField) -> None:
+    """Check a formula or roll-up against the fields now in force (refusing at the
+    template's line), set a roll-up's result type, and compute every record's value."""
+    try:
+        if row.field_type == CustomField.Type.FORMULA:
+            computed.check_formula(row.object_type, row.key, row.expression)
+        else:
+            row.result_type, _q = computed.check_rollup(
+                object_type=row.object_type,
+                child=row.rollup_object,
+                link=row.rollup_link,
+                aggregate=row.rollup_aggregate,
+                field=row.rollup_field,
+                condition=row.rollup_condition,
+            )
+            row.save(update_fields=["result_type"])
+    except ValidationError as e:
+        raise _problem(spec.at, " ".join(str(m) for m in e.messages)) from None
+    if row.active:
+        computed.recompute_field(row)
 
 
 def merge_options(options: list[Option], current: CustomField | None, lang: str) -> list[dict]:

@@ -13,10 +13,12 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from salesops.crm.models import PoolRule
-from salesops.customization.models import CustomField, Picklist
+from salesops.customization.models import CustomField, Layout, Picklist, ValidationRule
+from salesops.objects.models import CustomObject
 from salesops.org.models import Organisation
 from salesops.orgtemplates.schema import POOL_NUMBERS
 from salesops.pipeline.models import Pipeline
+from salesops.users.models import Role
 
 
 def configuration() -> dict[str, dict[str, Any]]:
@@ -43,6 +45,7 @@ def configuration() -> dict[str, dict[str, Any]]:
             entry["active"] = False
         entry["stages"] = [
             {"name": s.name, "probability": s.probability, "forecast_category": s.forecast_category}
+            | ({"required_fields": list(s.required_fields)} if s.required_fields else {})
             for s in stages
         ]
         for kind in ("won", "lost"):
@@ -51,6 +54,7 @@ def configuration() -> dict[str, dict[str, Any]]:
                 entry[kind] = closing
         pipelines.append(entry)
     fields = []
+    # Order within an object is the file's order; objects in the order of their keys.
     for f in CustomField.objects.order_by("object_type", "order", "key"):
         entry = {"object": f.object_type, "key": f.key, "label": f.label, "type": f.field_type}
         if f.all_options():
@@ -59,6 +63,19 @@ def configuration() -> dict[str, dict[str, Any]]:
                 | ({} if o.get("active", True) is not False else {"active": False})
                 for o in f.all_options()
             ]
+        if f.field_type == CustomField.Type.FORMULA:
+            entry["formula"] = f.expression
+            entry["result_type"] = f.result_type
+        if f.field_type == CustomField.Type.ROLLUP:
+            entry["rollup"] = {
+                "object": f.rollup_object,
+                "link": f.rollup_link,
+                "aggregate": f.rollup_aggregate,
+            }
+            if f.rollup_field:
+                entry["rollup"]["field"] = f.rollup_field
+            if f.rollup_condition:
+                entry["rollup"]["condition"] = f.rollup_condition
         if f.required:
             entry["required"] = True
         if f.help_text:
@@ -66,6 +83,48 @@ def configuration() -> dict[str, dict[str, Any]]:
         if not f.active:
             entry["active"] = False
         fields.append(entry)
+    objects = []
+    for o in CustomObject.objects.order_by("order", "key"):
+        item: dict[str, Any] = {"key": o.key, "name": o.label}
+        if o.plural != o.label:
+            item["plural"] = o.plural
+        item["title"] = o.title_label
+        if o.links:
+            item["links"] = list(o.links)
+        if not o.active:
+            item["active"] = False
+        objects.append(item)
+    validation_rules = []
+    for v in ValidationRule.objects.order_by("object_type", "order", "pk"):
+        item = {"object": v.object_type, "name": v.name, "condition": v.condition}
+        item["message"] = {"zh": v.message_zh, "en": v.message_en}
+        if v.field:
+            item["field"] = v.field
+        if not v.active:
+            item["active"] = False
+        validation_rules.append(item)
+    roles = dict(Role.objects.values_list("pk", "name"))
+    layouts = []
+    for layout in Layout.objects.select_related("pipeline").order_by(
+        "object_type", "pipeline__order", "pipeline__name"
+    ):
+        item = {"object": layout.object_type}
+        if layout.pipeline is not None:
+            item["pipeline"] = layout.pipeline.name
+        item["sections"] = [
+            {
+                "key": section["key"],
+                "title": {"zh": section.get("title_zh", ""), "en": section.get("title_en", "")},
+                "fields": list(section.get("fields") or []),
+            }
+            | (
+                {"roles": sorted(roles[pk] for pk in section["roles"] if pk in roles)}
+                if section.get("roles")
+                else {}
+            )
+            for section in layout.sections or []
+        ]
+        layouts.append(item)
     rules = []
     for r in PoolRule.objects.filter(team__isnull=True).order_by("-active", "name"):
         rule: dict[str, Any] = {"name": r.name}
@@ -82,7 +141,10 @@ def configuration() -> dict[str, dict[str, Any]]:
         },
         "picklists.yaml": {"picklists": picklists},
         "pipelines.yaml": {"pipelines": pipelines},
+        "custom_objects.yaml": {"custom_objects": objects},
         "custom_fields.yaml": {"custom_fields": fields},
+        "validation_rules.yaml": {"validation_rules": validation_rules},
+        "layouts.yaml": {"layouts": layouts},
         "pool_rules.yaml": {"pool_rules": rules},
     }
 

@@ -7,8 +7,22 @@ A template is a folder (``library/<key>/`` for the shipped ones) holding:
 - ``pipelines.yaml``: ``pipelines: [{name, renamed_from?, default?, active?, stages:
   [{name, renamed_from?, probability, forecast_category}], won: STAGE, lost: STAGE}]``
   (the stages in order; ``won`` and ``lost`` name the closing stages, the others are open);
+  A stage may list ``required_fields: [deal field keys]`` (built-in deal fields or the
+  template's deal fields) that must be filled before a deal enters it;
+- ``custom_objects.yaml``: ``custom_objects: [{key, name, plural?, title, links?,
+  active?}]`` (自定义对象: ``title`` is the name of each record's title, ``links`` ⊆
+  customer, contact, deal); applied before the custom fields, which may be on them;
 - ``custom_fields.yaml``: ``custom_fields: [{object, key, renamed_from?, label, type,
-  options?, required?, help?, active?}]`` (order within an object = order in the file);
+  options?, required?, help?, active?, formula?, result_type?, rollup?}]`` (order within
+  an object = order in the file; a ``formula`` field has ``formula: EXPRESSION`` and
+  ``result_type``; a ``rollup`` field ``rollup: {object, link, aggregate, field?,
+  condition?}``);
+- ``validation_rules.yaml``: ``validation_rules: [{object, name, renamed_from?,
+  condition, message, field?, active?}]`` (the record is refused when the condition is
+  true; it may read the object's built-in fields and the template's custom fields);
+- ``layouts.yaml``: ``layouts: [{object, pipeline?, sections: [{key, title, fields,
+  roles?}]}]`` (``pipeline`` names one of the template's pipelines, for deals; ``roles``
+  names roles of the organisation, checked when the template is compared or applied);
 - ``pool_rules.yaml``: ``pool_rules: [{name, reclaim_after_days_without_followup?, ...}]``.
 
 Every text a person reads is ``{zh: ..., en: ...}`` (or one plain string for both).
@@ -29,7 +43,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from salesops.customization import registry
+from salesops.customization.expressions import ExpressionError, compile_expression
 from salesops.customization.models import CustomField
+from salesops.objects.metadata import spec_for
+from salesops.objects.models import LINKABLE, CustomObject
+from salesops.objects.services import RESERVED
 from salesops.pipeline.models import ForecastCategory
 from salesops.users.models import OBJECT_TYPES
 
@@ -38,10 +56,16 @@ FILES = (
     "template.yaml",
     "picklists.yaml",
     "pipelines.yaml",
+    "custom_objects.yaml",
     "custom_fields.yaml",
+    "validation_rules.yaml",
+    "layouts.yaml",
     "pool_rules.yaml",
 )
 KEY = re.compile(r"[a-z][a-z0-9_]*")
+#: A custom object's key: 2–20 characters (custom fields name it in a 20-character column).
+OBJECT_KEY = re.compile(r"[a-z][a-z0-9_]{1,19}")
+COMPUTED = {CustomField.Type.FORMULA.value, CustomField.Type.ROLLUP.value}
 SELECTS = {CustomField.Type.SELECT.value, CustomField.Type.MULTI_SELECT.value}
 POOL_NUMBERS = (
     "reclaim_after_days_without_followup",
@@ -113,6 +137,7 @@ class StageSpec:
     kind: str
     renamed_from: Text | None
     at: Where
+    required_fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -137,6 +162,64 @@ class FieldSpec:
     active: bool
     renamed_from: str | None
     at: Where
+    formula: str = ""
+    result_type: str = ""
+    rollup: RollupSpec | None = None
+
+    @property
+    def computed(self) -> bool:
+        return self.type in COMPUTED
+
+
+@dataclass
+class RollupSpec:
+    object_type: str
+    link: str
+    aggregate: str
+    field: str
+    condition: str
+
+
+@dataclass
+class ObjectDef:
+    """A custom object (自定义对象) the template defines."""
+
+    key: str
+    label: Text
+    plural: Text
+    title_label: Text
+    links: list[str]
+    active: bool
+    at: Where
+
+
+@dataclass
+class RuleSpec:
+    object_type: str
+    name: Text
+    renamed_from: Text | None
+    condition: str
+    message: Text
+    field: str
+    active: bool
+    at: Where
+
+
+@dataclass
+class SectionSpec:
+    key: str
+    title: Text
+    fields: list[str]
+    roles: list[str]
+    at: Where
+
+
+@dataclass
+class LayoutSpec:
+    object_type: str
+    pipeline: str  # a name of one of the template's pipelines ("" for the object's own)
+    sections: list[SectionSpec]
+    at: Where
 
 
 @dataclass
@@ -156,8 +239,44 @@ class Template:
     folder: Path
     picklists: list[PicklistSpec] = field(default_factory=list)
     pipelines: list[PipelineSpec] = field(default_factory=list)
+    custom_objects: list[ObjectDef] = field(default_factory=list)
     custom_fields: list[FieldSpec] = field(default_factory=list)
+    validation_rules: list[RuleSpec] = field(default_factory=list)
+    layouts: list[LayoutSpec] = field(default_factory=list)
     pool_rules: list[PoolRuleSpec] = field(default_factory=list)
+    _specs: dict[str, registry.ObjectSpec] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def counts(self) -> dict[str, int]:
+        """How many entries each section holds (stages counted with their pipelines)."""
+        return {
+            "picklists": len(self.picklists),
+            "pipelines": len(self.pipelines),
+            "stages": sum(len(p.stages) for p in self.pipelines),
+            "custom_objects": len(self.custom_objects),
+            "custom_fields": len(self.custom_fields),
+            "validation_rules": len(self.validation_rules),
+            "layouts": len(self.layouts),
+            "pool_rules": len(self.pool_rules),
+        }
+
+    def object_spec(self, key: str) -> registry.ObjectSpec | None:
+        """A built-in object type, or a custom object this template defines (its
+        built-in fields only: title, links, owner, times)."""
+        if key in registry.builtin_types():
+            return registry.find(key)
+        for o in self.custom_objects:
+            if o.key == key:
+                if key not in self._specs:
+                    self._specs[key] = spec_for(
+                        CustomObject(key=o.key, label=o.label.en, links=o.links)
+                    )
+                return self._specs[key]
+        return None
+
+    def fields_of(self, object_type: str) -> list[FieldSpec]:
+        return [f for f in self.custom_fields if f.object_type == object_type]
 
 
 def shown_path(path: Path) -> str:
@@ -393,11 +512,22 @@ def load(folder: Path | str) -> Template:
     template.picklists = _picklists(
         data["picklists.yaml"], _Reader(folder / "picklists.yaml", problems)
     )
-    template.pipelines = _pipelines(
-        data["pipelines.yaml"], _Reader(folder / "pipelines.yaml", problems)
+    # Each section may name what the ones read before it define: the fields, custom
+    # objects; stages and rules, fields; layouts, fields and pipelines.
+    template.custom_objects = _objects(
+        data["custom_objects.yaml"], _Reader(folder / "custom_objects.yaml", problems)
     )
     template.custom_fields = _fields(
-        data["custom_fields.yaml"], _Reader(folder / "custom_fields.yaml", problems)
+        data["custom_fields.yaml"], _Reader(folder / "custom_fields.yaml", problems), template
+    )
+    template.pipelines = _pipelines(
+        data["pipelines.yaml"], _Reader(folder / "pipelines.yaml", problems), template
+    )
+    template.validation_rules = _rules(
+        data["validation_rules.yaml"], _Reader(folder / "validation_rules.yaml", problems), template
+    )
+    template.layouts = _layouts(
+        data["layouts.yaml"], _Reader(folder / "layouts.yaml", problems), template
     )
     template.pool_rules = _pool_rules(
         data["pool_rules.yaml"], _Reader(folder / "pool_rules.yaml", problems)
@@ -458,7 +588,7 @@ def _picklists(node: Any, r: _Reader) -> list[PicklistSpec]:
     return out
 
 
-def _pipelines(node: Any, r: _Reader) -> list[PipelineSpec]:
+def _pipelines(node: Any, r: _Reader, t: Template) -> list[PipelineSpec]:
     out: list[PipelineSpec] = []
     names: set[str] = set()
     defaults = 0
@@ -473,7 +603,7 @@ def _pipelines(node: Any, r: _Reader) -> list[PipelineSpec]:
         renamed = r.text(item, "renamed_from", at) if "renamed_from" in item else None
         default = r.boolean(item, "default", at, False)
         defaults += default
-        stages = _stages(item, at, r)
+        stages = _stages(item, at, r, t)
         out.append(
             PipelineSpec(
                 name,
@@ -491,11 +621,27 @@ def _pipelines(node: Any, r: _Reader) -> list[PipelineSpec]:
     return out
 
 
-def _stages(item: dict, at: int, r: _Reader) -> list[StageSpec]:
+def requirable_keys(t: Template) -> list[str]:
+    """The deal fields a stage of `t` may require: the built-in ones a person fills in
+    and the template's own deal fields (not computed ones)."""
+    # As `pipeline.requirements.requirable_fields` chooses them, without reading the
+    # organisation's own custom fields (a template stands alone).
+    builtin = [
+        f.key
+        for f in registry.get("deal").fields(custom=False)
+        if f.editable
+        and not (f.derived or f.internal or f.owner or f.required)
+        and f.key not in ("pipeline", "stage")
+        and (f.default in (None, "") or f.type == registry.MONEY)
+    ]
+    return builtin + [f.key for f in t.fields_of("deal") if not f.computed and f.active]
+
+
+def _stages(item: dict, at: int, r: _Reader, t: Template) -> list[StageSpec]:
     stages: list[StageSpec] = []
     names: set[str] = set()
     categories = set(ForecastCategory.values)
-    allowed = {"name", "renamed_from", "probability", "forecast_category"}
+    allowed = {"name", "renamed_from", "probability", "forecast_category", "required_fields"}
     for sat, s in r.items(item, "stages", at):
         if not r.mapping(s, sat, allowed, {"name", "probability", "forecast_category"}):
             continue
@@ -518,6 +664,7 @@ def _stages(item: dict, at: int, r: _Reader) -> list[StageSpec]:
                 "open",
                 r.text(s, "renamed_from", sat) if "renamed_from" in s else None,
                 r.where(s, sat),
+                _required(s, sat, r, t),
             )
         )
     if not stages:
@@ -546,10 +693,84 @@ def _stages(item: dict, at: int, r: _Reader) -> list[StageSpec]:
     return stages
 
 
-def _fields(node: Any, r: _Reader) -> list[FieldSpec]:
+def _required(s: dict, at: int, r: _Reader, t: Template) -> list[str]:
+    """A stage's `required_fields`: deal fields a person fills in, each once."""
+    if "required_fields" not in s:
+        return []
+    keys = s["required_fields"]
+    line = value_line(s, "required_fields", at)
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        r.fail(line, _("“required_fields” must be a list of deal field keys."))
+        return []
+    allowed = requirable_keys(t)
+    for key in keys:
+        if key not in allowed:
+            r.fail(
+                line,
+                _(
+                    "“%(key)s” is not a deal field a stage can require; use a built-in deal "
+                    "field a person fills in or a deal field of this template (%(allowed)s)."
+                )
+                % {"key": key, "allowed": ", ".join(allowed)},
+            )
+    return list(dict.fromkeys(keys))
+
+
+def _objects(node: Any, r: _Reader) -> list[ObjectDef]:
+    out: list[ObjectDef] = []
+    seen: set[str] = set()
+    allowed = {"key", "name", "plural", "title", "links", "active"}
+    for at, item in r.items(_root(node, "custom_objects", r), "custom_objects", 1):
+        if not r.mapping(item, at, allowed, {"key", "name", "title"}):
+            continue
+        key = r.string(item, "key", at)
+        if key and not OBJECT_KEY.fullmatch(key):
+            r.fail(
+                value_line(item, "key", at),
+                _(
+                    "Use 2–20 lower-case letters, digits and underscores, starting with a "
+                    "letter, e.g. site_visit."
+                ),
+            )
+        elif key in registry.builtin_types() or key in RESERVED:
+            r.fail(
+                value_line(item, "key", at),
+                _("“%(key)s” is a built-in name; choose another.") % {"key": key},
+            )
+        if key in seen:
+            r.fail(
+                at,
+                _("The custom object “%(key)s” appears twice; give each its own key.")
+                % {"key": key},
+            )
+        seen.add(key)
+        links = item.get("links") or []
+        if not isinstance(links, list) or any(link not in LINKABLE for link in links):
+            r.fail(
+                value_line(item, "links", at),
+                _("“links” must list some of %(allowed)s.") % {"allowed": ", ".join(LINKABLE)},
+            )
+            links = []
+        name = r.text(item, "name", at)
+        out.append(
+            ObjectDef(
+                key,
+                name,
+                r.text(item, "plural", at) if "plural" in item else name,
+                r.text(item, "title", at),
+                [link for link in LINKABLE if link in links],
+                r.boolean(item, "active", at, True),
+                r.where(item, at),
+            )
+        )
+    return out
+
+
+def _fields(node: Any, r: _Reader, t: Template) -> list[FieldSpec]:
     out: list[FieldSpec] = []
+    later: list[tuple[FieldSpec, Any, int]] = []
     seen: set[tuple[str, str]] = set()
-    objects = {t for t, _label in OBJECT_TYPES}
+    objects = {t for t, _label in OBJECT_TYPES} | {o.key for o in t.custom_objects}
     types = set(CustomField.Type.values)
     allowed = {
         "object",
@@ -561,15 +782,21 @@ def _fields(node: Any, r: _Reader) -> list[FieldSpec]:
         "required",
         "help",
         "active",
+        "formula",
+        "result_type",
+        "rollup",
     }
     for at, item in r.items(_root(node, "custom_fields", r), "custom_fields", 1):
         if not r.mapping(item, at, allowed, {"object", "key", "label", "type"}):
             continue
         obj, key, ftype = item.get("object"), r.string(item, "key", at), item.get("type")
-        if obj not in objects or registry.find(str(obj)) is None:
+        if obj not in objects or t.object_spec(str(obj)) is None:
             r.fail(
                 value_line(item, "object", at),
-                _("Unknown kind of record “%(value)s”; use one of %(allowed)s.")
+                _(
+                    "Unknown kind of record “%(value)s”; use one of %(allowed)s (a custom "
+                    "object must be defined in custom_objects.yaml)."
+                )
                 % {"value": obj, "allowed": ", ".join(sorted(objects))},
             )
             obj = ""
@@ -584,7 +811,7 @@ def _fields(node: Any, r: _Reader) -> list[FieldSpec]:
                 value_line(item, "key", at),
                 _("Use lower-case letters, digits and underscores, starting with a letter."),
             )
-        elif key and obj and key in registry.builtin_keys(str(obj)):
+        elif key and obj and key in _builtin_keys(t, str(obj)):
             r.fail(
                 value_line(item, "key", at),
                 _(
@@ -605,21 +832,325 @@ def _fields(node: Any, r: _Reader) -> list[FieldSpec]:
                 key_line(item, "options", at), _("Only select fields have options; remove them.")
             )
         renamed = r.string(item, "renamed_from", at) if "renamed_from" in item else None
+        spec = FieldSpec(
+            str(obj),
+            key,
+            r.text(item, "label", at),
+            str(ftype),
+            options,
+            r.boolean(item, "required", at, False),
+            r.text(item, "help", at, blank=True),
+            r.boolean(item, "active", at, True),
+            renamed,
+            r.where(item, at),
+        )
+        later.append((spec, item, at))
+        out.append(spec)
+    # Formulas and roll-ups may read any field of the template, before or after them.
+    t.custom_fields = out
+    for spec, item, at in later:
+        _computing(spec, item, at, r, t)
+    return out
+
+
+def _builtin_keys(t: Template, object_type: str) -> set[str]:
+    spec = t.object_spec(object_type)
+    if object_type in registry.builtin_types():
+        return registry.builtin_keys(object_type)
+    # The keys no record's custom field may take (as `registry.builtin_keys` has them).
+    reserved = {"id", "custom", "owner", "created_at", "updated_at", "deleted_at", "version"}
+    return reserved if spec is None else reserved | {f.key for f in spec.base_fields}
+
+
+def own_names(t: Template, object_type: str) -> set[str]:
+    """The field keys an expression on `object_type` may read: its built-in fields
+    (those read through a related record too) and the template's custom fields."""
+    spec = t.object_spec(object_type)
+    builtin = {f.key for f in spec.fields(custom=False, derived=True)} if spec else set()
+    return builtin | {f.key for f in t.fields_of(object_type)}
+
+
+def _expression_problem(e: ExpressionError) -> str:
+    return " ".join(str(m) for m in e.messages)
+
+
+def _computing(spec: FieldSpec, item: dict, at: int, r: _Reader, t: Template) -> None:
+    """A formula's expression and result type, a roll-up's settings; none for others."""
+    given = [k for k in ("formula", "result_type", "rollup") if k in item]
+    if spec.type == CustomField.Type.FORMULA:
+        for k in given:
+            if k == "rollup":
+                r.fail(key_line(item, k, at), _("Only roll-up fields have “rollup”; remove it."))
+        spec.formula = r.string(item, "formula", at) if "formula" in item else ""
+        if "formula" not in item:
+            r.fail(at, _("A formula field needs its “formula”, e.g. amount * 0.1."))
+        result = item.get("result_type")
+        if result not in CustomField.ResultType.values:
+            r.fail(
+                value_line(item, "result_type", at),
+                _("“result_type” must be one of %(allowed)s.")
+                % {"allowed": ", ".join(CustomField.ResultType.values)},
+            )
+        spec.result_type = str(result or "")
+        if spec.formula and spec.object_type:
+            # Its own fields, built-in ones not read through another record nor naming
+            # one (a stored formula must stay exact when only this record is saved).
+            obj = t.object_spec(spec.object_type)
+            plain = {
+                f.key
+                for f in (obj.fields(custom=False) if obj else [])
+                if not f.derived and f.type not in (registry.REF, registry.MANY_REF)
+            }
+            known = plain | {f.key for f in t.fields_of(spec.object_type)}
+            known.discard(spec.key)
+            try:
+                compile_expression(spec.formula, object_type=spec.object_type, known=known)
+            except ExpressionError as e:
+                r.fail(value_line(item, "formula", at), _expression_problem(e))
+        if spec.required:
+            r.fail(at, _("A formula or roll-up is computed: it cannot be required."))
+        return
+    if spec.type == CustomField.Type.ROLLUP:
+        for k in given:
+            if k != "rollup":
+                r.fail(key_line(item, k, at), _("Only formula fields have “%(key)s”.") % {"key": k})
+        spec.rollup = _rollup(item, at, r, t, spec.object_type)
+        if spec.required:
+            r.fail(at, _("A formula or roll-up is computed: it cannot be required."))
+        return
+    for k in given:
+        r.fail(
+            key_line(item, k, at),
+            _("Only formula and roll-up fields have “%(key)s”; remove it.") % {"key": k},
+        )
+
+
+def _rollup(item: dict, at: int, r: _Reader, t: Template, parent: str) -> RollupSpec | None:
+    node = item.get("rollup")
+    line = value_line(item, "rollup", at)
+    if node is None:
+        r.fail(at, _("A roll-up field needs “rollup: {object, link, aggregate, field}”."))
+        return None
+    if not r.mapping(
+        node, line, {"object", "link", "aggregate", "field", "condition"}, {"object", "aggregate"}
+    ):
+        return None
+    child = str(node.get("object") or "")
+    spec = RollupSpec(
+        child,
+        str(node.get("link") or parent),
+        str(node.get("aggregate") or ""),
+        str(node.get("field") or ""),
+        str(node.get("condition") or "").strip(),
+    )
+    child_spec = t.object_spec(child)
+    if child_spec is None or child == parent:
+        r.fail(
+            value_line(node, "object", line),
+            _(
+                "“%(value)s” is no kind of record to roll up; use a built-in object or a "
+                "custom object of this template."
+            )
+            % {"value": child},
+        )
+        return spec
+    links = [
+        f.key
+        for f in child_spec.base_fields
+        if f.type == registry.REF and f.ref == parent and not f.derived and f.attname
+    ]
+    if spec.link not in links:
+        r.fail(
+            value_line(node, "link", line),
+            _(
+                "These records have no reference “%(name)s” to this kind of record; use one of: %(options)s."
+            )
+            % {"name": spec.link, "options": ", ".join(links) or "-"},
+        )
+    if spec.aggregate not in CustomField.Aggregate.values:
+        r.fail(
+            value_line(node, "aggregate", line),
+            _("“aggregate” must be one of %(allowed)s.")
+            % {"allowed": ", ".join(CustomField.Aggregate.values)},
+        )
+    elif spec.aggregate != CustomField.Aggregate.COUNT:
+        numeric = {f.key for f in child_spec.fields(custom=False) if f.type in registry.NUMERIC}
+        numeric |= {
+            f.key
+            for f in t.custom_fields
+            if f.object_type == child
+            and f.type in (CustomField.Type.NUMBER, CustomField.Type.MONEY)
+        }
+        dates = {f.key for f in child_spec.fields(custom=False) if f.type == registry.DATE}
+        dates |= {f.key for f in t.custom_fields if f.object_type == child and f.type == "date"}
+        allowed = numeric | (dates if spec.aggregate != CustomField.Aggregate.SUM else set())
+        if spec.field not in allowed:
+            r.fail(
+                value_line(node, "field", line),
+                _("“%(name)s” is no field of these records that can be rolled up this way.")
+                % {"name": spec.field or "-"},
+            )
+    if spec.condition:
+        try:
+            compile_expression(spec.condition, object_type=child, known=own_names(t, child))
+        except ExpressionError as e:
+            r.fail(value_line(node, "condition", line), _expression_problem(e))
+    return spec
+
+
+def _rules(node: Any, r: _Reader, t: Template) -> list[RuleSpec]:
+    out: list[RuleSpec] = []
+    seen: set[tuple[str, str]] = set()
+    allowed = {"object", "name", "renamed_from", "condition", "message", "field", "active"}
+    ruled = {s.key for s in registry.objects(custom=False) if s.field_security or s.customisable}
+    ruled |= {o.key for o in t.custom_objects}
+    for at, item in r.items(_root(node, "validation_rules", r), "validation_rules", 1):
+        if not r.mapping(item, at, allowed, {"object", "name", "condition", "message"}):
+            continue
+        obj = str(item.get("object") or "")
+        if obj not in ruled:
+            r.fail(
+                value_line(item, "object", at),
+                _("Unknown kind of record “%(value)s”; use one of %(allowed)s.")
+                % {"value": obj, "allowed": ", ".join(sorted(ruled))},
+            )
+            obj = ""
+        name = r.text(item, "name", at)
+        if any((obj, n) in seen for n in name.names()):
+            r.fail(at, _("Two rules of this kind of record have the same name; give each its own."))
+        seen |= {(obj, n) for n in name.names()}
+        condition = r.string(item, "condition", at)
+        if condition and obj:
+            try:
+                compile_expression(condition, object_type=obj, known=own_names(t, obj))
+            except ExpressionError as e:
+                r.fail(value_line(item, "condition", at), _expression_problem(e))
+        message = r.text(item, "message", at, blank=True)
+        if not (message.zh or message.en):
+            r.fail(
+                value_line(item, "message", at),
+                _("Write the message people see when the rule refuses a record."),
+            )
+        field_key = str(item.get("field") or "")
+        if field_key and obj:
+            spec = t.object_spec(obj)
+            own = {f.key for f in spec.fields(custom=False)} if spec else set()
+            own |= {f.key for f in t.fields_of(obj)}
+            if field_key not in own:
+                r.fail(
+                    value_line(item, "field", at),
+                    _("There is no field “%(key)s” on this kind of record.") % {"key": field_key},
+                )
         out.append(
-            FieldSpec(
-                str(obj),
-                key,
-                r.text(item, "label", at),
-                str(ftype),
-                options,
-                r.boolean(item, "required", at, False),
-                r.text(item, "help", at, blank=True),
+            RuleSpec(
+                obj,
+                name,
+                r.text(item, "renamed_from", at) if "renamed_from" in item else None,
+                condition,
+                message,
+                field_key,
                 r.boolean(item, "active", at, True),
-                renamed,
                 r.where(item, at),
             )
         )
     return out
+
+
+def _layouts(node: Any, r: _Reader, t: Template) -> list[LayoutSpec]:
+    from salesops.customization.layouts import SECTION_KEY
+
+    out: list[LayoutSpec] = []
+    seen: set[tuple[str, str]] = set()
+    # The built-in objects with a record page (custom objects' pages have no layouts).
+    types = {s.key for s in registry.objects(custom=False) if s.detail_url}
+    for at, item in r.items(_root(node, "layouts", r), "layouts", 1):
+        if not r.mapping(item, at, {"object", "pipeline", "sections"}, {"object", "sections"}):
+            continue
+        obj = str(item.get("object") or "")
+        if obj not in types:
+            r.fail(
+                value_line(item, "object", at),
+                _("There is no record page for “%(value)s” to lay out; use one of %(allowed)s.")
+                % {"value": obj, "allowed": ", ".join(sorted(types))},
+            )
+            continue
+        pipeline = ""
+        if item.get("pipeline") is not None:
+            pipeline = str(item["pipeline"]).strip()
+            names = {n for p in t.pipelines for n in p.name.names()}
+            if obj != "deal":
+                r.fail(
+                    value_line(item, "pipeline", at), _("Only deals have a layout per pipeline.")
+                )
+            elif pipeline not in names:
+                r.fail(
+                    value_line(item, "pipeline", at),
+                    _("“%(value)s” names no pipeline of this template.") % {"value": pipeline},
+                )
+        pipe = next((p for p in t.pipelines if pipeline in p.name.names()), None)
+        ident = pipe.name.en if pipe else pipeline
+        if (obj, ident) in seen:
+            r.fail(at, _("This layout appears twice; give each object (or pipeline) one layout."))
+        seen.add((obj, ident))
+        spec = registry.get(obj)
+        known = {
+            f.key
+            for f in spec.fields(custom=False)
+            if not f.internal and not f.derived and f.type != registry.JSON
+        } | {f.key for f in t.fields_of(obj)}
+        sections: list[SectionSpec] = []
+        keys: set[str] = set()
+        placed: set[str] = set()
+        for i, (sat, s) in enumerate(r.items(item, "sections", at), start=1):
+            if not r.mapping(s, sat, {"key", "title", "fields", "roles"}, {"title"}):
+                continue
+            key = str(s.get("key") or f"section_{i}")
+            if not SECTION_KEY.fullmatch(key):
+                r.fail(
+                    value_line(s, "key", sat),
+                    _("Use lower-case letters, digits and underscores, starting with a letter."),
+                )
+            if key in keys:
+                r.fail(sat, _("Two sections have the key “%(key)s”.") % {"key": key})
+            keys.add(key)
+            title = r.text(s, "title", sat, blank=True)
+            if not (title.zh or title.en):
+                r.fail(sat, _("Give the section a title."))
+            fields = _strings(s, "fields", sat, r)
+            for f in fields:
+                if f not in known:
+                    r.fail(
+                        value_line(s, "fields", sat),
+                        _(
+                            "There is no field “%(key)s” on this kind of record (neither built "
+                            "in nor in custom_fields.yaml)."
+                        )
+                        % {"key": f},
+                    )
+                elif f in placed:
+                    r.fail(
+                        value_line(s, "fields", sat),
+                        _("The field “%(key)s” is placed twice; place each field in one section.")
+                        % {"key": f},
+                    )
+                placed.add(f)
+            sections.append(
+                SectionSpec(key, title, fields, _strings(s, "roles", sat, r), r.where(s, sat))
+            )
+        if not sections:
+            r.fail(at, _("A layout needs its sections, in order."))
+        out.append(LayoutSpec(obj, pipeline, sections, r.where(item, at)))
+    return out
+
+
+def _strings(node: dict, key: str, line: int, r: _Reader) -> list[str]:
+    value = node.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        r.fail(value_line(node, key, line), _("“%(key)s” must be a list of names.") % {"key": key})
+        return []
+    return [v.strip() for v in value]
 
 
 def _pool_rules(node: Any, r: _Reader) -> list[PoolRuleSpec]:
