@@ -61,6 +61,7 @@ from salesops.orgtemplates.schema import (
     Where,
 )
 from salesops.pipeline.models import Pipeline, Stage
+from salesops.users.admin_services import ensure_admin
 from salesops.users.models import Role
 
 #: What `Change.kind` may be, as shown to a person.
@@ -106,7 +107,10 @@ def plan(template: Template, *, lang: str | None = None) -> list[Change]:
 
 
 def apply(template: Template, *, by: Any = None, lang: str | None = None) -> list[Change]:
-    """Apply `template` in one transaction; the changes made (none the second time)."""
+    """Apply `template` in one transaction; the changes made (none the second time).
+    `by`, when given, must administer the organisation (PermissionDenied otherwise)."""
+    if by is not None:
+        ensure_admin(by)
     with transaction.atomic():
         changes = _Sync(template, lang or language(), write=True).run()
         if changes:

@@ -244,9 +244,7 @@ class Template:
     validation_rules: list[RuleSpec] = field(default_factory=list)
     layouts: list[LayoutSpec] = field(default_factory=list)
     pool_rules: list[PoolRuleSpec] = field(default_factory=list)
-    _specs: dict[str, registry.ObjectSpec] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    _specs: dict[str, registry.ObjectSpec] = field(default_factory=dict, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         """How many entries each section holds (stages counted with their pipelines)."""
@@ -479,6 +477,31 @@ def resolve(name: str) -> Path:
 def library() -> list[Template]:
     """The shipped templates, by key."""
     return [load(p) for p in sorted(LIBRARY.iterdir()) if (p / "template.yaml").exists()]
+
+
+@dataclass
+class Entry:
+    """A shipped template as the gallery lists it: read, or refused with its problems."""
+
+    key: str
+    template: Template | None
+    problems: list[Problem]
+
+
+def catalogue() -> list[Entry]:
+    """Every shipped template folder, each read or with the problems that refuse it."""
+    return [shipped(p.name) for p in sorted(LIBRARY.iterdir()) if (p / "template.yaml").exists()]
+
+
+def shipped(key: str) -> Entry:
+    """The shipped template `key` (a folder name of the library, nothing else)."""
+    folder = LIBRARY / key
+    if not KEY.fullmatch(key) or not (folder / "template.yaml").exists():
+        raise LookupError(key)
+    try:
+        return Entry(key, load(folder), [])
+    except TemplateError as e:
+        return Entry(key, None, e.problems)
 
 
 def load(folder: Path | str) -> Template:

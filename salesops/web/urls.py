@@ -21,6 +21,7 @@ from salesops.web.views import (
     setup_layouts,
     setup_objects,
     setup_rules,
+    setup_templates,
     subscriptions,
     targets,
 )
@@ -177,6 +178,12 @@ urlpatterns = [
     path("settings/rules/", setup_rules.rule_list, name="settings_rules"),
     path("settings/rules/new/", setup_rules.rule_edit, name="settings_rule_new"),
     path("settings/rules/<int:pk>/", setup_rules.rule_edit, name="settings_rule"),
+    path("settings/templates/", setup_templates.template_gallery, name="settings_templates"),
+    path(
+        "settings/templates/<slug:key>/",
+        setup_templates.template_preview,
+        name="settings_template",
+    ),
     path("followups/<int:pk>/inline/", followup_inline, name="followup_inline"),
     path("tasks/<int:pk>/inline/", task_inline, name="task_inline"),
     path("tasks/<int:pk>/inline/done/", task_inline_done, name="task_inline_done"),
