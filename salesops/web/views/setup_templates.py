@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as L
+from django.utils.translation import pgettext_lazy
 
 from salesops.orgtemplates import engine, schema
 from salesops.web.auth import me
@@ -35,7 +36,11 @@ SECTIONS = {
     "layouts": L("Layouts"),
     "pool_rules": L("Pool rules"),
 }
-ACTIONS = {"create": L("Create"), "update": L("Change"), "rename": L("Rename")}
+ACTIONS = {
+    "create": L("Create"),
+    "update": pgettext_lazy("template action", "Change"),
+    "rename": pgettext_lazy("template action", "Rename"),
+}
 
 
 def _reader() -> str:
