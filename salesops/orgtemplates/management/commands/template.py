@@ -74,9 +74,20 @@ class Command(BaseCommand):
             w(f"  {pipe.name.pick(lang)}" + (" *" if pipe.default else ""))
             for s in pipe.stages:
                 w(f"    {s.name.pick(lang)}  {s.probability}%  {s.forecast_category}  {s.kind}")
+        w(_("Custom objects"))
+        for o in t.custom_objects:
+            w(f"  {o.key}: {o.label.pick(lang)} ({', '.join(o.links)})")
         w(_("Custom fields"))
         for f in t.custom_fields:
-            w(f"  {f.object_type}.{f.key}: {f.label.pick(lang)} ({f.type})")
+            extra = f" = {f.formula}" if f.formula else ""
+            w(f"  {f.object_type}.{f.key}: {f.label.pick(lang)} ({f.type}){extra}")
+        w(_("Validation rules"))
+        for v in t.validation_rules:
+            w(f"  {v.object_type}: {v.name.pick(lang)}: {v.condition}")
+        w(_("Layouts"))
+        for layout in t.layouts:
+            where = layout.object_type + (f" / {layout.pipeline}" if layout.pipeline else "")
+            w(f"  {where}: " + "; ".join(s.title.pick(lang) or s.key for s in layout.sections))
         w(_("Pool rules"))
         for r in t.pool_rules:
             numbers = ", ".join(f"{k}={v}" for k, v in r.numbers.items() if v is not None)
