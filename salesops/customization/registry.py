@@ -591,9 +591,10 @@ def register(
     return obj
 
 
-def builtin_keys(object_type: str) -> set[str]:
-    """Names a custom field of `object_type` may not take."""
-    spec = find(object_type)
+def builtin_keys(object_type: str, *, spec: ObjectSpec | None = None) -> set[str]:
+    """Names a custom field of `object_type` (described by `spec` when it is not
+    registered yet, e.g. a template's custom object) may not take."""
+    spec = spec or find(object_type)
     reserved = {"id", "custom", "owner", "created_at", "updated_at", "deleted_at", "version"}
     if spec is None:
         return reserved

@@ -49,6 +49,7 @@ from salesops.objects.metadata import spec_for
 from salesops.objects.models import LINKABLE, CustomObject
 from salesops.objects.services import RESERVED
 from salesops.pipeline.models import ForecastCategory
+from salesops.pipeline.requirements import requirable
 from salesops.users.models import OBJECT_TYPES
 
 LIBRARY = Path(__file__).resolve().parent / "library"
@@ -647,16 +648,8 @@ def _pipelines(node: Any, r: _Reader, t: Template) -> list[PipelineSpec]:
 def requirable_keys(t: Template) -> list[str]:
     """The deal fields a stage of `t` may require: the built-in ones a person fills in
     and the template's own deal fields (not computed ones)."""
-    # As `pipeline.requirements.requirable_fields` chooses them, without reading the
-    # organisation's own custom fields (a template stands alone).
-    builtin = [
-        f.key
-        for f in registry.get("deal").fields(custom=False)
-        if f.editable
-        and not (f.derived or f.internal or f.owner or f.required)
-        and f.key not in ("pipeline", "stage")
-        and (f.default in (None, "") or f.type == registry.MONEY)
-    ]
+    # The organisation's own custom fields are not read: a template stands alone.
+    builtin = [f.key for f in requirable(registry.get("deal").fields(custom=False))]
     return builtin + [f.key for f in t.fields_of("deal") if not f.computed and f.active]
 
 
@@ -877,12 +870,9 @@ def _fields(node: Any, r: _Reader, t: Template) -> list[FieldSpec]:
 
 
 def _builtin_keys(t: Template, object_type: str) -> set[str]:
-    spec = t.object_spec(object_type)
     if object_type in registry.builtin_types():
         return registry.builtin_keys(object_type)
-    # The keys no record's custom field may take (as `registry.builtin_keys` has them).
-    reserved = {"id", "custom", "owner", "created_at", "updated_at", "deleted_at", "version"}
-    return reserved if spec is None else reserved | {f.key for f in spec.base_fields}
+    return registry.builtin_keys(object_type, spec=t.object_spec(object_type))
 
 
 def own_names(t: Template, object_type: str) -> set[str]:

@@ -8,6 +8,7 @@ empty (`missing`), naming them by their labels."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -21,12 +22,19 @@ _SET_BY_THE_MOVE = frozenset({"pipeline", "stage"})
 
 
 def requirable_fields() -> list[registry.FieldSpec]:
-    """The deal fields a stage may require, in the registry's order: those a person
-    sets (editable, not read through another record, not internal) that a deal may
-    lack. Not the owner, the pipeline or the stage, nor a built-in field the deal
-    always has (required, or a default other than an amount's zero)."""
+    """The deal fields a stage may require, in the registry's order."""
+    return requirable(registry.get("deal").fields())
+
+
+def requirable(fields: Iterable[registry.FieldSpec]) -> list[registry.FieldSpec]:
+    """Of a deal's `fields`, those a stage may require: those a person sets (editable,
+    not read through another record, not internal) that a deal may lack. Not the owner,
+    the pipeline or the stage, nor a built-in field the deal always has (required, or a
+    default other than an amount's zero)."""
     out = []
-    for f in registry.get("deal").editable():
+    for f in fields:
+        if not f.editable or f.derived or f.internal:
+            continue
         if f.is_custom:
             out.append(f)
             continue
