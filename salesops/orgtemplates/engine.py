@@ -49,6 +49,7 @@ from salesops.customization.models import (
 )
 from salesops.objects.models import LINKABLE, CustomObject
 from salesops.org.models import Organisation
+from salesops.orgtemplates import loading
 from salesops.orgtemplates.schema import (
     FieldSpec,
     Option,
@@ -75,6 +76,9 @@ KINDS = {
     "rule": gettext_lazy("validation rule"),
     "layout": gettext_lazy("layout"),
     "pool_rule": gettext_lazy("pool rule"),
+    "report": gettext_lazy("saved report"),
+    "target": gettext_lazy("target"),
+    "sample": gettext_lazy("sample record"),
 }
 POOL_DEFAULTS = {"reclaim_block_days": 0, "warning_days": 3}
 
@@ -101,18 +105,43 @@ def language() -> str:
     return "zh" if Organisation.get().locale.lower().startswith("zh") else "en"
 
 
-def plan(template: Template, *, lang: str | None = None) -> list[Change]:
+def plan(
+    template: Template,
+    *,
+    lang: str | None = None,
+    by: Any = None,
+    with_targets: bool = False,
+    with_sample_data: bool = False,
+    year: int | None = None,
+) -> list[Change]:
     """What applying `template` would change now; nothing is written."""
-    return _Sync(template, lang or language(), write=False).run()
+    return _Sync(
+        template, lang or language(), write=False, by=by, targets=with_targets,
+        sample=with_sample_data, year=year,
+    ).run()  # fmt: skip
 
 
-def apply(template: Template, *, by: Any = None, lang: str | None = None) -> list[Change]:
+def apply(
+    template: Template,
+    *,
+    by: Any = None,
+    lang: str | None = None,
+    with_targets: bool = False,
+    with_sample_data: bool = False,
+    year: int | None = None,
+) -> list[Change]:
     """Apply `template` in one transaction; the changes made (none the second time).
-    `by`, when given, must administer the organisation (PermissionDenied otherwise)."""
+    `by`, when given, must administer the organisation (PermissionDenied otherwise); it
+    owns the new saved reports (else the first administrator does). `with_targets`
+    adds the template's default targets for `year` (default: this year) where none is
+    set; `with_sample_data` loads its sample records, once."""
     if by is not None:
         ensure_admin(by)
     with transaction.atomic():
-        changes = _Sync(template, lang or language(), write=True).run()
+        changes = _Sync(
+            template, lang or language(), write=True, by=by, targets=with_targets,
+            sample=with_sample_data, year=year,
+        ).run()  # fmt: skip
         if changes:
             _audit(template, changes, by)
     return changes
@@ -162,10 +191,24 @@ def _problem(at: Where, message: str) -> TemplateError:
 
 
 class _Sync:
-    def __init__(self, template: Template, lang: str, *, write: bool):
+    def __init__(
+        self,
+        template: Template,
+        lang: str,
+        *,
+        write: bool,
+        by: Any = None,
+        targets: bool = False,
+        sample: bool = False,
+        year: int | None = None,
+    ):
         self.t = template
         self.lang = lang
         self.write = write
+        self.by = by if getattr(by, "pk", None) else None
+        self.with_targets = targets
+        self.with_sample = sample
+        self.year = year
         self.changes: list[Change] = []
 
     def add(self, action: str, kind: str, name: str, before: Any = None, after: Any = None) -> None:
@@ -179,6 +222,12 @@ class _Sync:
         self.rules()
         self.layouts()
         self.pool_rules()
+        loading.sync_reports(self)
+        if self.with_targets:
+            year = self.year or Organisation.get().local_date().year
+            loading.sync_targets(self, year)
+        if self.with_sample:
+            loading.sync_sample(self)
         return self.changes
 
     # -- picklists ---------------------------------------------------------------------

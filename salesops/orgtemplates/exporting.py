@@ -146,7 +146,73 @@ def configuration() -> dict[str, dict[str, Any]]:
         "validation_rules.yaml": {"validation_rules": validation_rules},
         "layouts.yaml": {"layouts": layouts},
         "pool_rules.yaml": {"pool_rules": rules},
+        "reports.yaml": {"reports": saved_reports()},
+        "targets.yaml": targets(org.local_date().year),
     }
+
+
+def saved_reports() -> list[dict[str, Any]]:
+    """The reports administrators own (the organisation's shared reports; people's own
+    reports stay theirs), each shared as it is."""
+    from salesops.orgtemplates.extras import ORGANISATION
+    from salesops.orgtemplates.loading import administrators
+    from salesops.reports.models import SavedReport
+    from salesops.users.models import Team
+
+    tops = list(Team.objects.filter(parent__isnull=True).values_list("pk", flat=True))
+    out = []
+    for r in SavedReport.objects.filter(owner__in=administrators()).select_related("team"):
+        d = r.definition or {}
+        item: dict[str, Any] = {"name": r.name}
+        if r.description:
+            item["description"] = r.description
+        item["object"] = r.object_type
+        if d.get("filters"):
+            item["filters"] = [dict(f) for f in d["filters"]]
+        if d.get("group_by"):
+            item["group_by"] = [
+                {"field": g["field"]} | ({"bucket": g["bucket"]} if g.get("bucket") else {})
+                for g in d["group_by"]
+            ]
+        measures = [
+            {"agg": m["agg"]} | ({"field": m["field"]} if m.get("field") else {})
+            for m in d.get("measures") or []
+        ]
+        if measures and measures != [{"agg": "count"}]:
+            item["measures"] = measures
+        if d.get("chart", "table") != "table":
+            item["chart"] = d["chart"]
+        if r.team is not None:
+            item["shared_with"] = ORGANISATION if tops == [r.team_id] else r.team.name
+        out.append(item)
+    return out
+
+
+def targets(year: int) -> dict[str, Any]:
+    """The metrics the organisation sets targets on, and its teams' monthly and
+    quarterly targets of `year` (each team and metric with all 12 months, or all 4
+    quarters, set)."""
+    from salesops.users.models import Target
+
+    rows = Target.objects.filter(
+        team__isnull=False, period_start__year=year, period_kind__in=["month", "quarter"]
+    ).select_related("team")
+    found: dict[tuple[str, str], dict[str, dict[int, Any]]] = {}
+    for t in rows:
+        cell = found.setdefault((t.metric, t.team.name), {"month": {}, "quarter": {}})
+        cell[t.period_kind][t.period_start.month] = t.value
+    entries = []
+    for (metric, team), cell in sorted(found.items()):
+        item: dict[str, Any] = {"metric": metric, "teams": [team]}
+        for kind, months, n in (("month", range(1, 13), 12), ("quarter", (1, 4, 7, 10), 4)):
+            if len(cell[kind]) == n:
+                values = [cell[kind][m] for m in months]
+                numbers = [int(v) if v == v.to_integral_value() else float(v) for v in values]
+                item[kind] = numbers[0] if len(set(numbers)) == 1 else numbers
+        if "month" in item or "quarter" in item:
+            entries.append(item)
+    metrics = sorted(Target.objects.values_list("metric", flat=True).distinct())
+    return {"metrics": metrics, "targets": entries}
 
 
 def export(folder: Path | str, *, key: str | None = None) -> list[Path]:

@@ -62,7 +62,11 @@ FILES = (
     "validation_rules.yaml",
     "layouts.yaml",
     "pool_rules.yaml",
+    "reports.yaml",
+    "targets.yaml",
 )
+#: The sample data set, in the template's ``sample/`` folder (see `extras`).
+SAMPLE = "sample/data.yaml"
 KEY = re.compile(r"[a-z][a-z0-9_]*")
 #: A custom object's key: 2–20 characters (custom fields name it in a 20-character column).
 OBJECT_KEY = re.compile(r"[a-z][a-z0-9_]{1,19}")
@@ -245,6 +249,10 @@ class Template:
     validation_rules: list[RuleSpec] = field(default_factory=list)
     layouts: list[LayoutSpec] = field(default_factory=list)
     pool_rules: list[PoolRuleSpec] = field(default_factory=list)
+    #: saved reports, target metrics and targets, sample data (`extras`)
+    reports: list[Any] = field(default_factory=list)
+    targets: Any = None
+    sample: Any = None
     _specs: dict[str, registry.ObjectSpec] = field(default_factory=dict, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
@@ -258,6 +266,9 @@ class Template:
             "validation_rules": len(self.validation_rules),
             "layouts": len(self.layouts),
             "pool_rules": len(self.pool_rules),
+            "reports": len(self.reports),
+            "targets": len(self.targets.targets) if self.targets else 0,
+            "sample": self.sample.count() if self.sample else 0,
         }
 
     def object_spec(self, key: str) -> registry.ObjectSpec | None:
@@ -555,6 +566,17 @@ def load(folder: Path | str) -> Template:
     )
     template.pool_rules = _pool_rules(
         data["pool_rules.yaml"], _Reader(folder / "pool_rules.yaml", problems)
+    )
+    from salesops.orgtemplates import extras
+
+    template.reports = extras.read_reports(
+        data["reports.yaml"], _Reader(folder / "reports.yaml", problems), template
+    )
+    template.targets = extras.read_targets(
+        data["targets.yaml"], _Reader(folder / "targets.yaml", problems)
+    )
+    template.sample = extras.read_sample(
+        _parse(folder / SAMPLE, problems), _Reader(folder / SAMPLE, problems), template
     )
     if problems:
         raise TemplateError(problems)

@@ -295,7 +295,10 @@ def test_a_field_on_an_undefined_custom_object_is_refused(db, tmp_path):
     folder = copy(tmp_path)
     (folder / "custom_objects.yaml").unlink()
     found = problems(folder)
-    assert all(p.file.endswith(("custom_fields.yaml", "validation_rules.yaml")) for p in found)
+    assert all(
+        p.file.endswith(("custom_fields.yaml", "validation_rules.yaml", "sample/data.yaml"))
+        for p in found
+    )
     first = found[0]
     assert "object: competitor" in line(folder, first)
     assert "Unknown kind of record “competitor”" in first.message

@@ -35,6 +35,9 @@ SECTIONS = {
     "validation_rules": L("Validation rules"),
     "layouts": L("Layouts"),
     "pool_rules": L("Pool rules"),
+    "reports": L("Saved reports"),
+    "targets": L("Default targets"),
+    "sample": L("Sample records"),
 }
 ACTIONS = {
     "create": L("Create"),

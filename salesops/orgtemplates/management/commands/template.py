@@ -1,4 +1,5 @@
-"""`salesops template list | show NAME | diff NAME | apply NAME [--dry-run] | export DIR`.
+"""`salesops template list | show NAME | diff NAME | apply NAME [--dry-run]
+[--with-targets [--year Y]] [--with-sample-data] | export DIR`.
 
 NAME is the key of a shipped template (``salesops/orgtemplates/library/<key>/``) or the
 path of a template folder. A broken template is refused with file, line and what to
@@ -36,6 +37,17 @@ class Command(BaseCommand):
         p.add_argument("name")
         p.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
         p.add_argument("--user", help="username recorded in the audit log")
+        p.add_argument(
+            "--with-targets",
+            action="store_true",
+            help="also set the template's default team targets where none is set",
+        )
+        p.add_argument("--year", type=int, help="the year of those targets (default: this year)")
+        p.add_argument(
+            "--with-sample-data",
+            action="store_true",
+            help="also load the template's sample records (once)",
+        )
         p = sub.add_parser("export", help="write this organisation's configuration as a template")
         p.add_argument("dir")
         p.add_argument("--key", help="the exported template's key (default: the folder's name)")
@@ -92,6 +104,20 @@ class Command(BaseCommand):
         for r in t.pool_rules:
             numbers = ", ".join(f"{k}={v}" for k, v in r.numbers.items() if v is not None)
             w(f"  {r.name.pick(lang)}: {numbers}")
+        w(_("Saved reports"))
+        for rep in t.reports:
+            shared = f" → {rep.shared_with}" if rep.shared_with else ""
+            w(f"  {rep.object_type}: {rep.name.pick(lang)} ({rep.definition['chart']}){shared}")
+        w(_("Target metrics"))
+        if t.targets.metrics:
+            w("  " + ", ".join(t.targets.metrics))
+        for x in t.targets.targets:
+            teams = ", ".join(x.teams) or "*"
+            month = f" month={x.months[0]}" if x.months else ""
+            quarter = f" quarter={x.quarters[0]}" if x.quarters else ""
+            w(f"  {x.metric} [{teams}]{month}{quarter}")
+        if t.sample:
+            w(_("Sample records") + f": {t.sample.count()}")
 
     def do_diff(self, lang: str, options: dict) -> None:
         self.report(engine.plan(self.load(options["name"]), lang=lang), dry=True)
@@ -99,8 +125,13 @@ class Command(BaseCommand):
     def do_apply(self, lang: str, options: dict) -> None:
         t = self.load(options["name"])
         try:
+            extra = {
+                "with_targets": options["with_targets"],
+                "with_sample_data": options["with_sample_data"],
+                "year": options.get("year"),
+            }
             if options["dry_run"]:
-                self.report(engine.plan(t, lang=lang), dry=True)
+                self.report(engine.plan(t, lang=lang, **extra), dry=True)
                 return
             by = None
             if options.get("user"):
@@ -111,7 +142,7 @@ class Command(BaseCommand):
                     ensure_admin(by)
                 except PermissionDenied as e:
                     raise CommandError(" ".join(str(a) for a in e.args)) from None
-            self.report(engine.apply(t, by=by, lang=lang), dry=False)
+            self.report(engine.apply(t, by=by, lang=lang, **extra), dry=False)
         except schema.TemplateError as e:
             raise CommandError(
                 _("The template was refused; nothing was applied.") + "\n" + str(e)
