@@ -211,7 +211,7 @@ def targets(year: int) -> dict[str, Any]:
                 item[kind] = numbers[0] if len(set(numbers)) == 1 else numbers
         if "month" in item or "quarter" in item:
             entries.append(item)
-    metrics = sorted(Target.objects.values_list("metric", flat=True).distinct())
+    metrics = sorted(set(Target.objects.values_list("metric", flat=True)))
     return {"metrics": metrics, "targets": entries}
 
 
