@@ -23,7 +23,9 @@ A template is a folder (``library/<key>/`` for the shipped ones) holding:
 - ``layouts.yaml``: ``layouts: [{object, pipeline?, sections: [{key, title, fields,
   roles?}]}]`` (``pipeline`` names one of the template's pipelines, for deals; ``roles``
   names roles of the organisation, checked when the template is compared or applied);
-- ``pool_rules.yaml``: ``pool_rules: [{name, reclaim_after_days_without_followup?, ...}]``.
+- ``pool_rules.yaml``: ``pool_rules: [{name, reclaim_after_days_without_followup?, ...}]``;
+- ``reports.yaml``, ``targets.yaml`` and ``sample/data.yaml``: saved reports, target
+  metrics with default team targets, and sample records (read by `extras`).
 
 Every text a person reads is ``{zh: ..., en: ...}`` (or one plain string for both).
 Nothing is written here: `load` returns a `Template` or raises `TemplateError` listing
