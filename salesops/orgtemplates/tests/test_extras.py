@@ -269,8 +269,9 @@ def test_a_report_shared_with_an_unknown_team_is_refused_with_its_line(cast, tmp
     edit(folder / "reports.yaml", "shared_with: organisation", "shared_with: Atlantis")
     with pytest.raises(CommandError) as e:
         call_command("template", "apply", str(folder), "--user", "admin", stdout=StringIO())
-    assert "reports.yaml:" in str(e.value)
-    assert "There is no team “Atlantis”" in str(e.value)
+    # In the organisation's language (zh-Hans here), naming the team and the line.
+    assert "reports.yaml:2:" in str(e.value)
+    assert "“Atlantis”" in str(e.value) and "本组织没有团队" in str(e.value)
     assert not SavedReport.objects.exists()
 
 
