@@ -68,10 +68,14 @@ FIELD_EDITABLE = {
 
 
 def _finish(obj: Any) -> None:
-    # A custom field's object (and a roll-up's) may be a custom object, which the
-    # model's choices (the built-in types) do not list: the services check them
-    # (`field_object_types`, `computed.check_rollup`).
-    exclude = ["object_type", "rollup_object"] if isinstance(obj, CustomField) else None
+    # A custom field's object (and a roll-up's, and a layout's) may be a custom object,
+    # which the model's choices (the built-in types) do not list: the services check
+    # them (`field_object_types`, `computed.check_rollup`, `_layout_type`).
+    exclude: list[str] | None = None
+    if isinstance(obj, CustomField):
+        exclude = ["object_type", "rollup_object"]
+    elif isinstance(obj, Layout):
+        exclude = ["object_type"]
     obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 

@@ -80,8 +80,9 @@ def layout_of(object_type: str, *, pipeline: Any = None) -> list[dict[str, Any]]
 
 
 def layout_types() -> list[registry.ObjectSpec]:
-    """The object types that have a record page, and so a layout."""
-    return [s for s in registry.objects() if s.detail_url]
+    """The object types that have a record page, and so a layout: the built-in ones
+    with a record page, then the active custom objects (自定义对象)."""
+    return [s for s in registry.objects() if s.detail_url or s.is_custom_object]
 
 
 def placeable(object_type: str) -> list[FieldSpec]:

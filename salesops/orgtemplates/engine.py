@@ -179,9 +179,14 @@ def _diff(obj: Any, want: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
 def _set(obj: Any, values: dict[str, Any]) -> None:
     for k, v in values.items():
         setattr(obj, k, v)
-    # A custom field's object (and a roll-up's) may be a custom object, which the
-    # model's choices (the built-in types) do not list; the template's schema checked.
-    exclude = ["object_type", "rollup_object"] if isinstance(obj, CustomField) else None
+    # A custom field's object (and a roll-up's, and a layout's) may be a custom object,
+    # which the model's choices (the built-in types) do not list; the template's schema
+    # checked.
+    exclude: list[str] | None = None
+    if isinstance(obj, CustomField):
+        exclude = ["object_type", "rollup_object"]
+    elif isinstance(obj, Layout):
+        exclude = ["object_type"]
     obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     obj.save()
 

@@ -1098,8 +1098,10 @@ def _layouts(node: Any, r: _Reader, t: Template) -> list[LayoutSpec]:
 
     out: list[LayoutSpec] = []
     seen: set[tuple[str, str]] = set()
-    # The built-in objects with a record page (custom objects' pages have no layouts).
+    # The built-in objects with a record page, and the custom objects this template
+    # defines (their record pages follow layouts too).
     types = {s.key for s in registry.objects(custom=False) if s.detail_url}
+    types |= {o.key for o in t.custom_objects}
     for at, item in r.items(_root(node, "layouts", r), "layouts", 1):
         if not r.mapping(item, at, {"object", "pipeline", "sections"}, {"object", "sections"}):
             continue
@@ -1129,7 +1131,8 @@ def _layouts(node: Any, r: _Reader, t: Template) -> list[LayoutSpec]:
         if (obj, ident) in seen:
             r.fail(at, _("This layout appears twice; give each object (or pipeline) one layout."))
         seen.add((obj, ident))
-        spec = registry.get(obj)
+        spec = t.object_spec(obj)
+        assert spec is not None  # a built-in type or one of the template's objects
         known = {
             f.key
             for f in spec.fields(custom=False)

@@ -12,6 +12,15 @@ filter, group or measure by it, and a search for the value finds nothing.
 
 Values that cannot be told apart from the page's other text (choices, references, yes/no,
 small numbers) are checked through the refusals only.
+
+Custom objects (自定义对象) are in it through a fixed test object, `zq_visit` (ZQ_VISIT:
+linked to customers, with a text, a number and a choice field), defined in the
+database by each of its cases: its cases are its hideable fields as the registry builds
+them from that one static definition (collection cannot read the database), so a field
+added to ZQ_VISIT joins the matrix. Its surfaces: its list page (default columns and
+`?cols=` of every field), its record page, its section on the linked customer's page,
+global search, `/api/v1/objects/zq_visit` (list, get, filters and sorts refused),
+exports and the report builder.
 """
 
 from __future__ import annotations
@@ -43,9 +52,13 @@ from salesops.crm.tests.more_factories import (
     PaymentPlanFactory,
     QuoteFactory,
 )
+from salesops.customization import admin_services as fields_admin
 from salesops.customization import registry
 from salesops.customization.models import CustomField
 from salesops.imports.exporting import export_bytes
+from salesops.objects import services as objects
+from salesops.objects.metadata import spec_for
+from salesops.objects.models import CustomObject, CustomRecord
 from salesops.reports import services as reports
 from salesops.users.models import User
 
@@ -208,6 +221,197 @@ def xlsx_text(data: bytes) -> str:
         )
 
 
+# -- a custom object ------------------------------------------------------------------------
+
+#: The custom object of the matrix, defined from this one static description; a field
+#: (or a link) added here joins the matrix's cases.
+ZQ_VISIT: dict[str, Any] = {
+    "key": "zq_visit",
+    "label": "Zq visit",
+    "plural": "Zq visits",
+    "title_label": "Subject",
+    "links": ["customer"],
+    "fields": [
+        {"key": "zq_note", "label": "Zq note", "field_type": CustomField.Type.TEXT},
+        {"key": "zq_amount", "label": "Zq amount", "field_type": CustomField.Type.NUMBER},
+        {
+            "key": "zq_kind",
+            "label": "Zq kind",
+            "field_type": CustomField.Type.SELECT,
+            "options": [
+                {"value": "zqxoptval", "label": "Zqxoptlabel"},
+                {"value": "plain", "label": "Plain"},
+            ],
+        },
+    ],
+}
+#: Its record's title: shown to everyone (a title cannot be hidden).
+ZQ_TITLE = "Matrix visit"
+
+
+def object_cases() -> list[Any]:
+    """The hideable fields of ZQ_VISIT as the registry builds them, without the
+    database: its built-in fields (links, times; not the title nor the owner) from an
+    unsaved definition, then its custom fields."""
+    key = ZQ_VISIT["key"]
+    spec = spec_for(CustomObject(key=key, label=ZQ_VISIT["label"], links=ZQ_VISIT["links"]))
+    keys = [f.key for f in spec.hideable(custom=False)]
+    keys += [f["key"] for f in ZQ_VISIT["fields"]]
+    return [pytest.param(k, id=f"{key}.{k}") for k in keys]
+
+
+def define_zq_visit(admin: User) -> registry.ObjectSpec:
+    objects.define_object(
+        by=admin,
+        key=ZQ_VISIT["key"],
+        label=ZQ_VISIT["label"],
+        plural=ZQ_VISIT["plural"],
+        title_label=ZQ_VISIT["title_label"],
+        links=list(ZQ_VISIT["links"]),
+    )
+    for field in ZQ_VISIT["fields"]:
+        fields_admin.create_custom_field(by=admin, object_type=ZQ_VISIT["key"], **field)
+    return registry.get(ZQ_VISIT["key"])
+
+
+def object_sentinel(f: registry.FieldSpec) -> tuple[Any, list[str]]:
+    """(value to store, strings that must never appear) for a field of ZQ_VISIT: as
+    `sentinel`, a choice's unmistakable option (its value and its label) and numbers as
+    the JSON the record stores."""
+    if f.type == registry.CHOICE:
+        return "zqxoptval", ["zqxoptval", "Zqxoptlabel"]
+    value, needles = sentinel(f)
+    if f.is_custom and isinstance(value, Decimal):
+        value = float(value)
+    return value, needles
+
+
+def api_name(f: registry.FieldSpec) -> str:
+    """The field's name in the API's filters and sorts."""
+    return f"custom.{f.key}" if f.is_custom else f.key
+
+
+def probe_of(record: Any, f: registry.FieldSpec) -> str:
+    """The record's value of `f` as a filter's text (ISO for times)."""
+    if f.is_custom:
+        return str((record.custom or {}).get(f.key, "1"))
+    current = getattr(record, f.attname or f.key)
+    return current.isoformat() if hasattr(current, "isoformat") else str(current)
+
+
+class ObjectSurfaces(Surfaces):
+    """What the rep can reach about one record of a custom object."""
+
+    def pages(self) -> list[tuple[str, str]]:
+        key = self.spec.key
+        urls = [
+            reverse("object_list", args=[key]),
+            reverse("object_list", args=[key])
+            + "?"
+            + "&".join(f"cols={f.key}" for f in self.spec.fields(derived=True)),
+            self.spec.record_url(self.record.pk),
+            reverse("search") + f"?q={ZQ_TITLE}",
+        ]
+        for link in self.spec.links:
+            parent_id = getattr(self.record, f"{link}_id", None)
+            if parent_id:
+                urls.append(registry.get(link).record_url(parent_id))
+        out = []
+        for url in urls:
+            response = self.web.get(url)
+            assert response.status_code == 200, f"{url} answered {response.status_code}"
+            out.append((url, response.content.decode()))
+        return out
+
+    def found_by_search(self, text: str) -> bool:
+        response = self.web.get(reverse("search"), {"q": text})
+        assert response.status_code == 200
+        return self.spec.record_url(self.record.pk) in response.content.decode()
+
+    def api_bodies(self) -> list[tuple[str, str]]:
+        out = []
+        for path in (f"objects/{self.spec.key}", f"objects/{self.spec.key}/{self.record.pk}"):
+            response = self.api(path)
+            assert response.status_code == 200, (path, response.content[:300])
+            out.append((path, response.content.decode()))
+        return out
+
+    def drills(self) -> list[tuple[str, str]]:
+        return []
+
+
+@pytest.mark.parametrize("key", object_cases())
+def test_a_hidden_field_of_a_custom_object_never_shows_and_nothing_depends_on_it(cast, hiding, key):
+    spec = define_zq_visit(cast.admin)
+    object_type = spec.key
+    f = spec.field(key)
+    assert f is not None
+    value, needles = object_sentinel(f)
+    customer = CustomerFactory(owner=cast.rep)
+    record = CustomRecord.objects.create(
+        kind_id=spec.custom_object_id, title=ZQ_TITLE, owner=cast.rep, customer=customer
+    )
+    if needles:
+        if f.is_custom:
+            record.custom = {key: value}
+        else:
+            setattr(record, f.attname or f.key, value)
+        record.save()
+    rep = hiding(object_type, key)
+    surfaces = ObjectSurfaces(rep, record, object_type)
+
+    # The value never appears, and a search for it finds nothing.
+    if needles:
+        texts = [*surfaces.pages(), *surfaces.api_bodies(), *surfaces.exports()]
+        assert any(where.startswith("export") for where, _t in texts), "no export checked"
+        for where, text in texts:
+            for needle in needles:
+                assert needle not in text, f"{object_type}.{key} shows on {where}"
+        for needle in needles:
+            assert not surfaces.found_by_search(needle), f"a search for {needle} finds it"
+        # The administrator, who hides nothing, does see it (the test can fail).
+        admin = ObjectSurfaces(cast.admin, record, object_type)
+        admin_texts = [*admin.api_bodies(), *admin.pages()]
+        assert any(n in t for _w, t in admin_texts for n in needles), "sentinel not stored"
+
+    # No result depends on it: refused as an API filter and sort (the administrator's
+    # same filter and sort answer).
+    name = api_name(f)
+    probe = probe_of(record, f)
+    for params in ({name: probe}, {f"{name}__gte": probe}, {"sort": name}, {"sort": f"-{name}"}):
+        response = surfaces.api(f"objects/{object_type}", **params)
+        assert 400 <= response.status_code < 500, (params, response.status_code)
+        for needle in needles:
+            assert needle not in response.content.decode()
+    admin = ObjectSurfaces(cast.admin, record, object_type)
+    for params in ({name: probe}, {"sort": name}):
+        if "sort" in params and not (f.sortable or f.is_custom):
+            continue
+        response = admin.api(f"objects/{object_type}", **params)
+        assert response.status_code == 200, (params, response.content[:300])
+
+    # The report builder refuses to filter, group or measure by it (the administrator
+    # filters by it).
+    by_it = {"filters": [{"field": key, "op": "empty", "value": ""}]}
+    for definition in (
+        by_it,
+        {"group_by": [{"field": key}]},
+        {"measures": [{"agg": "sum", "field": key}]},
+    ):
+        result = reports.run_definition(user=rep, object_type=object_type, definition=definition)
+        assert result.errors and result.rows == [], definition
+    allowed = reports.run_definition(user=cast.admin, object_type=object_type, definition=by_it)
+    assert not allowed.errors, allowed.errors
+
+
+def test_the_matrix_covers_every_hideable_field_of_its_custom_object(cast):
+    """The static cases are the test object's hideable fields as the database-backed
+    registry has them once it is defined."""
+    spec = define_zq_visit(cast.admin)
+    assert {p.values[0] for p in object_cases()} == {f.key for f in spec.hideable()}
+    assert "title" not in {p.values[0] for p in object_cases()}
+
+
 @pytest.fixture
 def hiding(cast):
     """`hiding(object_type, key)`: the rep, whose role now hides that one field (and may
@@ -217,7 +421,7 @@ def hiding(cast):
         role = cast.rep.role
         role.rights = {
             t: ["view", "create", "edit", "export"]
-            for t in {o.model.object_type for o in registry.objects()}  # type: ignore[attr-defined]
+            for t in {o.rights_type for o in registry.objects()}
         }
         role.hidden_fields = {object_type: [key]}
         role.save()

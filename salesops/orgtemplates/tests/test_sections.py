@@ -202,10 +202,17 @@ def test_an_export_round_trips_objects_computed_fields_gates_rules_and_layouts(c
         "  - object: deal\n",
         "  - object: deal\n    pipeline: Retainer renewals\n    sections:\n"
         "      - {key: renewal, title: {zh: 续签, en: Renewal}, fields: [name, amount]}\n"
+        "  - object: milestone\n    sections:\n"
+        "      - {key: money, title: {zh: 结算, en: Billing}, fields: [billing_amount, deal, title]}\n"
         "  - object: deal\n",
     )
     engine.apply(schema.load(folder), by=cast.admin, lang="en")
     assert CustomField.objects.get(key="milestones_billed").result_type == "money"
+    assert Layout.objects.get(object_type="milestone").sections[0]["fields"] == [
+        "billing_amount",
+        "deal",
+        "title",
+    ]
     applied = configuration()
     exporting.export(tmp_path / "mine", key="mine")
     exported = schema.load(tmp_path / "mine")

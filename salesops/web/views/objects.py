@@ -174,16 +174,18 @@ class ObjectPage(RecordPage):
         return reverse(URL_NAMES[name], args=[self.spec_key, obj.pk, *args])
 
     def editable(self, obj: Any) -> list[FieldSpec]:
-        """The fields the reader may change: visible, editable, and taken by the update
-        service (title, owner, links and the custom fields)."""
+        """The fields the reader may change: visible, editable, taken by the update
+        service (title, owner, links and the custom fields), and on the reader's layout
+        (not in a section their role is not shown); in the layout's order."""
         user = me(self.request)
         if not user.has_right(self.rights_type, "edit"):
             return []
-        return [
+        specs = [
             f
             for f in policy.editable_fields(user, self.spec_key)
             if (f.is_custom or f.key in services.WRITABLE) and f.type != registry.JSON
         ]
+        return layouts.flat(self.editable_sections(obj, specs))
 
     def update(self, obj: Any, data: dict, custom: dict | None, version: int) -> Any:
         return services.update_record(
