@@ -394,6 +394,22 @@ def label_of(object_type: str, key: str) -> str:
 # -- building specs from models ----------------------------------------------------------
 
 
+#: Model field classes and the type their values have, most specific first (a
+#: DateTimeField is a DateField).
+_TYPES: tuple[tuple[type, str], ...] = (
+    (models.BooleanField, BOOL),
+    (models.EmailField, EMAIL),
+    (models.URLField, URL),
+    (models.DateTimeField, DATETIME),
+    (models.DateField, DATE),
+    (models.DecimalField, NUMBER),
+    (models.IntegerField, INTEGER),
+    (models.FloatField, NUMBER),
+    (models.TextField, LONG_TEXT),
+    (models.JSONField, JSON),
+)
+
+
 def _type_of(mf: Any) -> str:
     if isinstance(mf, models.ManyToManyField):
         return MANY_REF
@@ -401,27 +417,7 @@ def _type_of(mf: Any) -> str:
         return REF
     if mf.choices:
         return CHOICE
-    if isinstance(mf, models.BooleanField):
-        return BOOL
-    if isinstance(mf, models.EmailField):
-        return EMAIL
-    if isinstance(mf, models.URLField):
-        return URL
-    if isinstance(mf, models.DateTimeField):
-        return DATETIME
-    if isinstance(mf, models.DateField):
-        return DATE
-    if isinstance(mf, models.DecimalField):
-        return NUMBER
-    if isinstance(mf, models.IntegerField):
-        return INTEGER
-    if isinstance(mf, models.FloatField):
-        return NUMBER
-    if isinstance(mf, models.TextField):
-        return LONG_TEXT
-    if isinstance(mf, models.JSONField):
-        return JSON
-    return TEXT
+    return next((t for cls, t in _TYPES if isinstance(mf, cls)), TEXT)
 
 
 #: Related models' object types, for references to records that are not object types.
