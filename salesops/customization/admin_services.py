@@ -559,6 +559,25 @@ def merge_hidden_fields(
                     % {"f": ", ".join(sorted(unknown))}
                 }
             )
+        # A field new records must have, hidden from a role, would stop that role from
+        # creating any: refused (a field already hidden stays so).
+        newly = picked - set(current.get(object_type, []))
+        required = [
+            f.title
+            for f in hideable_fields(object_type)
+            if f.key in newly and f.required and f.editable and f.default in (None, "")
+        ]
+        if required:
+            raise ValidationError(
+                {
+                    "hidden_fields": _(
+                        "%(f)s must be filled in on new records, so a role that cannot see "
+                        "it could not create one: make it optional or give it a default "
+                        "first."
+                    )
+                    % {"f": ", ".join(required)}
+                }
+            )
         kept = [k for k in current.get(object_type, []) if k not in offered]
         result = [k for k in offered if k in picked] + sorted(set(kept))
         if result:

@@ -9,7 +9,7 @@ from salesops.crm import services as crm
 from salesops.customization import admin_services as fields_admin
 from salesops.customization import policy, registry
 from salesops.customization.models import CustomField, Picklist
-from salesops.customization.services import clean_custom_values
+from salesops.customization.services import clean_custom_values, forget_definitions
 from salesops.org.models import Currency, Organisation
 from salesops.users import admin_services as users_admin
 from salesops.users.models import OBJECT_TYPES, Role, User
@@ -212,3 +212,24 @@ def test_currencies_are_added_and_the_base_currency_stays_in_use(cast):
         users_admin.save_currency(by=cast.rep, data={"active": True}, currency=units)
     with pytest.raises(ValidationError):
         users_admin.save_currency(by=cast.admin, data={"code": "XTS", "name": "Again"})
+
+
+def test_a_field_new_records_must_have_cannot_be_hidden_from_a_role(cast):
+    CustomField.objects.create(
+        object_type="deal", key="budget", label="Budget", field_type="money", required=True
+    )
+    role = cast.rep.role
+    with pytest.raises(ValidationError) as refused:
+        fields_admin.save_role(
+            by=cast.admin, data={}, role=role, hidden={"deal": ["budget", "source"]}
+        )
+    assert "Budget" in str(refused.value)
+    role.refresh_from_db()
+    assert "budget" not in (role.hidden_fields or {}).get("deal", [])
+    # Optional fields may be hidden; so may a required one with a default.
+    fields_admin.save_role(by=cast.admin, data={}, role=role, hidden={"deal": ["source"]})
+    CustomField.objects.filter(key="budget").update(default="100")
+    forget_definitions()
+    fields_admin.save_role(by=cast.admin, data={}, role=role, hidden={"deal": ["budget"]})
+    role.refresh_from_db()
+    assert role.hidden_fields["deal"] == ["budget"]
