@@ -69,6 +69,9 @@ def test_a_rep_edits_a_follow_up_and_ticks_a_task_on_the_timeline(
 
     # Someone else saves while the form is open: the rep is told, with their values.
     page.locator(f"#tl-followup-{followup.pk}").get_by_role("link", name="Edit").click()
+    # The form (with the version it was read at) must be on the page before the other
+    # save, or it would already carry the newer version.
+    expect(page.locator(f"#tl-followup-{followup.pk} form").get_by_label("Subject")).to_be_visible()
     update_services.update_followup(
         followup=FollowUp.objects.get(pk=followup.pk), by=cast.manager, data={"subject": "Third"}
     )
