@@ -46,6 +46,7 @@ from salesops.customization import policy, registry
 from salesops.customization.models import CustomField
 from salesops.customization.registry import FieldSpec, ObjectSpec
 from salesops.customization.values import value_of
+from salesops.lib.updates import check_version
 from salesops.objects import services
 from salesops.objects.models import LINKABLE, CustomRecord
 
@@ -614,10 +615,7 @@ def delete_view(request: HttpRequest, object_key: str, id: int) -> HttpResponse:
     version = if_match(request)
     with transaction.atomic():
         record = _locked(spec, user, id)
-        if version is not None and record.version != version:
-            from salesops.lib.updates import Conflict
-
-            raise Conflict(record.version)
+        check_version(record, version)
         services.delete_record(by=user, record=record)
     return HttpResponse(status=204)
 

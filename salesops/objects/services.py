@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salesops.audit import services as audit
 from salesops.crm.models import Contact, Customer, Deal
+from salesops.crm.services import _check_owner
 from salesops.customization import policy, registry
 from salesops.customization.services import clean_custom_values
 from salesops.lib.services import NotVisible, ensure_can, ensure_right
@@ -145,17 +146,16 @@ def spec_of(key: str) -> registry.ObjectSpec:
 
 
 def _owner(by: User, owner: Any) -> User:
+    """The record's owner: the writer by default; else an active user in the writer's
+    data scope (the crm services' rule)."""
     if owner is None or owner == "me":
         return by
     if not isinstance(owner, User):
-        owner = User.objects.filter(pk=owner).first()
-    if owner is None or not owner.is_active:
+        pk = str(owner)
+        owner = User.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+    if owner is None:
         raise ValidationError({"owner": _("Choose an active user.")})
-    visible = by.visible_owner_ids()
-    if visible is not None and owner.pk not in visible:
-        raise ValidationError(
-            {"owner": _("You may only assign records to yourself or people in your data scope.")}
-        )
+    _check_owner(by=by, owner=owner)
     return owner
 
 

@@ -217,3 +217,16 @@ def test_rules_formulas_and_roll_ups_work_on_a_custom_object(cast, visit):
     services.delete_record(by=cast.rep, record=record)
     customer.refresh_from_db()
     assert customer.custom["visits"] == 0
+
+
+def test_an_owner_outside_the_scope_or_not_a_user_is_refused_and_nothing_is_written(cast, visit):
+    for owner in (cast.outsider.pk, "abc", 999999):
+        with pytest.raises(ValidationError) as refused:
+            services.create_record(
+                by=cast.rep,
+                object_type="site_visit",
+                data={"title": "V", "owner": owner},
+                custom={"visited_on": "2026-12-01"},
+            )
+        assert "owner" in refused.value.message_dict
+    assert not CustomRecord.objects.exists()
