@@ -176,6 +176,10 @@ TASKS = {
 WORKER_HEARTBEAT_SECONDS = envint("WORKER_HEARTBEAT_SECONDS", "10")
 WORKER_STALE_SECONDS = envint("WORKER_STALE_SECONDS", "60")
 WORKER_MAX_ATTEMPTS = envint("WORKER_MAX_ATTEMPTS", "3")
+# Exports: a list export of more rows than this runs on the worker instead of in the
+# request; its file can be downloaded by its owner for EXPORT_KEEP_DAYS days.
+EXPORT_DIRECT_ROWS = envint("EXPORT_DIRECT_ROWS", "10000")
+EXPORT_KEEP_DAYS = envint("EXPORT_KEEP_DAYS", "3")
 
 # API rate limit per token (or session user): "REQUESTS/SECONDS". The counts are kept
 # in the database (shared by every worker process) unless API_RATE_LIMIT_STORE names a

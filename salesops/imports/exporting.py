@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from salesops.customization import registry
 from salesops.imports.fields import Target, spec_for
 from salesops.imports.values import neutralise
-from salesops.lib.services import ensure_right
+from salesops.lib.services import ensure_export
 from salesops.org.models import Organisation
 
 
@@ -75,7 +75,7 @@ def export_table(
     registry's editable fields and the active custom fields), so the file imports back.
     Raises PermissionDenied without the export right; KeyError for an object type that
     cannot be imported."""
-    ensure_right(user, object_type, "export")
+    ensure_export(user, object_type)
     spec = spec_for(object_type, user=user)
     targets = [t for t in spec.targets if "." not in t.key.removeprefix("custom.")]
     with translation.override(language or getattr(user, "language", None)):
@@ -92,15 +92,39 @@ def export_table(
 
     def rows() -> Iterator[list[Any]]:
         for obj in qs.iterator(chunk_size=2000):
-            row: list[Any] = []
-            for read in readers:
-                value = read(obj)
-                if isinstance(value, dt.datetime):
-                    value = timezone.localtime(value, tz).replace(tzinfo=None)
-                row.append(value)
-            yield row
+            yield [plain(read(obj), tz) for read in readers]
 
     return headers, rows()
+
+
+def plain(value: Any, tz: Any) -> Any:
+    """A cell as the writers take it: a moment in the organisation's time zone (naive,
+    as spreadsheets want), a list joined with commas, a record by its name."""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value, tz).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if value is None or isinstance(value, str | bool | int | float | Decimal | dt.date):
+        return value
+    return str(value)
+
+
+#: The formats every export writes, with their content type.
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def write_file(fmt: str, headers: list[str], rows: Iterator[list[Any]], out: IO[bytes]) -> int:
+    """`rows` written as `fmt` ("csv" or "xlsx") to a binary file; the row count."""
+    if fmt == "xlsx":
+        return write_xlsx(headers, rows, out)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        return write_csv(headers, rows, text)
+    finally:
+        text.detach()  # leave `out` open for the caller
 
 
 def _csv_cell(value: Any) -> str:
@@ -156,10 +180,6 @@ def write_xlsx(headers: list[str], rows: Iterator[list[Any]], out: IO[bytes]) ->
 
 def export_bytes(object_type: str, *, user: Any, fmt: str = "csv") -> bytes:
     headers, rows = export_table(object_type, user=user)
-    if fmt == "xlsx":
-        binary = io.BytesIO()
-        write_xlsx(headers, rows, binary)
-        return binary.getvalue()
-    text = io.StringIO()
-    write_csv(headers, rows, text)
-    return text.getvalue().encode("utf-8")
+    binary = io.BytesIO()
+    write_file(fmt, headers, rows, binary)
+    return binary.getvalue()

@@ -144,3 +144,59 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line}: {self.reason[:60]}"
+
+
+class ExportJob(models.Model):
+    """A file made on the worker for one person: a large list export or the
+    organisation's backup. Only its owner downloads it, until `expires_at`."""
+
+    class Kind(models.TextChoices):
+        LIST = "list", _("List export")
+        BACKUP = "backup", _("Organisation backup")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    #: What to export, e.g. {"list": "customers", "query": "q=acme&sort=-id"}.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    format = models.CharField(_("format"), max_length=5)
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.QUEUED
+    )
+    row_count = models.PositiveBigIntegerField(_("rows"), null=True, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    file_path = models.CharField(_("stored file"), max_length=500, blank=True, editable=False)
+    file_size = models.PositiveBigIntegerField(_("file size"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    task_id = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [models.Index(fields=["created_by", "created_at"], name="export_job_user")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()

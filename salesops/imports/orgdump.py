@@ -66,6 +66,7 @@ APPS = (
 SKIP = {
     "imports.importjob",
     "imports.importrowerror",
+    "imports.exportjob",
 }
 #: Settings-like tables, small, written into the manifest as readable JSON.
 CONFIG_APPS = ("org", "pipeline", "customization")
@@ -439,17 +440,77 @@ def _verify(zf: zipfile.ZipFile, manifest: dict[str, Any]) -> None:
             )
 
 
-def restore_org(
-    source: IO[bytes], *, progress: Callable[[str, int], None] | None = None
-) -> Summary:
-    """Load an export into this (empty) instance: all of it, or nothing."""
+def _open(source: IO[bytes]) -> zipfile.ZipFile:
     try:
-        zf = zipfile.ZipFile(source)
+        return zipfile.ZipFile(source)
     except zipfile.BadZipFile as e:
         raise DumpError(
             _("This file is not a zip file: choose the .zip that export-org wrote.")
         ) from e
-    with zf:
+
+
+@dataclass
+class Description:
+    """What a backup holds, shown before it replaces anything."""
+
+    exported_at: dt.datetime | None
+    organisation: str
+    users: int
+    rows: int
+
+
+def describe(source: IO[bytes]) -> Description:
+    """Check a backup as the restore will (format, migrations, checksums) and say what
+    it holds; DumpError says what is wrong with it."""
+    with _open(source) as zf:
+        manifest = _read_manifest(zf)
+        _check_migrations(manifest)
+        _verify(zf, manifest)
+    config = manifest.get("config", {})
+    orgs = config.get("org.organisation", {}).get("rows", [])
+    when = manifest.get("exported_at")
+    return Description(
+        exported_at=dt.datetime.fromisoformat(when) if isinstance(when, str) else None,
+        organisation=str(orgs[0].get("name", "")) if orgs else "",
+        users=len(config.get("users.user", {}).get("rows", [])),
+        rows=sum(len(c.get("rows", [])) for c in config.values())
+        + sum(int(t.get("rows", 0)) for t in manifest.get("tables", [])),
+    )
+
+
+def _runtime_models() -> list[type[models.Model]]:
+    """Tables outside the backup whose rows point (directly or through one another) at
+    its rows: sessions' users, API tokens, import and export jobs, the admin's log. A
+    restore over existing data empties them, children first, since the ids they hold
+    would name other people and records afterwards."""
+    dumped = set(dumped_models())
+    found: list[type[models.Model]] = []
+    changed = True
+    while changed:
+        changed = False
+        for model in apps.get_models(include_auto_created=True):
+            meta = model._meta
+            if model in dumped or model in found or meta.proxy or not meta.managed:
+                continue
+            targets = {_fk_target(f) for f in meta.concrete_fields}
+            if targets & (dumped | set(found)):
+                found.append(model)
+                changed = True
+    if apps.is_installed("django.contrib.sessions"):
+        found.append(apps.get_model("sessions", "Session"))
+    return found
+
+
+def restore_org(
+    source: IO[bytes],
+    *,
+    replace: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> Summary:
+    """Load an export into this (empty) instance: all of it, or nothing. `replace`:
+    the instance may hold data, which the export replaces entirely (everyone is signed
+    out; API tokens and import/export jobs are dropped)."""
+    with _open(source) as zf:
         manifest = _read_manifest(zf)
         _check_migrations(manifest)
         _verify(zf, manifest)
@@ -467,7 +528,11 @@ def restore_org(
         with transaction.atomic(), bulk_load(connection):
             # (bulk_load: derived data such as the KPI roll-ups is rebuilt once at the
             # end instead of row by row by triggers)
-            _check_empty()
+            if replace:
+                for model in reversed(_runtime_models()):
+                    model._base_manager.all()._raw_delete(connection.alias)
+            else:
+                _check_empty()
             # Rows that migrations put in (currencies, a default organisation) give way.
             for model in reversed(order):
                 model._base_manager.all()._raw_delete(connection.alias)

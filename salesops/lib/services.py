@@ -30,6 +30,23 @@ def ensure_right(user: Viewer | None, object_type: str, right: str) -> None:
         )
 
 
+def may_export(user: Viewer | None, object_type: str) -> bool:
+    """Whether `user` may take `object_type` records out of the app as a file or a bulk
+    read: the one answer every export asks (lists, reports, drill-downs, the command,
+    the API's export), and what decides whether an export control is shown."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.has_right(object_type, "export")
+    )
+
+
+def ensure_export(user: Viewer | None, object_type: str) -> None:
+    """Refuse (PermissionDenied, 403) an export `may_export` does not allow."""
+    ensure_right(user, object_type, "export")
+
+
 def ensure_can(user: Viewer | None, obj: models.Model, right: str) -> None:
     """Raise unless `user` may see `obj` and has `right` on its object type."""
     model: Any = type(obj)

@@ -235,7 +235,7 @@ def test_exports_need_the_export_right_and_hold_only_the_readers_rows(signed_in,
     cast.manager.role.rights = {"deal": ["view"]}
     cast.manager.role.save()
     assert (
-        client.get(reverse("report_run_export"), {**BY_OWNER, "format": "csv"}).status_code == 404
+        client.get(reverse("report_run_export"), {**BY_OWNER, "format": "csv"}).status_code == 403
     )
 
 

@@ -29,6 +29,7 @@ from salesops.crm.models import Deal
 from salesops.crm.models.deals import StageHistory
 from salesops.customization import policy
 from salesops.imports.exporting import write_csv, write_xlsx
+from salesops.lib.services import ensure_export, may_export
 from salesops.reports import cells
 from salesops.web.auth import me
 from salesops.web.templatetags.web import format_money
@@ -261,6 +262,7 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
     headers, row_of = table(ctx, definition, qs)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
+        ensure_export(viewer, definition.kind)
         rows_out = (row_of(obj) for obj in qs.iterator())
         return export_response(metric, period, headers, rows_out, fmt=fmt)
     try:
@@ -292,6 +294,7 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
             "rows": rows,
             "shown": len(rows),
             "error": error,
+            "can_export": may_export(viewer, definition.kind),
             "csv_url": f"{reverse('dashboard_drill', args=[metric])}?{urlencode(params)}",
             "xlsx_url": f"{reverse('dashboard_drill', args=[metric])}?{urlencode(xlsx)}",
             "back": f"{page_url(scope)}?{urlencode({'period': text, **pipeline})}",

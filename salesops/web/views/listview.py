@@ -29,6 +29,7 @@ from salesops.crm import services as crm
 from salesops.customization import policy, registry
 from salesops.customization.policy import FieldRefused
 from salesops.customization.registry import FieldSpec, ObjectSpec
+from salesops.lib.services import may_export
 from salesops.users.models import Team, User
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, error_text
@@ -275,6 +276,10 @@ class RecordList(LoginRequiredMixin, View):
             view = SavedView.objects.usable_by(me(request), self.key).filter(pk=saved).first()
             if view is not None:
                 return HttpResponseRedirect(f"{request.path}?{view.query}")
+        if "export" in request.GET:
+            from salesops.web.views.exports import export_list
+
+            return export_list(self, request, request.GET["export"])
         return self.render_page(request)
 
     def render_page(self, request: HttpRequest, **extra: Any) -> HttpResponse:
@@ -355,6 +360,7 @@ class RecordList(LoginRequiredMixin, View):
             if "assign" in self.bulk_actions
             else [],
             "stage_options": self.stage_options() if "stage" in self.bulk_actions else [],
+            "can_export": may_export(user, self.object_type),
             "can_create": bool(self.create_path()) and user.has_right(self.object_type, "create"),
             "create_url": self.create_path(),
             "search_help": self.search_help(),

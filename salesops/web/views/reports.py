@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from salesops.lib.services import NotVisible, ensure_right
+from salesops.lib.services import NotVisible, ensure_export, may_export
 from salesops.org.models import Organisation
 from salesops.reports import cells, services
 from salesops.reports.catalogue import (
@@ -233,10 +233,7 @@ def report_export(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     fmt = request.GET.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    try:
-        ensure_right(user, object_type, "export")
-    except PermissionDenied:
-        raise Http404 from None
+    ensure_export(user, object_type)  # 403: the report is visible, its file is not
     title = report.name if report else str(objects()[object_type].plural)
     result = services.run_definition(
         user=user, object_type=object_type, definition=definition, title=title
@@ -351,7 +348,7 @@ def _builder(
         "result": result,
         "table": _table(result, records_url) if result and not result.error else None,
         "chart": _chart(result, records_url) if result and not result.error else None,
-        "can_export": user.has_right(object_type, "export"),
+        "can_export": may_export(user, object_type),
         "export_url": export_url,
         "action": base,
         "teams": services.shareable_teams(user),
