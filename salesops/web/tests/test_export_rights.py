@@ -68,3 +68,23 @@ def test_a_drill_down_export_is_given_with_the_export_right(cast, won_deal, sign
     response = signed_in(cast.manager).get(drill_url("won", fmt))
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
+
+
+def test_the_export_command_refuses_a_user_without_the_export_right(cast, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    Customer.objects.create(name="Acme Co", owner=cast.rep)
+    without_export(cast.rep)
+    target = tmp_path / "out.csv"
+    with pytest.raises(CommandError, match="export"):
+        call_command("export", object="customer", as_user="rep", output=str(target))
+    assert not target.exists() or "Acme" not in target.read_text()
+
+
+def test_a_report_export_is_refused_without_the_export_right(cast, won_deal, signed_in):
+    without_export(cast.manager)
+    client = signed_in(cast.manager)
+    params = {"object": "deal", "rows": "owner", "format": "csv"}
+    response = client.get(reverse("report_run_export"), params)
+    assert response.status_code == 403
+    assert "attachment" not in response.get("Content-Disposition", "")
