@@ -24,7 +24,9 @@ def rows_of(response) -> list[list[str]]:
     if response["Content-Type"].startswith("text/csv"):
         return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     book = load_workbook(io.BytesIO(body), read_only=True)
-    return [["" if v is None else str(v) for v in r] for r in book.active.iter_rows(values_only=True)]
+    return [
+        ["" if v is None else str(v) for v in r] for r in book.active.iter_rows(values_only=True)
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -7,38 +7,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('imports', '0001_initial'),
+        ("imports", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExportJob',
+            name="ExportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('list', 'List export'), ('backup', 'Organisation backup')], max_length=10, verbose_name='kind')),
-                ('params', models.JSONField(blank=True, default=dict, verbose_name='parameters')),
-                ('format', models.CharField(max_length=5, verbose_name='format')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Ready'), ('failed', 'Failed')], default='queued', max_length=12, verbose_name='status')),
-                ('row_count', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='rows')),
-                ('file_name', models.CharField(blank=True, max_length=255, verbose_name='file name')),
-                ('file_path', models.CharField(blank=True, editable=False, max_length=500, verbose_name='stored file')),
-                ('file_size', models.PositiveBigIntegerField(default=0, verbose_name='file size')),
-                ('message', models.TextField(blank=True, verbose_name='message')),
-                ('task_id', models.CharField(blank=True, editable=False, max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("list", "List export"), ("backup", "Organisation backup")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict, verbose_name="parameters")),
+                ("format", models.CharField(max_length=5, verbose_name="format")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "row_count",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="rows"),
+                ),
+                (
+                    "file_name",
+                    models.CharField(blank=True, max_length=255, verbose_name="file name"),
+                ),
+                (
+                    "file_path",
+                    models.CharField(
+                        blank=True, editable=False, max_length=500, verbose_name="stored file"
+                    ),
+                ),
+                ("file_size", models.PositiveBigIntegerField(default=0, verbose_name="file size")),
+                ("message", models.TextField(blank=True, verbose_name="message")),
+                ("task_id", models.CharField(blank=True, editable=False, max_length=64)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                ),
+                (
+                    "expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="expires at"),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export',
-                'verbose_name_plural': 'exports',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['created_by', 'created_at'], name='export_job_user')],
+                "verbose_name": "export",
+                "verbose_name_plural": "exports",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["created_by", "created_at"], name="export_job_user")
+                ],
             },
         ),
     ]

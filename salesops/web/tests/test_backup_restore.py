@@ -48,9 +48,7 @@ def test_only_an_administrator_opens_backs_up_or_restores(cast, signed_in, who):
     assert not ExportJob.objects.exists()
 
 
-def test_a_backup_is_made_on_the_worker_and_downloaded_only_by_its_administrator(
-    cast, signed_in
-):
+def test_a_backup_is_made_on_the_worker_and_downloaded_only_by_its_administrator(cast, signed_in):
     CustomerFactory(owner=cast.rep, name="Kept customer")
     admin = signed_in(cast.admin)
     assert admin.get(URL).status_code == 200

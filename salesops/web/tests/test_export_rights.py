@@ -76,7 +76,7 @@ def test_the_export_command_refuses_a_user_without_the_export_right(cast, tmp_pa
     Customer.objects.create(name="Acme Co", owner=cast.rep)
     without_export(cast.rep)
     target = tmp_path / "out.csv"
-    with pytest.raises(CommandError, match="export|导出"):
+    with pytest.raises(CommandError, match=r"export|导出"):
         call_command("export", object="customer", as_user="rep", output=str(target))
     assert not target.exists() or "Acme" not in target.read_text()
 

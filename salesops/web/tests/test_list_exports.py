@@ -175,11 +175,10 @@ def test_every_list_exports_its_own_rows_and_only_the_readers(cls, world, signed
 
 
 def test_a_custom_objects_list_exports_within_scope_and_hidden_fields(cast, signed_in):
-    from salesops.web.tests.test_custom_object_pages import define
-
     from salesops.customization import admin_services as fields_admin
     from salesops.customization.models import CustomField
     from salesops.objects import services
+    from salesops.web.tests.test_custom_object_pages import define
 
     define(cast)
     fields_admin.create_custom_field(
@@ -191,7 +190,10 @@ def test_a_custom_objects_list_exports_within_scope_and_hidden_fields(cast, sign
     )
     east = CustomerFactory(owner=cast.rep, name="East customer")
     west = CustomerFactory(owner=cast.outsider, name="West customer")
-    for by, title, customer in ((cast.rep, "East visit", east), (cast.outsider, "West visit", west)):
+    for by, title, customer in (
+        (cast.rep, "East visit", east),
+        (cast.outsider, "West visit", west),
+    ):
         services.create_record(
             by=type(by).objects.get(pk=by.pk),
             object_type="site_visit",

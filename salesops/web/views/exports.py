@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -33,12 +34,12 @@ from django.http import (
     HttpResponseRedirect,
     QueryDict,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from salesops.imports import export_jobs
 from salesops.imports.exporting import FORMATS, plain, write_file
@@ -107,7 +108,7 @@ def file_name(view: RecordList, fmt: str) -> str:
     return f"{key}-{timezone.localdate().isoformat()}.{fmt}"
 
 
-def export_list(view: RecordList, request: HttpRequest, fmt: str) -> HttpResponse:
+def export_list(view: RecordList, request: HttpRequest, fmt: str) -> HttpResponseBase:
     """The list's export: the file itself, or (over EXPORT_DIRECT_ROWS rows) a job on
     the worker and a way to "My exports"."""
     if fmt not in FORMATS:
@@ -282,8 +283,6 @@ def _upload(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
         return _page(request, 400, error=_("Choose the backup file (.zip) to restore."))
-    import uuid
-
     name = f"{uuid.uuid4().hex}.zip"
     path = _upload_path(name)
     with path.open("wb") as out:
@@ -336,7 +335,7 @@ def _restore(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/exports/restored.html",
-        {"title": _("Backup restored"), "rows": f"{summary.rows:,}"},
+        {"title": _("Backup restored"), "rows": summary.rows},
     )
 
 

@@ -18,6 +18,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -268,7 +269,7 @@ class RecordList(LoginRequiredMixin, View):
         return qs
 
     # -- GET ----------------------------------------------------------------------------------
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: HttpRequest) -> HttpResponseBase:
         if not me(request).has_right(self.object_type, "view"):
             raise PermissionDenied(_("Your role does not allow you to see these records."))
         saved = request.GET.get("view")
