@@ -26,7 +26,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as L
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from django_otp import login as otp_login
 
 from salesops.users import account_services as accounts
@@ -92,7 +92,7 @@ def locked_out(
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label=L("Code"),
+        label=pgettext_lazy("sign-in code", "Code"),
         max_length=20,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
