@@ -139,9 +139,7 @@ def resend_invitation(*, by: User, user: User) -> None:
             "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
         },
     )
-    audit.record(
-        by=by, obj=user, action=audit.Action.UPDATED, changes={"invitation": user.email}
-    )
+    audit.record(by=by, obj=user, action=audit.Action.UPDATED, changes={"invitation": user.email})
 
 
 @transaction.atomic

@@ -67,6 +67,8 @@ class TwoFactorRequiredMiddleware:
         ):
             if account_services.has_two_factor(user):
                 logout(request)
-                return HttpResponseRedirect(reverse("login") + "?" + urlencode({"next": request.path}))
+                return HttpResponseRedirect(
+                    reverse("login") + "?" + urlencode({"next": request.path})
+                )
             return HttpResponseRedirect(reverse("account_two_factor"))
         return self.get_response(request)

@@ -14,10 +14,10 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import authenticate
-from django.test import RequestFactory
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
+from django.test import RequestFactory
 
 from salesops.activities.models import FollowUp, Task
 from salesops.crm.models import (

@@ -223,7 +223,8 @@ def test_someone_not_an_admin_can_neither_invite_nor_reset_others(
     User.objects.filter(pk=cast.outsider.pk).update(email="outsider@example.com")
     client = signed_in(getattr(cast, who))
     response = client.post(
-        reverse("settings_section", args=["users"]), {"row": cast.outsider.pk, "action": "send_reset"}
+        reverse("settings_section", args=["users"]),
+        {"row": cast.outsider.pk, "action": "send_reset"},
     )
     assert response.status_code == 403
     assert invite(client).status_code == 403

@@ -108,7 +108,9 @@ def test_api_tokens_keep_working_while_sign_in_is_locked(cast):
     assert sign_in(client, "rep", PASSWORD).status_code == 429
     for _i in range(3):
         response = Client().get(
-            "/api/v1/deals", headers={"Authorization": f"Bearer {token.raw}"}, REMOTE_ADDR="10.0.0.1"
+            "/api/v1/deals",
+            headers={"Authorization": f"Bearer {token.raw}"},
+            REMOTE_ADDR="10.0.0.1",
         )
         assert response.status_code == 200
 

@@ -66,13 +66,13 @@ class LoginView(auth_views.LoginView):
         return _signed_in(self.request, super().form_valid(form), user)
 
 
-def locked_out(
-    request: HttpRequest, response: Any = None, credentials: Any = None
-) -> HttpResponse:
+def locked_out(request: HttpRequest, response: Any = None, credentials: Any = None) -> HttpResponse:
     """django-axes' answer to a sign-in from a locked account or address: the sign-in
     page with the reason and how long to wait (the same for a username that does not
     exist, so that nothing is learnt about which do)."""
-    minutes = max(1, int((get_cool_off(request) or settings.AXES_COOLOFF_TIME).total_seconds() // 60))
+    minutes = max(
+        1, int((get_cool_off(request) or settings.AXES_COOLOFF_TIME).total_seconds() // 60)
+    )
     message = ngettext(
         "Too many failed sign-ins for this account or from this address. Sign-in is "
         "locked: try again in %(minutes)d minute, or ask an administrator to send you a "
@@ -273,4 +273,3 @@ class InviteAcceptView(PasswordResetConfirmView):
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "web/account/password_reset_complete.html"
     extra_context = {"title": L("Your password is changed")}
-
