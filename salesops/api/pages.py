@@ -36,6 +36,7 @@ class TokenForm(forms.Form):
 
 
 def _page(request: HttpRequest, form: TokenForm, new: Any = None) -> HttpResponse:
+    me: Any = request.user
     return render(
         request,
         "api/tokens.html",
@@ -43,7 +44,7 @@ def _page(request: HttpRequest, form: TokenForm, new: Any = None) -> HttpRespons
             "title": _("API tokens"),
             "form": form,
             "new": new,
-            "tokens": ApiToken.objects.filter(user_id=request.user.pk).order_by("-created_at"),
+            "tokens": ApiToken.objects.filter(user=me).order_by("-created_at"),
         },
     )
 
@@ -73,8 +74,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     # Another person's token is not found (nor said to exist).
-    token = get_object_or_404(ApiToken, pk=pk, user_id=request.user.pk)
     user: Any = request.user
+    token = get_object_or_404(ApiToken, pk=pk, user=user)
     tokens.revoke_token(token=token, by=user)
     messages.success(request, _("The token is revoked."))
     return HttpResponseRedirect(reverse("api_tokens"))

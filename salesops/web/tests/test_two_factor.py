@@ -204,3 +204,15 @@ def test_an_admin_session_that_skipped_the_code_is_signed_out(cast):
     response = client.get(reverse("settings"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert not is_in(client)
+
+
+def test_the_django_admin_signs_in_through_the_app_with_its_code_step(cast):
+    enrol(cast.admin)
+    client = Client()
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    response = client.get(response["Location"])
+    assert response.status_code == 302 and response["Location"].startswith("/login/?next=/admin/")
+    # Its own form is gone: posting a password there signs nobody in.
+    client.post("/admin/login/", {"username": "admin", "password": PASSWORD})
+    assert not is_in(client)
