@@ -4,6 +4,7 @@ Every setting that differs between a laptop and production is read from the
 environment through the three helpers below (see `.env.example`).
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -53,6 +54,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "salesops.lib",
     "salesops.org",
     "salesops.audit",
@@ -83,10 +88,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "salesops.web.middleware.PersonalSettingsMiddleware",
+    "salesops.web.middleware.TwoFactorRequiredMiddleware",
+    # Last: turns a sign-in refused for too many failures into the sign-in page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "salesops.urls"
@@ -143,6 +152,24 @@ AUTH_USER_MODEL = "users.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in guessing (django-axes): after LOGIN_FAILURE_LIMIT failures for one username or
+# from one address, sign-in is refused for LOGIN_COOLOFF_MINUTES (a right password too).
+# API tokens do not sign in and are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "salesops.web.views.account.locked_out"
+AXES_VERBOSE = False
+# Password reset and invitation links stay valid this long (seconds).
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", str(3 * 24 * 3600))
+# Authenticator apps show this name beside the account.
+OTP_TOTP_ISSUER = os.getenv("OTP_TOTP_ISSUER", "Salesops")
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -10,17 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from salesops.api.models import ApiToken
+from salesops.audit import services as audit
 from salesops.users.models import User
 
 TOKEN_PREFIX = "so_"  # noqa: S105 - a marker, not a secret
 #: last_used_at is written at most this often per token (a write per request is waste).
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+#: The longest a token may be made valid for (ten years).
+MAX_DAYS = 3650
 
 
 def hash_token(raw: str) -> str:
@@ -41,13 +44,22 @@ def create_token(
     name: str = "",
     scope: str = ApiToken.Scope.READ,
     days: int | None = None,
+    by: User | None = None,
 ) -> NewToken:
+    """A token for `user` (made by `by`: the person themselves from their account page,
+    or nobody from the `salesops token` command, who may make one for anyone)."""
+    if by is not None and by.pk != user.pk:
+        raise PermissionDenied(_("You may make API tokens only for yourself."))
     if not user.is_active:
         raise ValidationError({"user": _("%(name)s is deactivated.") % {"name": user}})
     if scope not in ApiToken.Scope.values:
         raise ValidationError({"scope": _("The scope must be read or read_write.")})
     if days is not None and days <= 0:
         raise ValidationError({"days": _("A token must be valid for at least one day.")})
+    if days is not None and days > MAX_DAYS:
+        raise ValidationError(
+            {"days": _("A token may be valid for at most %(days)d days.") % {"days": MAX_DAYS}}
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -57,13 +69,32 @@ def create_token(
         scope=scope,
         expires_at=timezone.now() + dt.timedelta(days=days) if days else None,
     )
+    audit.record(
+        by=by,
+        obj=token,
+        action=audit.Action.CREATED,
+        changes=audit.values(token, ["user", "name", "prefix", "scope", "expires_at"]),
+    )
     return NewToken(token, raw)
 
 
-def revoke_token(*, token: ApiToken) -> ApiToken:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+@transaction.atomic
+def revoke_token(*, token: ApiToken, by: User | None = None) -> ApiToken:
+    """Revoke `token` (by its owner, or by nobody from the `salesops token` command)."""
+    if by is not None and by.pk != token.user_id:
+        raise PermissionDenied(_("You may revoke only your own API tokens."))
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     forget_tokens()
     token.refresh_from_db()
+    if revoked:
+        audit.record(
+            by=by,
+            obj=token,
+            action=audit.Action.UPDATED,
+            changes={"revoked_at": {"old": None, "new": audit.plain(token.revoked_at)}},
+        )
     return token
 
 

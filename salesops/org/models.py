@@ -100,6 +100,13 @@ class Organisation(models.Model):
         help_text=_("A fraction: 1 means 100%."),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
     )
+    require_admin_two_factor = models.BooleanField(
+        _("administrators must use two-factor sign-in"),
+        default=False,
+        help_text=_(
+            "Administrators without an authenticator app are sent to set one up after signing in."
+        ),
+    )
 
     class Meta:
         verbose_name = _("organisation")

@@ -58,6 +58,7 @@ ORG_FIELDS = {
     "locale",
     "activity_window_days",
     "gross_margin",
+    "require_admin_two_factor",
 }
 
 
@@ -89,9 +90,15 @@ USER_FIELDS = {
 
 @transaction.atomic
 def save_user(
-    *, by: User, data: dict[str, Any], user: User | None = None, password: str = ""
+    *,
+    by: User,
+    data: dict[str, Any],
+    user: User | None = None,
+    password: str = "",
+    invite: bool = False,
 ) -> User:
-    """Create (no `user`) or change a person. A new person needs a password; an
+    """Create (no `user`) or change a person. A new person needs a password, unless
+    `invite` (they choose it from an invitation: `account_services.invite_user`); an
     administrator cannot deactivate or demote themselves (someone must stay in charge)."""
     ensure_admin(by)
     check_fields(data, USER_FIELDS)
@@ -108,8 +115,10 @@ def save_user(
         raise ValidationError({"username": _("Give the person a username.")})
     if User.objects.filter(username=target.username).exclude(pk=target.pk).exists():
         raise ValidationError({"username": _("This username is taken.")})
-    if user is None and not password:
+    if user is None and not password and not invite:
         raise ValidationError({"password": _("Give the new person a first password.")})
+    if user is None and invite and not password:
+        target.set_unusable_password()
     if password:
         try:
             validate_password(password, target)

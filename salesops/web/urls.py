@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import URLPattern, path
 
 from salesops.web.views import (
+    account,
     actions,
     board,
     create,
@@ -96,7 +97,32 @@ CREATE_URLS = {
 
 urlpatterns = [
     path("", home.home, name="home"),
-    path("login/", home.LoginView.as_view(), name="login"),
+    path("login/", account.LoginView.as_view(), name="login"),
+    path("login/code/", account.login_code, name="login_code"),
+    path("account/", account.account, name="account"),
+    path("account/two-factor/", account.two_factor, name="account_two_factor"),
+    path("account/password/", account.PasswordChangeView.as_view(), name="password_change"),
+    path("password-reset/", account.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        account.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        account.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        account.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path(
+        "invitation/<uidb64>/<token>/",
+        account.InviteAcceptView.as_view(),
+        name="invite_accept",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", home.set_language, name="language"),
     path("search/", home.search, name="search"),

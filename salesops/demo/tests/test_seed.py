@@ -17,6 +17,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Max, Q, Sum
+from django.test import RequestFactory
 
 from salesops.activities.models import FollowUp, Task
 from salesops.crm.models import (
@@ -187,7 +188,9 @@ def test_the_tiny_data_set_keeps_every_rule_of_the_model():
         assert team.manager_id is not None
         if team.parent:
             assert team.path.startswith(team.parent.path) and team.path != team.parent.path
-    assert authenticate(username="rep1", password="salesops-demo") == rep1
+    # (django-axes needs the request a sign-in comes with)
+    request = RequestFactory().post("/login/")
+    assert authenticate(request, username="rep1", password="salesops-demo") == rep1
     assert Target.objects.filter(user=rep1, metric="bookings", period_kind="month").exists()
     assert Target.objects.filter(team__parent__isnull=True, period_kind="quarter").exists()
 

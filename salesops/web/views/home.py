@@ -1,4 +1,4 @@
-"""Sign-in, language, search, health, and the home page per role: a rep's day, a
+"""Language, search, health, and the home page per role: a rep's day, a
 manager's team, an analyst's or administrator's organisation."""
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -36,20 +34,6 @@ LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
-
-
-class LoginView(auth_views.LoginView):
-    """Sign in; the person's saved language applies from the first page after."""
-
-    template_name = "web/login.html"
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        language = form.get_user().language
-        if language in LANGUAGES:
-            translation.activate(language)
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
-        return response
 
 
 @require_POST

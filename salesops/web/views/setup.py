@@ -33,6 +33,7 @@ from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.org.models import Currency, ExchangeRate, Holiday, Organisation
 from salesops.pipeline import requirements
 from salesops.pipeline.models import ForecastCategory, Pipeline, Stage
+from salesops.users import account_services as accounts
 from salesops.users import admin_services as admin
 from salesops.users.models import OBJECT_TYPES, RIGHTS, Role, Team, User
 from salesops.web.auth import me
@@ -119,6 +120,10 @@ class Section:
         """The query string the section's pages keep (a filter), "" for none."""
         return ""
 
+    def done_message(self, action: str) -> Any:
+        """What the page says after a row or item action went through."""
+        return _("Deleted.") if action == "delete" else _("Saved.")
+
     def heading(self) -> Any:
         """The page's title."""
         return self.title
@@ -128,7 +133,7 @@ class OrganisationSection(Section):
     key = "organisation"
     title = L("Organisation")
     model = Organisation
-    names = ["name", "base_currency", "time_zone", "fiscal_year_start_month", "locale", "activity_window_days", "gross_margin"]  # fmt: skip
+    names = ["name", "base_currency", "time_zone", "fiscal_year_start_month", "locale", "activity_window_days", "gross_margin", "require_admin_two_factor"]  # fmt: skip
     columns = []
     editable_rows = False
 
@@ -147,6 +152,15 @@ class UserSection(Section):
         return User.objects.select_related("team", "role").order_by("username")[:500]
 
     def adjust(self, form: forms.Form, obj: Any) -> None:
+        if obj is None:
+            form.fields["invite"] = forms.BooleanField(
+                label=L("Invite by e-mail"),
+                required=False,
+                initial=True,
+                help_text=L(
+                    "The person gets a link to choose their own password; leave the password empty."
+                ),
+            )
         form.fields["password"] = forms.CharField(
             label=L("New password"),
             required=False,
@@ -154,8 +168,31 @@ class UserSection(Section):
             help_text=L("Leave empty to keep the current password."),
         )
 
+    def row_actions(self, row: Any) -> list[tuple[str, Any, bool]]:
+        if not row.is_active or not row.email:
+            return []
+        if accounts.is_invited(row):
+            return [("send_invite", L("Send the invitation again"), False)]
+        return [("send_reset", L("Send a password reset link"), True)]
+
+    def act(self, obj: Any, action: str, post: Any) -> None:
+        if action == "send_invite":
+            accounts.resend_invitation(by=self.user, user=obj)
+        elif action == "send_reset":
+            accounts.send_password_reset(by=self.user, user=obj)
+        else:
+            super().act(obj, action, post)
+
+    def done_message(self, action: str) -> Any:
+        if action in ("send_invite", "send_reset"):
+            return _("The e-mail is sent.")
+        return super().done_message(action)
+
     def save(self, obj: Any, data: dict[str, Any]) -> Any:
         password = data.pop("password", "") or ""
+        if obj is None and data.pop("invite", False) and not password:
+            return accounts.invite_user(by=self.user, data=data)
+        data.pop("invite", None)
         return admin.save_user(by=self.user, data=data, user=obj, password=password)
 
 
@@ -657,7 +694,7 @@ def _act(request: HttpRequest, page: Section, key: str, obj: Any) -> HttpRespons
     except REFUSALS as e:
         messages.error(request, " ".join(getattr(e, "messages", [str(e)])))
     else:
-        messages.success(request, _("Deleted.") if action == "delete" else _("Saved."))
+        messages.success(request, page.done_message(action))
     back = page.back_query()
     if request.POST.get("back") == "item" and action != "delete":
         return HttpResponseRedirect(reverse("settings_item", args=[key, obj.pk]) + back)
