@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from salesops.automation.models import ScheduleRun
-from salesops.automation.tasks import reclaim_pool, warn_pool
+from salesops.automation.tasks import purge_recycle_bin, reclaim_pool, warn_pool
 from salesops.org.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class Job:
 SCHEDULE: list[Job] = [
     Job("pool.reclaim", reclaim_pool, dt.time(0, 30)),
     Job("pool.warn", warn_pool, dt.time(8, 0)),
+    Job("recycle.purge", purge_recycle_bin, dt.time(2, 0)),
 ]
 
 

@@ -865,9 +865,11 @@ def delete_customer(*, customer: Customer, by: User) -> None:
     now = timezone.now()
     for rel in CUSTOMER_CHILDREN:
         getattr(customer, rel).filter(deleted_at__isnull=True).update(
-            deleted_at=now, version=F("version") + 1
+            deleted_at=now, deleted_by=by, version=F("version") + 1
         )
-    Customer.objects.filter(pk=customer.pk).update(deleted_at=now, version=F("version") + 1)
+    Customer.objects.filter(pk=customer.pk).update(
+        deleted_at=now, deleted_by=by, version=F("version") + 1
+    )
     _refresh_children(customer)
     audit.record(by=by, obj=customer, action=audit.Action.DELETED, at=now)
 
@@ -890,9 +892,11 @@ def restore_customer(*, customer: Customer, by: User) -> None:
     for rel in CUSTOMER_CHILDREN:
         model = getattr(Customer, rel).rel.related_model
         model.all_objects.filter(customer=customer, deleted_at=stamp).update(
-            deleted_at=None, version=F("version") + 1
+            deleted_at=None, deleted_by=None, version=F("version") + 1
         )
-    Customer.all_objects.filter(pk=customer.pk).update(deleted_at=None, version=F("version") + 1)
+    Customer.all_objects.filter(pk=customer.pk).update(
+        deleted_at=None, deleted_by=None, version=F("version") + 1
+    )
     _refresh_children(customer)
     audit.record(by=by, obj=customer, action=audit.Action.RESTORED)
 
@@ -904,7 +908,7 @@ def delete_record(*, obj: Any, by: User) -> None:
         delete_customer(customer=obj, by=by)
         return
     ensure_can(by, obj, "delete")
-    obj.soft_delete()
+    obj.soft_delete(by=by)
     audit.record(by=by, obj=obj, action=audit.Action.DELETED, at=obj.deleted_at)
 
 

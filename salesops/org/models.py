@@ -100,6 +100,14 @@ class Organisation(models.Model):
         help_text=_("A fraction: 1 means 100%."),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
     )
+    recycle_retention_days = models.PositiveIntegerField(
+        _("recycle bin retention (days)"),
+        default=30,
+        help_text=_(
+            "Deleted records can be restored for this many days, then are removed for good."
+        ),
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
 
     class Meta:
         verbose_name = _("organisation")

@@ -58,6 +58,7 @@ ORG_FIELDS = {
     "locale",
     "activity_window_days",
     "gross_margin",
+    "recycle_retention_days",
 }
 
 

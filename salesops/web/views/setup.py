@@ -128,7 +128,7 @@ class OrganisationSection(Section):
     key = "organisation"
     title = L("Organisation")
     model = Organisation
-    names = ["name", "base_currency", "time_zone", "fiscal_year_start_month", "locale", "activity_window_days", "gross_margin"]  # fmt: skip
+    names = ["name", "base_currency", "time_zone", "fiscal_year_start_month", "locale", "activity_window_days", "gross_margin", "recycle_retention_days"]  # fmt: skip
     columns = []
     editable_rows = False
 
