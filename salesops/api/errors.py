@@ -5,8 +5,9 @@
 `errors` is present on 422 (one list of messages per field; `__all__` for messages
 about the record as a whole). Status codes: 401 not signed in, 403 the role or the
 token's scope does not allow it, 404 not found or outside the caller's data scope,
-409 a business rule or a uniqueness conflict, 412 a stale If-Match, 422 bad input,
-429 too many requests.
+409 a business rule or a uniqueness conflict (and a possible duplicate lead, customer
+or contact, with the records it looks like in "duplicates"), 412 a stale If-Match, 422
+bad input, 429 too many requests.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from salesops.crm.duplicates import PossibleDuplicates
 from salesops.lib.updates import Conflict
 
 
@@ -129,6 +131,9 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
     """(status, body, headers) for an exception the API answers, None for a bug (500)."""
     if isinstance(exc, ApiError):
         return exc.status, body(exc.detail, exc.errors), exc.headers
+    if isinstance(exc, PossibleDuplicates):
+        found = [{"id": c.pk, "name": c.name, "matched": list(c.matched)} for c in exc.candidates]
+        return 409, {**body(exc.messages[0]), "duplicates": found}, {}
     if isinstance(exc, DjangoValidationError):
         errors = django_errors(exc)
         return 422, body(next(iter(errors.values()))[0], errors), {}

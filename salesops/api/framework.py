@@ -33,6 +33,29 @@ BULK_MAX = 1000
 READ_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 WRITE_ERRORS = {**READ_ERRORS, 409: ErrorOut, 412: ErrorOut}
 
+#: Documentation of the duplicate check of hand-made leads, customers and contacts.
+DUPLICATES_DOC = (
+    "A record whose normalised name, phone or e-mail matches one you may see is refused "
+    "with 409; the body's `duplicates` lists those records (id, name, the fields that "
+    "matched; only fields your role may see are compared). Send `?allow_duplicate=true` "
+    "to save it anyway."
+)
+DUPLICATES_PARAM = {
+    "parameters": [
+        {
+            "in": "query",
+            "name": "allow_duplicate",
+            "required": False,
+            "schema": {"type": "boolean", "default": False},
+            "description": "Save even if the record looks like an existing one.",
+        }
+    ]
+}
+
+
+def allows_duplicate(request: HttpRequest) -> bool:
+    return request.GET.get("allow_duplicate", "").lower() in ("true", "1", "yes")
+
 
 @dataclass
 class Ref:
@@ -98,6 +121,9 @@ class Resource:
     #: write routes did not exist. None: the services decide (403 / 404 by scope).
     can_write: Callable[[Any], bool] | None = None
     bulk: bool = True
+    #: Creates and changes by hand are checked for duplicates (`crm.duplicates`): 409
+    #: with the candidates unless the request says `?allow_duplicate=true`.
+    checks_duplicates: bool = False
     out: Any = None
     plain: Any = None
     #: The model has a `custom` column and custom fields attach to the object type.
@@ -601,10 +627,13 @@ def _register_create(
     create = resource.create
     assert create is not None
 
-    def do_create(user: Any, data: dict[str, Any]) -> Any:
+    def do_create(user: Any, data: dict[str, Any], allow_duplicate: bool = True) -> Any:
         ensure_writer(resource, user)
         refuse_hidden_writes(resource, user, data)
-        return create(user, resolve(resource, user, data))
+        data = resolve(resource, user, data)
+        if resource.checks_duplicates:
+            data["allow_duplicate"] = allow_duplicate
+        return create(user, data)
 
     @router.post(
         base,
@@ -612,9 +641,12 @@ def _register_create(
         tags=tag,
         operation_id=f"{op}_create",
         summary=f"Create one of {resource.name}",
+        description=DUPLICATES_DOC if resource.checks_duplicates else None,
+        openapi_extra=DUPLICATES_PARAM if resource.checks_duplicates else None,
     )
     def create_view(request: HttpRequest, payload: schema) -> HttpResponse:
-        obj = do_create(request.user, payload.model_dump(exclude_unset=True))
+        allow = allows_duplicate(request)
+        obj = do_create(request.user, payload.model_dump(exclude_unset=True), allow)
         response = one(resource, request.user, obj, 201)
         response["Location"] = f"{request.path.rstrip('/')}/{obj.pk}"
         return response
@@ -637,10 +669,15 @@ def _register_create(
         tags=tag,
         operation_id=f"{op}_bulk_create",
         summary=f"Create up to {BULK_MAX} {resource.name}",
+        description=DUPLICATES_DOC if resource.checks_duplicates else None,
+        openapi_extra=DUPLICATES_PARAM if resource.checks_duplicates else None,
     )
     def bulk_create_view(request: HttpRequest, payload: bulk_in) -> HttpResponse:
         items = [item.model_dump(exclude_unset=True) for item in payload.items]
-        return _bulk(request, resource, items, payload.atomic, lambda u, d: do_create(u, d), 201)
+        allow = allows_duplicate(request)
+        return _bulk(
+            request, resource, items, payload.atomic, lambda u, d: do_create(u, d, allow), 201
+        )
 
 
 class BulkResult(Schema):
@@ -718,7 +755,12 @@ def _register_update(
     assert update is not None
 
     def do_update(
-        user: Any, pk: int, data: dict[str, Any], version: int | None, tag: str | None = None
+        user: Any,
+        pk: int,
+        data: dict[str, Any],
+        version: int | None,
+        tag: str | None = None,
+        allow_duplicate: bool = True,
     ) -> Any:
         ensure_writer(resource, user)
         refuse_hidden_writes(resource, user, data)
@@ -726,7 +768,10 @@ def _register_update(
             obj = _locked(resource, user, pk)
             _check_version(obj, version)
             _check_tag(resource, obj, tag)
-            return update(user, obj, resolve(resource, user, data), version)
+            data = resolve(resource, user, data)
+            if resource.checks_duplicates:
+                data["allow_duplicate"] = allow_duplicate
+            return update(user, obj, data, version)
 
     @router.patch(
         base + "/{int:id}",
@@ -735,14 +780,17 @@ def _register_update(
         operation_id=f"{op}_update",
         summary=f"Change one of {resource.name}",
         description="Send only the fields to change. Send If-Match with the ETag you read: "
-        "a stale one is refused with 412.",
+        "a stale one is refused with 412."
+        + (" " + DUPLICATES_DOC if resource.checks_duplicates else ""),
+        openapi_extra=DUPLICATES_PARAM if resource.checks_duplicates else None,
     )
     def update_view(request: HttpRequest, id: int, payload: schema) -> HttpResponse:
         data = payload.model_dump(exclude_unset=True)
+        allow = allows_duplicate(request)
         if resource.content_etag:
-            obj = do_update(request.user, id, data, None, if_match_tag(request))
+            obj = do_update(request.user, id, data, None, if_match_tag(request), allow)
         else:
-            obj = do_update(request.user, id, data, if_match(request))
+            obj = do_update(request.user, id, data, if_match(request), None, allow)
         return one(resource, request.user, obj)
 
     if not resource.bulk:
@@ -773,17 +821,20 @@ def _register_update(
         tags=tag,
         operation_id=f"{op}_bulk_update",
         summary=f"Change up to {BULK_MAX} {resource.name}",
+        description=DUPLICATES_DOC if resource.checks_duplicates else None,
+        openapi_extra=DUPLICATES_PARAM if resource.checks_duplicates else None,
     )
     def bulk_update_view(request: HttpRequest, payload: bulk_in) -> HttpResponse:
         items = [
             (it.id, it.changes.model_dump(exclude_unset=True), it.if_match) for it in payload.items
         ]
+        allow = allows_duplicate(request)
         return _bulk(
             request,
             resource,
             items,
             payload.atomic,
-            lambda u, it: do_update(u, it[0], it[1], it[2]),
+            lambda u, it: do_update(u, it[0], it[1], it[2], None, allow),
             200,
         )
 

@@ -54,7 +54,10 @@ def everyone(model: Any) -> Any:
 
 def crm_update(user: Any, obj: Any, data: dict[str, Any], version: int | None) -> Any:
     custom = data.pop("custom", None)
-    return crm.update_record(obj=obj, by=user, data=data, custom=custom, version=version)
+    allow = data.pop("allow_duplicate", True)
+    return crm.update_record(
+        obj=obj, by=user, data=data, custom=custom, version=version, allow_duplicate=allow
+    )
 
 
 def crm_delete(user: Any, obj: Any) -> None:
@@ -214,6 +217,7 @@ leads = Resource(
     delete=crm_delete,
     restore=crm_restore,
     refs={"owner": USERS_REF},
+    checks_duplicates=True,
 )
 
 
@@ -244,6 +248,7 @@ customers = Resource(
     delete=crm_delete,
     restore=crm_restore,
     refs={"owner": USERS_REF, "tags": Ref(everyone(Tag), many=True)},
+    checks_duplicates=True,
 )
 
 contacts = Resource(
@@ -263,6 +268,7 @@ contacts = Resource(
     delete=crm_delete,
     restore=crm_restore,
     refs={"customer": Ref(scoped(Customer))},
+    checks_duplicates=True,
 )
 
 # -- deals ---------------------------------------------------------------------------------

@@ -24,9 +24,21 @@ class Out(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+class DuplicateOut(Schema):
+    """An existing record the one sent looks like (only what the caller may see)."""
+
+    id: int
+    name: str
+    #: Keys of the fields that matched (name, phone, e-mail...).
+    matched: list[str]
+
+
 class ErrorOut(Schema):
     detail: str
     errors: dict[str, list[str]] | None = None
+    #: On 409 for a possible duplicate: the records it looks like. Send the request
+    #: again with `?allow_duplicate=true` to save it anyway.
+    duplicates: list[DuplicateOut] | None = None
 
 
 def base_type(field: models.Field, *, for_input: bool) -> Any:

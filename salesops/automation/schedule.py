@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from salesops.automation.models import ScheduleRun
-from salesops.automation.tasks import reclaim_pool, warn_pool
+from salesops.automation.tasks import purge_recycle_bin, reclaim_pool, warn_pool
 from salesops.org.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ SCHEDULE: list[Job] = [
     Job("pool.reclaim", reclaim_pool, dt.time(0, 30)),
     Job("pool.warn", warn_pool, dt.time(8, 0)),
 ]
+#: Housekeeping: the recycle bin's purge of records deleted longer ago than the
+#: organisation keeps them.
+HOUSEKEEPING: list[Job] = [Job("recycle.purge", purge_recycle_bin, dt.time(2, 0))]
 
 
 #: Jobs of higher layers (which automation may not import), added from their app's
@@ -46,12 +49,12 @@ _registered: list[Job] = []
 
 def register(job: Job) -> None:
     """Add a job of another app to the daily schedule (once per name)."""
-    if all(j.name != job.name for j in (*SCHEDULE, *_registered)):
+    if all(j.name != job.name for j in (*SCHEDULE, *HOUSEKEEPING, *_registered)):
         _registered.append(job)
 
 
 def all_jobs() -> list[Job]:
-    return [*SCHEDULE, *_registered]
+    return [*SCHEDULE, *HOUSEKEEPING, *_registered]
 
 
 def latest_due_day(*, at: dt.time, local_now: dt.datetime) -> dt.date:

@@ -21,3 +21,11 @@ def reclaim_pool() -> int:
 def warn_pool() -> int:
     """Warn owners of customers that return to the pool soon; how many warnings."""
     return pool.warn_customers(now=timezone.now())
+
+
+@task
+def purge_recycle_bin() -> int:
+    """Delete for good the records deleted longer ago than the recycle bin keeps them."""
+    from salesops.automation import recycle
+
+    return recycle.purge(now=timezone.now())

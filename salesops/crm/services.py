@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
 from salesops.audit import services as audit
+from salesops.crm import duplicates
 from salesops.crm.models import (
     Contact,
     Contract,
@@ -168,8 +169,15 @@ def _validate(obj: Any, *, exclude: list[str] | None = None) -> None:
 
 @transaction.atomic
 def create_lead(
-    *, by: User, owner: User | None = None, custom: dict | None = None, **fields: Any
+    *,
+    by: User,
+    owner: User | None = None,
+    custom: dict | None = None,
+    allow_duplicate: bool = True,
+    **fields: Any,
 ) -> Lead:
+    """A lead owned by `owner` (default: `by`). Unless `allow_duplicate`, one that looks
+    like a lead `by` may see is refused with PossibleDuplicates (`crm.duplicates`)."""
     ensure_right(by, "lead", "create")
     refuse_unknown(fields, by=by, object_type="lead", custom=custom)
     owner = by if owner is None else owner
@@ -179,6 +187,8 @@ def create_lead(
     lead.custom = clean_custom_values(object_type="lead", values=custom)
     lead.created_on = Organisation.get().local_date(lead.created_at)
     _validate(lead)
+    if not allow_duplicate:
+        duplicates.check(by=by, object_type="lead", values=fields)
     lead.save()
     audit.record(by=by, obj=lead, action=audit.Action.CREATED)
     return lead
@@ -186,10 +196,16 @@ def create_lead(
 
 @transaction.atomic
 def create_customer(
-    *, by: User, owner: User | str | None = "me", custom: dict | None = None, **fields: Any
+    *,
+    by: User,
+    owner: User | str | None = "me",
+    custom: dict | None = None,
+    allow_duplicate: bool = True,
+    **fields: Any,
 ) -> Customer:
     """Create a customer owned by `owner` (default: `by`), or in the public pool when
-    `owner` is None. The pool cap applies to the owner."""
+    `owner` is None. The pool cap applies to the owner. Unless `allow_duplicate`, one
+    that looks like a customer `by` may see is refused with PossibleDuplicates."""
     ensure_right(by, "customer", "create")
     refuse_unknown(fields, by=by, object_type="customer", custom=custom)
     the_owner: User | None = by if owner == "me" else owner  # type: ignore[assignment]
@@ -203,6 +219,8 @@ def create_customer(
     else:
         customer.owned_since = now
     _validate(customer)
+    if not allow_duplicate:
+        duplicates.check(by=by, object_type="customer", values=fields)
     if the_owner is not None:
         _lock_user(the_owner)
         _check_cap(owner=the_owner)
@@ -213,15 +231,24 @@ def create_customer(
 
 @transaction.atomic
 def create_contact(
-    *, by: User, customer: Customer, custom: dict | None = None, **fields: Any
+    *,
+    by: User,
+    customer: Customer,
+    custom: dict | None = None,
+    allow_duplicate: bool = True,
+    **fields: Any,
 ) -> Contact:
-    """A contact of `customer`, owned by the customer's owner (contacts follow it)."""
+    """A contact of `customer`, owned by the customer's owner (contacts follow it).
+    Unless `allow_duplicate`, one that looks like a contact `by` may see is refused
+    with PossibleDuplicates."""
     ensure_right(by, "contact", "create")
     ensure_can(by, customer, "edit")
     refuse_unknown(fields, by=by, object_type="contact", custom=custom)
     contact = Contact(customer=customer, owner=customer.owner, **fields)
     contact.custom = clean_custom_values(object_type="contact", values=custom)
     _validate(contact)
+    if not allow_duplicate:
+        duplicates.check(by=by, object_type="contact", values=fields)
     contact.save()
     audit.record(by=by, obj=contact, action=audit.Action.CREATED)
     return contact
@@ -793,10 +820,13 @@ def update_record(
     data: dict[str, Any],
     custom: dict[str, Any] | None = None,
     version: int | None = None,
+    allow_duplicate: bool = True,
 ) -> Any:
     """Change the allowed fields of a lead, customer, contact or deal. `version`, when
     given, must be the version the client read (else Conflict). Validation failures
-    leave the row untouched."""
+    leave the row untouched. Unless `allow_duplicate`, a lead, customer or contact whose
+    changed name, phone or e-mail looks like another record's is refused with
+    PossibleDuplicates."""
     from salesops.lib.updates import apply, check_fields, check_version
 
     model = type(obj)
@@ -835,6 +865,10 @@ def update_record(
         if data["amount"] < 0:
             raise ValidationError({"amount": _("The amount cannot be negative.")})
     check_picklists(object_type, data)
+    if not allow_duplicate and object_type in duplicates.CHECKED:
+        compared = duplicates.keys_of(by, object_type)
+        changed = {k: v for k, v in data.items() if k in compared and v != getattr(obj, k)}
+        duplicates.check(by=by, object_type=object_type, values=changed, exclude_pk=obj.pk)
     before = audit.snapshot(
         obj, [*data, *(["tags"] if tags is not None else [])], custom=custom is not None
     )
@@ -865,9 +899,11 @@ def delete_customer(*, customer: Customer, by: User) -> None:
     now = timezone.now()
     for rel in CUSTOMER_CHILDREN:
         getattr(customer, rel).filter(deleted_at__isnull=True).update(
-            deleted_at=now, version=F("version") + 1
+            deleted_at=now, deleted_by=by, version=F("version") + 1
         )
-    Customer.objects.filter(pk=customer.pk).update(deleted_at=now, version=F("version") + 1)
+    Customer.objects.filter(pk=customer.pk).update(
+        deleted_at=now, deleted_by=by, version=F("version") + 1
+    )
     _refresh_children(customer)
     audit.record(by=by, obj=customer, action=audit.Action.DELETED, at=now)
 
@@ -890,9 +926,11 @@ def restore_customer(*, customer: Customer, by: User) -> None:
     for rel in CUSTOMER_CHILDREN:
         model = getattr(Customer, rel).rel.related_model
         model.all_objects.filter(customer=customer, deleted_at=stamp).update(
-            deleted_at=None, version=F("version") + 1
+            deleted_at=None, deleted_by=None, version=F("version") + 1
         )
-    Customer.all_objects.filter(pk=customer.pk).update(deleted_at=None, version=F("version") + 1)
+    Customer.all_objects.filter(pk=customer.pk).update(
+        deleted_at=None, deleted_by=None, version=F("version") + 1
+    )
     _refresh_children(customer)
     audit.record(by=by, obj=customer, action=audit.Action.RESTORED)
 
@@ -904,7 +942,7 @@ def delete_record(*, obj: Any, by: User) -> None:
         delete_customer(customer=obj, by=by)
         return
     ensure_can(by, obj, "delete")
-    obj.soft_delete()
+    obj.soft_delete(by=by)
     audit.record(by=by, obj=obj, action=audit.Action.DELETED, at=obj.deleted_at)
 
 

@@ -63,7 +63,7 @@ TEXTUAL = (TEXT, LONG_TEXT, EMAIL, PHONE, URL)
 NUMERIC = (INTEGER, NUMBER, MONEY)
 
 #: Model fields of every main record that no surface lists as a field of its own.
-INTERNAL = frozenset({"deleted_at", "version", "custom"})
+INTERNAL = frozenset({"deleted_at", "deleted_by", "version", "custom"})
 #: Bookkeeping times every main record has: read-only, listed after its own fields.
 STAMPS = ("created_at", "updated_at")
 
@@ -591,7 +591,16 @@ def builtin_keys(object_type: str, *, spec: ObjectSpec | None = None) -> set[str
     """Names a custom field of `object_type` (described by `spec` when it is not
     registered yet, e.g. a template's custom object) may not take."""
     spec = spec or find(object_type)
-    reserved = {"id", "custom", "owner", "created_at", "updated_at", "deleted_at", "version"}
+    reserved = {
+        "id",
+        "custom",
+        "owner",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "deleted_by",
+        "version",
+    }
     if spec is None:
         return reserved
     return reserved | {f.key for f in spec.base_fields} | {f.key for f in spec.import_extras}

@@ -15,7 +15,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from salesops.customization.services import normalise_phone
+from salesops.lib.matching import EXTENSION, normalise_phone
+from salesops.lib.matching import company_key as company_key
+from salesops.lib.matching import phone_key as phone_key
 
 
 class CellError(ValueError):
@@ -266,7 +268,6 @@ def parse_datetime(value: Any, *, tz: dt.tzinfo, day_first: bool = False) -> dt.
 # -- phones, e-mail, yes/no -----------------------------------------------------------------
 
 _SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?e\+?\d+$", re.IGNORECASE)
-_EXTENSION = re.compile(r"(?:ext\.?|x|转|分机)\s*(\d{1,6})$", re.IGNORECASE)
 
 
 def parse_phone(value: Any, *, region: str = "CN") -> str:
@@ -292,7 +293,7 @@ def parse_phone(value: Any, *, region: str = "CN") -> str:
             % {"value": raw}
         )
     extension = ""
-    if m := _EXTENSION.search(text):
+    if m := EXTENSION.search(text):
         extension, text = m[1], text[: m.start()].strip()
     if re.search(r"[^\d\s()+\-./]", text):
         raise CellError(
@@ -317,11 +318,6 @@ def parse_phone(value: Any, *, region: str = "CN") -> str:
             % {"value": raw}
         )
     return number + (f"x{extension}" if extension else "")
-
-
-def phone_key(phone: str) -> str:
-    """What two phone numbers are compared by (the extension does not count)."""
-    return phone.split("x", 1)[0]
 
 
 def parse_email(value: Any) -> str:
@@ -355,16 +351,3 @@ def parse_bool(value: Any) -> bool | None:
     raise CellError(
         _("“%(value)s” is not yes or no; write 是 / 否 or yes / no.") % {"value": value}
     )
-
-
-def company_key(name: str) -> str:
-    """A company name as two rows are compared by: case, width, spaces, punctuation and
-    the usual legal-form suffixes do not count ("ACME Co., Ltd." = "acme")."""
-    text = unicodedata.normalize("NFKC", name).casefold()
-    text = re.sub(r"[\s.,;:'\"()（）【】\[\]&·\-_/]+", "", text)
-    for suffix in ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司", "coltd", "ltd",
-                   "limited", "inc", "llc", "gmbh", "corp", "corporation", "co"):  # fmt: skip
-        if text.endswith(suffix) and len(text) > len(suffix):
-            text = text[: -len(suffix)]
-            break
-    return text

@@ -77,10 +77,14 @@ class SoftDeleteQuerySet(models.QuerySet):
     def deleted(self) -> Self:
         return self.filter(deleted_at__isnull=False)
 
-    def soft_delete(self) -> int:
+    def soft_delete(self, *, by: Any = None) -> int:
         return self.filter(deleted_at__isnull=True).update(
-            deleted_at=timezone.now(), version=models.F("version") + 1
+            deleted_at=timezone.now(), deleted_by=by, version=models.F("version") + 1
         )
+
+    def deleted_before(self, moment: Any) -> Self:
+        """Rows deleted before `moment` (the recycle bin's purge)."""
+        return self.filter(deleted_at__lt=moment)
 
 
 class ScopedQuerySet(SoftDeleteQuerySet):
@@ -129,6 +133,16 @@ class SoftDeleteModel(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+    #: Who moved it to the recycle bin (their own deletions are what a user sees there).
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deleted by"),
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+    )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects: ClassVar[Any] = AliveManager.from_queryset(SoftDeleteQuerySet)()
@@ -154,15 +168,17 @@ class SoftDeleteModel(models.Model):
         )
         run_record_checks(self, exclude=None if exclude is None else set(exclude))
 
-    def soft_delete(self) -> None:
+    def soft_delete(self, *, by: Any = None) -> None:
         self.deleted_at = timezone.now()
+        self.deleted_by = by
         self.version += 1
-        self.save(update_fields=["deleted_at", "version", "updated_at"])
+        self.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
 
     def restore(self) -> None:
         self.deleted_at = None
+        self.deleted_by = None
         self.version += 1
-        self.save(update_fields=["deleted_at", "version", "updated_at"])
+        self.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
 
     @property
     def is_deleted(self) -> bool:

@@ -279,7 +279,7 @@ def update_record(
 def delete_record(*, by: User, record: CustomRecord) -> None:
     """Move the record to the recycle bin (restorable)."""
     ensure_can(by, record, "delete")
-    record.soft_delete()
+    record.soft_delete(by=by)
     audit.record(by=by, obj=record, action=audit.Action.DELETED)
 
 

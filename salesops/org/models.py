@@ -107,6 +107,14 @@ class Organisation(models.Model):
             "Administrators without an authenticator app are sent to set one up after signing in."
         ),
     )
+    recycle_retention_days = models.PositiveIntegerField(
+        _("recycle bin retention (days)"),
+        default=30,
+        help_text=_(
+            "Deleted records can be restored for this many days, then are removed for good."
+        ),
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
 
     class Meta:
         verbose_name = _("organisation")

@@ -59,6 +59,7 @@ ORG_FIELDS = {
     "activity_window_days",
     "gross_margin",
     "require_admin_two_factor",
+    "recycle_retention_days",
 }
 
 

@@ -127,6 +127,7 @@ HEADLINES: dict[str, Any] = {
     AuditEntry.Action.CREATED: gettext_lazy("%(who)s created this record."),
     AuditEntry.Action.DELETED: gettext_lazy("%(who)s deleted this record."),
     AuditEntry.Action.RESTORED: gettext_lazy("%(who)s restored this record."),
+    AuditEntry.Action.PURGED: gettext_lazy("%(who)s removed this record for good."),
     AuditEntry.Action.CLAIMED: gettext_lazy("%(who)s claimed it from the public pool."),
     AuditEntry.Action.RELEASED: gettext_lazy("%(who)s released it to the public pool."),
     AuditEntry.Action.WON: gettext_lazy("%(who)s marked it won."),

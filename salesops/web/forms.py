@@ -18,6 +18,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from salesops.crm.duplicates import PossibleDuplicates
 from salesops.customization import layouts, registry
 from salesops.customization.registry import FieldSpec
 from salesops.lib.services import NotVisible
@@ -321,6 +322,11 @@ def service_defaults(service: Callable[..., Any]) -> set[str]:
     }
 
 
+def allows_duplicate(request: Any) -> bool:
+    """Whether the person ticked "save anyway" on a form that warned of duplicates."""
+    return request.POST.get("allow_duplicate") == "1"
+
+
 def show_error(form: forms.Form, error: Exception) -> None:
     """Put a service's refusal on the form: each message next to its field (custom
     fields as `cf_<key>`), the rest above the form."""
@@ -330,6 +336,12 @@ def show_error(form: forms.Form, error: Exception) -> None:
     if isinstance(error, PermissionDenied | NotVisible):
         form.add_error(None, str(error) or str(_("You may not do this.")))
         return
+    if isinstance(error, PossibleDuplicates):
+        # The form shows them with links and a "save anyway" box (web/duplicates.html).
+        form.duplicates = [  # type: ignore[attr-defined]
+            {"name": c.name, "url": c.url, "fields": ", ".join(c.labels(error.object_type))}
+            for c in error.candidates
+        ]
     assert isinstance(error, ValidationError)
     if not hasattr(error, "error_dict"):
         for message in error.messages:

@@ -133,6 +133,7 @@ NAV: list[tuple[str, Any, str | None]] = []
 
 def _nav() -> list[tuple[str, Any, str | None]]:
     from django.utils.translation import gettext_lazy as _
+    from django.utils.translation import pgettext_lazy
 
     if not NAV:
         NAV.extend(
@@ -157,6 +158,8 @@ def _nav() -> list[tuple[str, Any, str | None]]:
                 ("contract_list", _("Contracts"), "contract"),
                 ("paymentplan_list", _("Payment plans"), "payment"),
                 ("payment_list", _("Payments"), "payment"),
+                ("section", pgettext_lazy("navigation", "Data"), None),
+                ("recycle_index", _("Recycle bin"), None),
             ]
         )
     return NAV

@@ -29,6 +29,7 @@ from salesops.pipeline.models import Pipeline, Stage
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, error_text, show_error
 from salesops.web.views.records import masked
+from salesops.web.views.recycle import deleted_message
 
 DELETABLE = {
     "lead": (Lead, "lead_list"),
@@ -110,7 +111,7 @@ def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     except REFUSALS as e:
         messages.error(request, error_text(e))
         return HttpResponseRedirect(reverse(f"{kind}_detail", args=[pk]))
-    messages.success(request, _("“%(name)s” was deleted.") % {"name": obj})
+    messages.success(request, deleted_message(obj))
     return HttpResponseRedirect(reverse(list_url))
 
 

@@ -43,6 +43,7 @@ from salesops.web.auth import me
 from salesops.web.forms import (
     REFUSALS,
     RecordForm,
+    allows_duplicate,
     form_name,
     service_defaults,
     service_takes,
@@ -102,6 +103,9 @@ class CreatePage(LoginRequiredMixin, View):
     leave_out: ClassVar[Any] = ()
     #: Labels of this page's own (e.g. a task's owner is who it is "assigned to").
     labels: ClassVar[dict[str, Any]] = {}
+    #: Whether the service warns of duplicates (`crm.duplicates`) unless the person
+    #: ticked "save anyway".
+    checks_duplicates: ClassVar[bool] = False
 
     request: HttpRequest
 
@@ -169,7 +173,10 @@ class CreatePage(LoginRequiredMixin, View):
         return data
 
     def create(self, form: RecordForm) -> Any:
-        return type(self).service(by=me(self.request), **self.values(form))
+        values = self.values(form)
+        if self.checks_duplicates:
+            values["allow_duplicate"] = allows_duplicate(self.request)
+        return type(self).service(by=me(self.request), **values)
 
     def success_url(self, obj: Any) -> str:
         return reverse(f"{self.key}_detail", args=[obj.pk])
@@ -209,6 +216,7 @@ class LeadCreate(CreatePage):
     key = "lead"
     title = L("New lead")
     service = crm.create_lead
+    checks_duplicates = True
 
 
 class CustomerCreate(CreatePage):
@@ -216,6 +224,7 @@ class CustomerCreate(CreatePage):
     key = "customer"
     title = L("New customer")
     service = crm.create_customer
+    checks_duplicates = True
 
 
 class ContactCreate(CreatePage):
@@ -224,6 +233,7 @@ class ContactCreate(CreatePage):
     title = L("New contact")
     service = crm.create_contact
     parents = {"customer": Customer}
+    checks_duplicates = True
 
 
 class DealCreate(CreatePage):

@@ -22,7 +22,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -34,14 +34,13 @@ from salesops.objects.models import CustomRecord
 from salesops.web.auth import me
 from salesops.web.forms import REFUSALS, RecordForm, error_text
 from salesops.web.listing import columnable
+from salesops.web.views import recycle
 from salesops.web.views.create import CreatePage
 from salesops.web.views.listview import RecordList
 from salesops.web.views.records import Masked, RecordPage
 
 #: Records of a custom object shown on the record they link to (the list shows all).
 LINKED = 20
-#: Deleted records the recycle bin of an object shows (newest first).
-BIN = 50
 
 
 def spec_or_404(key: str) -> ObjectSpec:
@@ -237,42 +236,16 @@ def object_delete(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     except REFUSALS as e:
         messages.error(request, error_text(e))
         return HttpResponseRedirect(spec.record_url(pk))
-    messages.success(
-        request,
-        _("“%(name)s” was deleted. It can be restored from the deleted records.")
-        % {"name": record},
-    )
+    messages.success(request, recycle.deleted_message(record))
     return HttpResponseRedirect(spec.list_path())
-
-
-def _deleted(request: HttpRequest, spec: ObjectSpec) -> Any:
-    """The object's deleted records within the reader's data scope."""
-    return CustomRecord.all_objects.visible_to(me(request)).filter(
-        kind_id=spec.custom_object_id, deleted_at__isnull=False
-    )
 
 
 @login_required
 def object_deleted(request: HttpRequest, key: str) -> HttpResponse:
-    """The object's recycle bin: deleted records the reader may see, to restore."""
+    """The object's recycle bin (the same page as every object's)."""
     spec = spec_or_404(key)
     _right(request, spec, "view")
-    user = me(request)
-    rows = list(
-        _deleted(request, spec).select_related("owner").order_by("-deleted_at", "-id")[:BIN]
-    )
-    return render(
-        request,
-        "web/object_deleted.html",
-        {
-            "title": _("Deleted %(objects)s") % {"objects": spec.plural},
-            "spec": spec,
-            "title_label": spec.field("title").title,  # type: ignore[union-attr]
-            "rows": rows,
-            "list_url": spec.list_path(),
-            "can_restore": user.has_right(spec.rights_type, "delete"),
-        },
-    )
+    return recycle.render_bin(request, spec)
 
 
 @login_required
@@ -280,14 +253,7 @@ def object_deleted(request: HttpRequest, key: str) -> HttpResponse:
 def object_restore(request: HttpRequest, key: str, pk: int) -> HttpResponse:
     spec = spec_or_404(key)
     _right(request, spec, "view")
-    record = get_object_or_404(_deleted(request, spec), pk=pk)
-    try:
-        services.restore_record(by=me(request), record=record)
-    except REFUSALS as e:
-        messages.error(request, error_text(e))
-        return HttpResponseRedirect(reverse("object_deleted", args=[key]))
-    messages.success(request, _("“%(name)s” was restored.") % {"name": record})
-    return HttpResponseRedirect(spec.record_url(pk))
+    return recycle.restore_and_redirect(request, spec, pk)
 
 
 # -- the create form ------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from salesops.crm.models import (
 )
 from salesops.customization import policy, registry
 from salesops.web.auth import me
-from salesops.web.forms import RecordForm
+from salesops.web.forms import RecordForm, allows_duplicate
 from salesops.web.views.objects import linked_sections
 from salesops.web.views.records import RecordPage
 
@@ -39,7 +39,12 @@ RELATED = 20
 
 def crm_update(page: RecordPage, obj: Any, data: dict, custom: dict | None, version: int) -> Any:
     return crm.update_record(
-        obj=obj, by=me(page.request), data=data, custom=custom, version=version
+        obj=obj,
+        by=me(page.request),
+        data=data,
+        custom=custom,
+        version=version,
+        allow_duplicate=allows_duplicate(page.request),
     )
 
 

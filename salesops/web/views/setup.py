@@ -133,7 +133,7 @@ class OrganisationSection(Section):
     key = "organisation"
     title = L("Organisation")
     model = Organisation
-    names = ["name", "base_currency", "time_zone", "fiscal_year_start_month", "locale", "activity_window_days", "gross_margin", "require_admin_two_factor"]  # fmt: skip
+    names = ["name", "base_currency", "time_zone", "fiscal_year_start_month", "locale", "activity_window_days", "gross_margin", "require_admin_two_factor", "recycle_retention_days"]  # fmt: skip
     columns = []
     editable_rows = False
 
