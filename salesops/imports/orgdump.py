@@ -276,8 +276,10 @@ def export_org(out: IO[bytes], *, progress: Callable[[str, int], None] | None = 
         "config": {},
         "tables": [],
     }
+    # Inside a caller's transaction (a test's) its snapshot is the one read.
+    outermost = not connection.in_atomic_block
     with transaction.atomic(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cur:
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for model in dumped_models():
