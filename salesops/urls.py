@@ -6,7 +6,6 @@ from django.urls import include, path
 from salesops.api import pages as api_pages
 
 
-
 def admin_login(request: HttpRequest) -> HttpResponse:
     """The Django admin signs in through the app's sign-in (its own would skip the
     two-factor step)."""

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('org', '0003_constraints_without_regexp'),
+        ("org", "0003_constraints_without_regexp"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='require_admin_two_factor',
-            field=models.BooleanField(default=False, help_text='Administrators without an authenticator app are sent to set one up after signing in.', verbose_name='administrators must use two-factor sign-in'),
+            model_name="organisation",
+            name="require_admin_two_factor",
+            field=models.BooleanField(
+                default=False,
+                help_text="Administrators without an authenticator app are sent to set one up after signing in.",
+                verbose_name="administrators must use two-factor sign-in",
+            ),
         ),
     ]

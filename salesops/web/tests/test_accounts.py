@@ -18,6 +18,11 @@ PASSWORD = "pw-for-tests-0"
 NEW_PASSWORD = "a-Long-new-pass-42"
 
 
+@pytest.fixture(autouse=True)
+def _signed_out_pages_in_english(settings):
+    settings.LANGUAGE_CODE = "en"  # signed-out pages in English (the reader is unknown)
+
+
 def link_in(body: str) -> str:
     found = re.search(r"https?://\S+", body)
     assert found, body

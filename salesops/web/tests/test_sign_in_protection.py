@@ -22,6 +22,7 @@ LOCKED = "Too many failed sign-ins"
 @pytest.fixture(autouse=True)
 def _limits(settings):
     settings.AXES_FAILURE_LIMIT = LIMIT
+    settings.LANGUAGE_CODE = "en"  # signed-out pages in English (the reader is unknown)
     settings.AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
 
 
