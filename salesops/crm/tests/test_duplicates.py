@@ -20,7 +20,7 @@ def test_names_compare_without_case_width_spaces_or_legal_form():
 
 
 @pytest.mark.parametrize(
-    "a,b",
+    ("a", "b"),
     [
         ("138 0013 8000", "+86 13800138000"),
         ("0086-138-0013-8000", "13800138000"),

@@ -126,3 +126,17 @@ def test_the_warning_speaks_the_persons_language(cast, signed_in, acme):
     response = new_customer(signed_in(cast.rep, "zh-hans"), owner=cast.rep.pk)
     assert response.status_code == 200
     assert 'lang="zh-hans"' in response.content.decode()
+
+
+def test_an_inline_edit_warns_and_saves_after_save_anyway(cast, signed_in, acme):
+    other = CustomerFactory.create(owner=cast.rep, name="Other")
+    client = signed_in(cast.rep)
+    url = reverse("customer_field", args=[other.pk, "phone"])
+    data = {"phone": "13800138000", "version": other.version}
+    response = client.post(url, data, headers={"HX-Request": "true"})
+    page = response.content.decode()
+    assert "Possible duplicates" in page and 'name="allow_duplicate"' in page
+    assert Customer.objects.get(pk=other.pk).phone == ""
+    response = client.post(url, {**data, "allow_duplicate": "1"}, headers={"HX-Request": "true"})
+    assert "Possible duplicates" not in response.content.decode()
+    assert Customer.objects.get(pk=other.pk).phone == "13800138000"
