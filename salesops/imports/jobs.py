@@ -5,12 +5,15 @@ The upload → mapping → preview → run pages need only these functions:
 * `store_upload(stream, filename)` keeps the file; `headers_of(path, filename)` reads
   the header row (a FileProblem says what is wrong with the file);
 * `suggest(headers, object_type)` proposes a mapping; `targets(object_type)` lists
-  what a column can map to; `save_mapping(...)` / `ImportMapping` keep one for re-use;
+  what a column can map to (with `user`: less the fields hidden from them) and
+  `check_columns(...)` refuses a mapping to anything else; `save_mapping(...)` /
+  `ImportMapping` keep one for re-use;
 * `preview(...)` does the whole import in a transaction that is rolled back: the
   counts of created, updated, skipped and failed rows, and the first errors;
 * `create_job(...)` then `enqueue(job)` runs it on the worker; `progress(job)` is what
   an htmx progress bar polls; `request_cancel(job, by=...)` stops it;
-* `error_csv(job)` is the downloadable error file (line, column, value, reason).
+* `error_csv(job)` is the downloadable error file (line, column, value, reason);
+* `visible_jobs(user)` is a person's import history (an administrator's: everyone's).
 
 Contact jobs that create or skip duplicates run on the bulk path (`bulk.py`: the same
 rules and results, written with COPY / executemany in chunks of `BULK_CHUNK` rows);
@@ -33,13 +36,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -51,6 +55,7 @@ from salesops.imports.reading import count_rows, open_table
 from salesops.imports.rows import Problem
 from salesops.imports.values import neutralise
 from salesops.lib.services import ensure_right
+from salesops.users.admin_services import is_admin
 
 #: Errors kept of an all-or-nothing import (the file is rejected as a whole anyway).
 MAX_KEPT_ERRORS = 10_000
@@ -86,16 +91,68 @@ def headers_of(path: str, filename: str) -> list[str]:
         return table.headers
 
 
-def targets(object_type: str) -> list[dict[str, Any]]:
-    """What a column can be mapped to: key, label (in the active language), required."""
+def targets(object_type: str, *, user: Any = None) -> list[dict[str, Any]]:
+    """What a column can be mapped to: key, label (in the active language), required.
+    With `user`, the fields hidden from them are not offered."""
     return [
         {"key": t.key, "label": str(t.label), "required": t.required}
-        for t in spec_for(object_type).targets
+        for t in spec_for(object_type, user=user).targets
     ]
 
 
-def suggest(headers: list[str], object_type: str) -> dict[str, str]:
-    return suggest_mapping(headers, spec_for(object_type))
+def suggest(headers: list[str], object_type: str, *, user: Any = None) -> dict[str, str]:
+    return suggest_mapping(headers, spec_for(object_type, user=user))
+
+
+def check_columns(
+    *, user: Any, object_type: str, headers: list[str], columns: dict[str, str]
+) -> dict[str, str]:
+    """`columns` ({header: target key}, "" for a column left out) as an import may use
+    it: only the file's headers, each target once, and only targets `user` may set (a
+    hidden field is refused like an unknown one). ValidationError saying what to fix."""
+    allowed = {t.key: t for t in spec_for(object_type, user=user).targets}
+    problems: list[str] = []
+    out: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for header, key in columns.items():
+        if not key:
+            continue
+        if header not in headers:
+            problems.append(_("The file has no column “%(column)s”.") % {"column": header})
+        elif key not in allowed:
+            problems.append(
+                _("There is no field “%(key)s” you may import into (column “%(column)s”).")
+                % {"key": key, "column": header}
+            )
+        elif key in used:
+            problems.append(
+                _("The columns “%(first)s” and “%(second)s” both go to %(field)s; choose one.")
+                % {"first": used[key], "second": header, "field": allowed[key].label}
+            )
+        else:
+            used[key] = header
+            out[header] = key
+    missing = [t for t in allowed.values() if t.required and t.key not in used]
+    if missing:
+        problems.append(
+            _("Choose a column for: %(fields)s.")
+            % {"fields": ", ".join(str(t.label) for t in missing)}
+        )
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def visible_jobs(user: Any) -> QuerySet[ImportJob]:
+    """The imports `user` may see: their own; an administrator sees everyone's."""
+    jobs = ImportJob.objects.select_related("created_by")
+    return jobs if is_admin(user) else jobs.filter(created_by=user)
+
+
+def sample_rows(path: str, filename: str, n: int = 5) -> list[list[Any]]:
+    """The first `n` rows of the file as read (for the preview)."""
+    with open(path, "rb") as f, open_table(f, filename) as table:
+        return [row.cells for row in islice(table.rows, n)]
 
 
 def save_mapping(
@@ -394,6 +451,8 @@ def progress(job: ImportJob) -> dict[str, Any]:
         with contextlib.suppress(ValueError, KeyError, OSError):
             processed = json.loads(path.read_text())["processed"]
     total = job.total_rows or 0
+    end = job.finished_at if job.finished else timezone.now()
+    seconds = (end - job.started_at).total_seconds() if job.started_at and end else 0.0
     return {
         "status": job.status,
         "status_label": str(job.get_status_display()),
@@ -407,6 +466,8 @@ def progress(job: ImportJob) -> dict[str, Any]:
         "updated": job.updated_count,
         "skipped": job.skipped_count,
         "errors": job.error_count,
+        #: Rows per second since the (last) start.
+        "rate": round(processed / seconds) if seconds > 0 and processed else 0,
         "message": job.message,
         "has_error_file": job.row_errors.exists(),
     }
