@@ -2,7 +2,7 @@
 
 The upload → mapping → preview → run pages need only these functions:
 
-* `store_upload(stream, filename)` keeps the file; `headers_of(path, filename)` reads
+* `accept_upload(stream, filename, size)` keeps a readable file (`store_upload` any); `headers_of(path, filename)` reads
   the header row (a FileProblem says what is wrong with the file);
 * `suggest(headers, object_type)` proposes a mapping; `targets(object_type)` lists
   what a column can map to (with `user`: less the fields hidden from them) and
@@ -51,7 +51,7 @@ from salesops.imports.bulk import run_bulk_import
 from salesops.imports.engine import ALL_OR_NOTHING, Report, run_import
 from salesops.imports.fields import spec_for, suggest_mapping
 from salesops.imports.models import ImportJob, ImportMapping, ImportRowError
-from salesops.imports.reading import count_rows, open_table
+from salesops.imports.reading import FileProblem, count_rows, open_table
 from salesops.imports.rows import Problem
 from salesops.imports.values import neutralise
 from salesops.lib.services import ensure_right
@@ -64,6 +64,8 @@ CHUNK = 500
 #: for ~35 MB more at peak), and per committed checkpoint (whole chunks).
 BULK_CHUNK = 25_000
 BULK_COMMIT = 50_000
+#: Largest file the wizard and the API accept.
+MAX_UPLOAD_BYTES = 200 * (1 << 20)
 
 
 def files_dir() -> Path:
@@ -84,6 +86,34 @@ def store_upload(stream: IO[bytes], filename: str) -> tuple[str, int]:
             out.write(chunk)
             size += len(chunk)
     return str(path), size
+
+
+def accept_upload(stream: IO[bytes], filename: str, size: int | None = None) -> tuple[str, str]:
+    """Keep an uploaded file if it is a table whose first row names its columns:
+    (path, the name to read it by). FileProblem saying what is wrong otherwise (and
+    the file is not kept)."""
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise FileProblem(
+            _("The file is larger than %(mb)s MB; split it into smaller files.")
+            % {"mb": MAX_UPLOAD_BYTES // (1 << 20)}
+        )
+    name = Path(filename or "import.csv").name
+    path, _size = store_upload(stream, name)
+    try:
+        headers = headers_of(path, name)
+        if not any(str(h).strip() for h in headers):
+            raise FileProblem(_("The file's first row must name the columns; it is empty."))
+    except FileProblem:
+        os.unlink(path)
+        raise
+    return path, name
+
+
+def forget_upload(path: str) -> None:
+    """Delete a kept file that no job uses (an upload abandoned before its import)."""
+    kept = Path(path)
+    if kept.parent == files_dir() and not ImportJob.objects.filter(file_path=path).exists():
+        kept.unlink(missing_ok=True)
 
 
 def headers_of(path: str, filename: str) -> list[str]:

@@ -42,8 +42,6 @@ from salesops.users.admin_services import is_admin
 from salesops.users.models import User
 from salesops.web.auth import me
 
-#: Largest file the wizard accepts.
-MAX_BYTES = 200 * 1024 * 1024
 #: Rows the preview imports (then rolls back), and rows of the file it shows.
 PREVIEW_ROWS = 500
 SAMPLE_ROWS = 5
@@ -97,7 +95,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         return _upload_page(request, choices, chosen, error)
     drafts = request.session.get(DRAFTS, {})
     for old in list(drafts)[: max(0, len(drafts) - MAX_DRAFTS + 1)]:
-        _forget_file(drafts.pop(old))
+        jobs.forget_upload(drafts.pop(old)["path"])
     token = uuid.uuid4().hex
     drafts[token] = {**stored, "object_type": chosen}
     request.session[DRAFTS] = drafts
@@ -105,31 +103,14 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 def _store(upload: Any) -> tuple[dict[str, Any], str]:
-    """({path, filename, size}, "") of a readable file, or ({}, what is wrong)."""
+    """({path, filename}, "") of a readable file, or ({}, what is wrong)."""
     if upload is None:
         return {}, _("Choose a file first.")
-    if upload.size is not None and upload.size > MAX_BYTES:
-        return {}, _("The file is larger than %(mb)s MB; split it into smaller files.") % {
-            "mb": MAX_BYTES // (1024 * 1024)
-        }
-    name = os.path.basename(upload.name or "import.csv")
-    path, size = jobs.store_upload(upload, name)
     try:
-        headers = jobs.headers_of(path, name)
+        path, name = jobs.accept_upload(upload, upload.name, upload.size)
     except FileProblem as e:
-        os.unlink(path)
         return {}, str(e)
-    if not any(h.strip() for h in headers):
-        os.unlink(path)
-        return {}, _("The file's first row must name the columns; it is empty.")
-    return {"path": path, "filename": name, "size": size}, ""
-
-
-def _forget_file(draft: dict[str, Any]) -> None:
-    if not ImportJob.objects.filter(file_path=draft.get("path", "")).exists():
-        with_path = draft.get("path")
-        if with_path and os.path.exists(with_path):
-            os.unlink(with_path)
+    return {"path": path, "filename": name}, ""
 
 
 def _upload_page(
@@ -140,7 +121,7 @@ def _upload_page(
         "choices": choices,
         "chosen": chosen,
         "error": error,
-        "max_mb": MAX_BYTES // (1024 * 1024),
+        "max_mb": jobs.MAX_UPLOAD_BYTES // (1 << 20),
     }
     return render(request, "web/imports/upload.html", context, status=400 if error else 200)
 
