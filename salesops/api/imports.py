@@ -66,7 +66,9 @@ class ImportOut(Schema):
 
 
 class ImportIn(Schema):
-    object_type: str = Field(..., max_length=100, description="lead, customer, … or a custom object's key")
+    object_type: str = Field(
+        ..., max_length=100, description="lead, customer, … or a custom object's key"
+    )
     mapping: str | None = Field(
         None, max_length=100_000, description="JSON {column header: field key}; omit: suggested"
     )
@@ -116,12 +118,10 @@ def _mapping(raw: str | None, *, user: Any, object_type: str, path: str, name: s
         isinstance(k, str) and isinstance(v, str) for k, v in sent.items()
     ):
         raise field_errors(
-            "mapping", _("Send the mapping as a JSON object: {\"column header\": \"field key\"}.")
+            "mapping", _('Send the mapping as a JSON object: {"column header": "field key"}.')
         )
     try:
-        return jobs.check_columns(
-            user=user, object_type=object_type, headers=headers, columns=sent
-        )
+        return jobs.check_columns(user=user, object_type=object_type, headers=headers, columns=sent)
     except ValidationError as e:
         raise ApiError(422, e.messages[0], {"mapping": e.messages}) from e
 

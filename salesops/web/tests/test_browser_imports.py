@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import threading
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections
@@ -107,7 +108,7 @@ def test_a_gbk_csv_is_imported_through_the_wizard_with_a_live_progress_bar(
     for header, key in (("客户名称", "name"), ("电话", "phone"), ("邮箱", "email")):
         expect(page.locator(f'select[data-header="{header}"]')).to_have_value(key)
     expect(page.locator("#sample")).to_contain_text("测试客户000有限公司")  # GBK read right
-    page.locator('button[name=action][value=preview]').click()
+    page.locator("button[name=action][value=preview]").click()
     expect(page.locator("#count-created strong")).to_have_text(str(ROWS - len(BAD) - 1))
     expect(page.locator("#count-failed strong")).to_have_text(str(len(BAD)))
     expect(page.locator("#count-skipped strong")).to_have_text("1")
@@ -122,9 +123,7 @@ def test_a_gbk_csv_is_imported_through_the_wizard_with_a_live_progress_bar(
     expect(page.locator("#progress")).to_have_attribute("data-status", "queued")
     thread = run_worker_beside(page)
     # The bar is polled (htmx) until the job ends; no reload.
-    expect(page.locator("#progress")).to_have_attribute(
-        "data-status", "succeeded", timeout=180_000
-    )
+    expect(page.locator("#progress")).to_have_attribute("data-status", "succeeded", timeout=180_000)
     if thread is not None:
         thread.join(timeout=120)
     expect(page.locator("#job-bar")).to_have_attribute("value", "100")
@@ -136,7 +135,7 @@ def test_a_gbk_csv_is_imported_through_the_wizard_with_a_live_progress_bar(
 
     with page.expect_download() as download:
         page.locator("#error-file").click()
-    text = open(download.value.path(), encoding="utf-8-sig").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
     assert sorted({int(row[0]) for row in lines[1:]}) == sorted(i + 2 for i in BAD)
     assert all(row[1] == "邮箱" and row[2] == "不是邮箱" for row in lines[1:])

@@ -39,9 +39,7 @@ def gbk_file(rows=ROWS, name="客户.csv"):
 
 
 def upload(client, object_type="customer", file=None):
-    return client.post(
-        reverse("import_new"), {"object": object_type, "file": file or gbk_file()}
-    )
+    return client.post(reverse("import_new"), {"object": object_type, "file": file or gbk_file()})
 
 
 def mapping_url(response):
@@ -100,7 +98,7 @@ def test_the_wizard_suggests_previews_and_starts_a_job_on_the_worker(cast, signe
     # The draft is gone once started: the same page again is a 404.
     assert client.get(url).status_code == 404
     page = client.get(started.url).content.decode()
-    assert 'hx-get="/imports/%d/progress/"' % job.pk in page
+    assert f'hx-get="/imports/{job.pk}/progress/"' in page
     assert 'id="cancel-import"' in page
 
 
@@ -109,8 +107,14 @@ def test_the_job_page_shows_the_final_counts_and_serves_the_error_file(cast, sig
     url = mapping_url(upload(client))
     client.post(
         url,
-        {"col-0": "name", "col-1": "phone", "col-2": "email", "mode": "skip-errors",
-         "dedupe": "skip", "action": "run"},
+        {
+            "col-0": "name",
+            "col-1": "phone",
+            "col-2": "email",
+            "mode": "skip-errors",
+            "dedupe": "skip",
+            "action": "run",
+        },
     )
     job = jobs.run_job(ImportJob.objects.get().pk)  # what the worker does
     assert job.status == ImportJob.Status.SUCCEEDED
@@ -175,16 +179,24 @@ def test_a_hidden_field_is_not_offered_and_a_forged_mapping_to_it_is_refused(cas
     assert "phone" not in chosen(html).values()  # not suggested either
     forged = client.post(
         url,
-        {"col-0": "name", "col-1": "phone", "col-2": "email", "mode": "skip-errors",
-         "dedupe": "skip", "action": "run"},
+        {
+            "col-0": "name",
+            "col-1": "phone",
+            "col-2": "email",
+            "mode": "skip-errors",
+            "dedupe": "skip",
+            "action": "run",
+        },
     )
     assert forged.status_code == 400
     assert "There is no field “phone” you may import into" in forged.content.decode()
     assert not ImportJob.objects.exists()
     # A saved mapping naming the hidden field is applied without it.
     mapping = jobs.save_mapping(
-        name="admin's", object_type="customer",
-        columns={"客户名称": "name", "电话": "phone"}, by=cast.admin,
+        name="admin's",
+        object_type="customer",
+        columns={"客户名称": "name", "电话": "phone"},
+        by=cast.admin,
     )
     html = client.get(f"{url}?mapping={mapping.pk}").content.decode()
     assert chosen(html) == {"客户名称": "name"}
@@ -195,8 +207,14 @@ def test_others_cannot_see_or_cancel_an_import_but_an_administrator_can(cast, si
     url = mapping_url(upload(client))
     client.post(
         url,
-        {"col-0": "name", "col-1": "phone", "col-2": "email", "mode": "skip-errors",
-         "dedupe": "skip", "action": "run"},
+        {
+            "col-0": "name",
+            "col-1": "phone",
+            "col-2": "email",
+            "mode": "skip-errors",
+            "dedupe": "skip",
+            "action": "run",
+        },
     )
     job = ImportJob.objects.get()
     outsider = signed_in(cast.outsider)

@@ -27,9 +27,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from salesops.imports import jobs
@@ -83,7 +82,9 @@ def upload(request: HttpRequest) -> HttpResponse:
     user = me(request)
     choices = choices_for(user)
     if not choices:
-        raise PermissionDenied(_("Your role does not allow you to create records, so you cannot import."))
+        raise PermissionDenied(
+            _("Your role does not allow you to create records, so you cannot import.")
+        )
     chosen = request.POST.get("object") or request.GET.get("object") or choices[0][0]
     if request.method != "POST":
         return _upload_page(request, choices, chosen)
