@@ -43,11 +43,12 @@ def _hash(request: HttpRequest) -> str:
         # fields and the files' bytes stand for it.
         for name, value in sorted(request.POST.lists()):
             digest.update(f"{name}={value!r}\0".encode())
-        for name, upload in sorted(request.FILES.items()):
-            digest.update(f"{name}:{upload.name}:{upload.size}\0".encode())
-            for chunk in upload.chunks():
-                digest.update(chunk)
-            upload.seek(0)
+        for name, uploads in sorted(request.FILES.lists()):
+            for upload in uploads:
+                digest.update(f"{name}:{upload.name}:{upload.size}\0".encode())
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
     return digest.hexdigest()
 
 

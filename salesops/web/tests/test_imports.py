@@ -236,3 +236,38 @@ def test_the_lists_link_to_the_wizard_for_those_who_may_import(cast, signed_in):
     assert reverse("import_new") + "?object=customer" in html
     html = signed_in(cast.analyst).get(reverse("customer_list")).content.decode()
     assert reverse("import_new") not in html
+
+
+def test_a_custom_object_is_imported_through_the_same_wizard(cast, signed_in):
+    from salesops.crm import services as crm
+    from salesops.objects.models import CustomRecord
+    from salesops.objects.tests.helpers import define_site_visit
+
+    define_site_visit(cast)
+    crm.create_customer(by=cast.rep, name="杭州云栖科技")
+    client = signed_in(cast.rep)
+    page = client.get(reverse("import_new")).content.decode()
+    assert '<option value="site_visit">' in page
+    rows = [["标题", "客户", "评分"], ["首次拜访", "杭州云栖科技", "8"]]
+    url = mapping_url(upload(client, "site_visit", gbk_file(rows, "visits.csv")))
+    html = client.get(url).content.decode()
+    assert chosen(html) == {"标题": "title", "客户": "customer", "评分": "custom.score"}
+    client.post(
+        url,
+        {
+            "col-0": "title",
+            "col-1": "customer",
+            "col-2": "custom.score",
+            "mode": "skip-errors",
+            "dedupe": "skip",
+            "action": "run",
+        },
+    )
+    job = jobs.run_job(ImportJob.objects.get(object_type="site_visit").pk)
+    assert (job.status, job.created_count) == (ImportJob.Status.SUCCEEDED, 1)
+    record = CustomRecord.objects.get()
+    assert (record.title, record.customer.name, record.custom["score"]) == (
+        "首次拜访",
+        "杭州云栖科技",
+        8,
+    )
