@@ -85,6 +85,15 @@ def run_worker_beside(page) -> threading.Thread | None:
     return thread
 
 
+def fits_a_phone(page, name, screenshot) -> None:
+    """At 390 px the page needs no sideways scrolling (wide tables scroll inside
+    their own frame)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    screenshot(page, name)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
 def test_a_gbk_csv_is_imported_through_the_wizard_with_a_live_progress_bar(
     cast, live_server, new_page, screenshot, sign_in, settings, tmp_path
 ):
@@ -115,6 +124,7 @@ def test_a_gbk_csv_is_imported_through_the_wizard_with_a_live_progress_bar(
     expect(page.locator("#preview-errors")).to_contain_text("不是邮箱")
     assert Customer.objects.count() == 1  # the preview wrote nothing
     screenshot(page, "import-preview")
+    fits_a_phone(page, "import-mapping-phone", screenshot)
 
     page.locator("#start-import").click()
     page.wait_for_url(re.compile(r"/imports/\d+/$"))
@@ -151,6 +161,9 @@ def test_a_gbk_csv_is_imported_through_the_wizard_with_a_live_progress_bar(
     assert not Customer.objects.filter(email="不是邮箱").exists()
     imported = Customer.objects.get(name="测试客户042有限公司")
     assert (imported.phone, imported.owner) == ("+8613800000042", cast.rep)
+    fits_a_phone(page, "import-job-phone", screenshot)
     page.goto(f"{live_server.url}/imports/")
     expect(page.locator("#imports")).to_contain_text("客户名单.csv")
+    page.goto(f"{live_server.url}/imports/new/")
+    fits_a_phone(page, "import-upload-phone", screenshot)
     assert errors == []
