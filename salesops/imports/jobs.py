@@ -2,15 +2,18 @@
 
 The upload → mapping → preview → run pages need only these functions:
 
-* `store_upload(stream, filename)` keeps the file; `headers_of(path, filename)` reads
+* `accept_upload(stream, filename, size)` keeps a readable file (`store_upload` any); `headers_of(path, filename)` reads
   the header row (a FileProblem says what is wrong with the file);
 * `suggest(headers, object_type)` proposes a mapping; `targets(object_type)` lists
-  what a column can map to; `save_mapping(...)` / `ImportMapping` keep one for re-use;
+  what a column can map to (with `user`: less the fields hidden from them) and
+  `check_columns(...)` refuses a mapping to anything else; `save_mapping(...)` /
+  `ImportMapping` keep one for re-use;
 * `preview(...)` does the whole import in a transaction that is rolled back: the
   counts of created, updated, skipped and failed rows, and the first errors;
 * `create_job(...)` then `enqueue(job)` runs it on the worker; `progress(job)` is what
   an htmx progress bar polls; `request_cancel(job, by=...)` stops it;
-* `error_csv(job)` is the downloadable error file (line, column, value, reason).
+* `error_csv(job)` is the downloadable error file (line, column, value, reason);
+* `visible_jobs(user)` is a person's import history (an administrator's: everyone's).
 
 Contact jobs that create or skip duplicates run on the bulk path (`bulk.py`: the same
 rules and results, written with COPY / executemany in chunks of `BULK_CHUNK` rows);
@@ -33,13 +36,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -47,10 +51,11 @@ from salesops.imports.bulk import run_bulk_import
 from salesops.imports.engine import ALL_OR_NOTHING, Report, run_import
 from salesops.imports.fields import spec_for, suggest_mapping
 from salesops.imports.models import ImportJob, ImportMapping, ImportRowError
-from salesops.imports.reading import count_rows, open_table
+from salesops.imports.reading import FileProblem, count_rows, open_table
 from salesops.imports.rows import Problem
 from salesops.imports.values import neutralise
 from salesops.lib.services import ensure_right
+from salesops.users.admin_services import is_admin
 
 #: Errors kept of an all-or-nothing import (the file is rejected as a whole anyway).
 MAX_KEPT_ERRORS = 10_000
@@ -59,6 +64,8 @@ CHUNK = 500
 #: for ~35 MB more at peak), and per committed checkpoint (whole chunks).
 BULK_CHUNK = 25_000
 BULK_COMMIT = 50_000
+#: Largest file the wizard and the API accept.
+MAX_UPLOAD_BYTES = 200 * (1 << 20)
 
 
 def files_dir() -> Path:
@@ -81,21 +88,101 @@ def store_upload(stream: IO[bytes], filename: str) -> tuple[str, int]:
     return str(path), size
 
 
+def accept_upload(stream: IO[bytes], filename: str, size: int | None = None) -> tuple[str, str]:
+    """Keep an uploaded file if it is a table whose first row names its columns:
+    (path, the name to read it by). FileProblem saying what is wrong otherwise (and
+    the file is not kept)."""
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise FileProblem(
+            _("The file is larger than %(mb)s MB; split it into smaller files.")
+            % {"mb": MAX_UPLOAD_BYTES // (1 << 20)}
+        )
+    name = Path(filename or "import.csv").name
+    path, _size = store_upload(stream, name)
+    try:
+        headers = headers_of(path, name)
+        if not any(str(h).strip() for h in headers):
+            raise FileProblem(_("The file's first row must name the columns; it is empty."))
+    except FileProblem:
+        os.unlink(path)
+        raise
+    return path, name
+
+
+def forget_upload(path: str) -> None:
+    """Delete a kept file that no job uses (an upload abandoned before its import)."""
+    kept = Path(path)
+    if kept.parent == files_dir() and not ImportJob.objects.filter(file_path=path).exists():
+        kept.unlink(missing_ok=True)
+
+
 def headers_of(path: str, filename: str) -> list[str]:
     with open(path, "rb") as f, open_table(f, filename) as table:
         return table.headers
 
 
-def targets(object_type: str) -> list[dict[str, Any]]:
-    """What a column can be mapped to: key, label (in the active language), required."""
+def targets(object_type: str, *, user: Any = None) -> list[dict[str, Any]]:
+    """What a column can be mapped to: key, label (in the active language), required.
+    With `user`, the fields hidden from them are not offered."""
     return [
         {"key": t.key, "label": str(t.label), "required": t.required}
-        for t in spec_for(object_type).targets
+        for t in spec_for(object_type, user=user).targets
     ]
 
 
-def suggest(headers: list[str], object_type: str) -> dict[str, str]:
-    return suggest_mapping(headers, spec_for(object_type))
+def suggest(headers: list[str], object_type: str, *, user: Any = None) -> dict[str, str]:
+    return suggest_mapping(headers, spec_for(object_type, user=user))
+
+
+def check_columns(
+    *, user: Any, object_type: str, headers: list[str], columns: dict[str, str]
+) -> dict[str, str]:
+    """`columns` ({header: target key}, "" for a column left out) as an import may use
+    it: only the file's headers, each target once, and only targets `user` may set (a
+    hidden field is refused like an unknown one). ValidationError saying what to fix."""
+    allowed = {t.key: t for t in spec_for(object_type, user=user).targets}
+    problems: list[str] = []
+    out: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for header, key in columns.items():
+        if not key:
+            continue
+        if header not in headers:
+            problems.append(_("The file has no column “%(column)s”.") % {"column": header})
+        elif key not in allowed:
+            problems.append(
+                _("There is no field “%(key)s” you may import into (column “%(column)s”).")
+                % {"key": key, "column": header}
+            )
+        elif key in used:
+            problems.append(
+                _("The columns “%(first)s” and “%(second)s” both go to %(field)s; choose one.")
+                % {"first": used[key], "second": header, "field": allowed[key].label}
+            )
+        else:
+            used[key] = header
+            out[header] = key
+    missing = [t for t in allowed.values() if t.required and t.key not in used]
+    if missing:
+        problems.append(
+            _("Choose a column for: %(fields)s.")
+            % {"fields": ", ".join(str(t.label) for t in missing)}
+        )
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+def visible_jobs(user: Any) -> QuerySet[ImportJob]:
+    """The imports `user` may see: their own; an administrator sees everyone's."""
+    jobs = ImportJob.objects.select_related("created_by")
+    return jobs if is_admin(user) else jobs.filter(created_by=user)
+
+
+def sample_rows(path: str, filename: str, n: int = 5) -> list[list[Any]]:
+    """The first `n` rows of the file as read (for the preview)."""
+    with open(path, "rb") as f, open_table(f, filename) as table:
+        return [row.cells for row in islice(table.rows, n)]
 
 
 def save_mapping(
@@ -394,6 +481,8 @@ def progress(job: ImportJob) -> dict[str, Any]:
         with contextlib.suppress(ValueError, KeyError, OSError):
             processed = json.loads(path.read_text())["processed"]
     total = job.total_rows or 0
+    end = job.finished_at if job.finished else timezone.now()
+    seconds = (end - job.started_at).total_seconds() if job.started_at and end else 0.0
     return {
         "status": job.status,
         "status_label": str(job.get_status_display()),
@@ -407,6 +496,8 @@ def progress(job: ImportJob) -> dict[str, Any]:
         "updated": job.updated_count,
         "skipped": job.skipped_count,
         "errors": job.error_count,
+        #: Rows per second since the (last) start.
+        "rate": round(processed / seconds) if seconds > 0 and processed else 0,
         "message": job.message,
         "has_error_file": job.row_errors.exists(),
     }

@@ -56,7 +56,9 @@ def check_response(method: str, path: str, response: Any) -> None:
     if not content:
         assert not response.content, f"{method} {template} {status} should have no body"
         return
-    if "application/json" not in content:  # a file (an export): its type is documented
+    if (
+        "application/json" not in content
+    ):  # a file (an export, an error CSV): its type is documented
         kind = response["Content-Type"].split(";")[0]
         assert kind in content, f"{method} {template} {status} answered {kind}"
         return

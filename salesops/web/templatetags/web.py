@@ -200,6 +200,9 @@ def main_nav(context: template.Context) -> list[dict[str, Any]]:
     if custom:
         items.append({"section": True, "label": _("More records")})
         items.extend(custom)
+    url = reverse("import_list")
+    items.append({"section": True, "label": _("Data")})
+    items.append({"url": url, "label": _("Imports"), "current": request.path.startswith(url)})
     if is_admin(user):
         url = reverse("settings")
         items.append({"section": True, "label": _("Administration")})

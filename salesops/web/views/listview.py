@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -30,6 +31,7 @@ from salesops.crm import services as crm
 from salesops.customization import policy, registry
 from salesops.customization.policy import FieldRefused
 from salesops.customization.registry import FieldSpec, ObjectSpec
+from salesops.imports.fields import importable
 from salesops.lib.services import may_export
 from salesops.users.models import Team, User
 from salesops.web.auth import me
@@ -139,6 +141,14 @@ class RecordList(LoginRequiredMixin, View):
     def object_type(self) -> str:
         """The object type whose rights govern the list (payment plans: "payment")."""
         return str(self.model.object_type)
+
+    def import_path(self) -> str:
+        """The import wizard for this list's records, if they can be imported and the
+        reader may create them."""
+        key = self.spec.key
+        if not importable(key) or not me(self.request).has_right(self.object_type, "create"):
+            return ""
+        return f"{reverse('import_new')}?{urlencode({'object': key})}"
 
     @property
     def spec(self) -> ObjectSpec:
@@ -364,6 +374,7 @@ class RecordList(LoginRequiredMixin, View):
             "can_export": may_export(user, self.object_type),
             "can_create": bool(self.create_path()) and user.has_right(self.object_type, "create"),
             "create_url": self.create_path(),
+            "import_url": self.import_path(),
             "search_help": self.search_help(),
             "refused": [e for k, e in query.errors.items() if k not in in_bar],
             "sort_param": ("-" if query.descending else "") + query.sort,

@@ -238,9 +238,65 @@ class Command(BaseCommand):
             f"(median, {median_plain:.1f} s)"
         )
         self.stdout.write(f"ratio import / {method} time: {median_ours / median_plain:.2f}x")
+        self._job_and_command(path, user, n, duplicates, base_max, table_name)
         cpu_ours, cpu_plain = statistics.median(ours_cpu), statistics.median(plain_cpu)
         self.stdout.write(
             f"per CPU second (this process + the database's): import {n / cpu_ours:,.0f} "
             f"rows, plain {method} {n / cpu_plain:,.0f} rows; ratio {cpu_ours / cpu_plain:.2f}x"
         )
         self.stdout.write(f"peak memory growth during the first import: {growth:.0f} MB")
+
+    def _job_and_command(
+        self, path: Path, user: Any, n: int, duplicates: int, base_max: int, table_name: str
+    ) -> None:
+        """The same file once through `salesops import` (in this process) and once as the
+        import wizard and the API start it (`accept_upload`, `create_job`, `enqueue`, then
+        the worker's loop runs the queue): both rates, and their ratio."""
+        import io
+
+        from django.core.management import call_command
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        from salesops.imports import jobs
+        from salesops.imports.models import ImportJob
+
+        def clean() -> None:
+            with connection.cursor() as cursor, transaction.atomic():
+                cursor.execute(f"DELETE FROM {table_name} WHERE id > %s", [base_max])  # noqa: S608
+
+        start = time.perf_counter()
+        call_command(
+            "import", str(path), object="contact", as_user=user.username, stdout=io.StringIO()
+        )
+        command = time.perf_counter() - start
+        clean()
+        with path.open("rb") as f:
+            stored, name = jobs.accept_upload(f, path.name, path.stat().st_size)
+        columns = jobs.suggest(jobs.headers_of(stored, name), "contact", user=user)
+        start = time.perf_counter()
+        job = jobs.enqueue(
+            jobs.create_job(
+                user=user, object_type="contact", path=stored, filename=name, columns=columns
+            )
+        )
+        Worker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="bench",
+            excluded_queue_names=[],
+        ).run()
+        wizard = time.perf_counter() - start
+        job.refresh_from_db()
+        assert job.status == ImportJob.Status.SUCCEEDED, job.message
+        assert (job.created_count, job.skipped_count) == (n - duplicates, duplicates)
+        clean()
+        Path(stored).unlink(missing_ok=True)
+        self.stdout.write(
+            f"wizard's job on the worker: {n / wizard:,.0f} rows/s ({wizard:.1f} s); "
+            f"`salesops import`: {n / command:,.0f} rows/s ({command:.1f} s); "
+            f"ratio wizard / command time: {wizard / command:.2f}x"
+        )
