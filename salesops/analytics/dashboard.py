@@ -21,8 +21,8 @@ from django.utils.translation import gettext_lazy
 from salesops.analytics import engine
 from salesops.analytics.display import format_money, format_number, format_percent
 from salesops.analytics.kpis import period_of, team_members
-from salesops.analytics.periods import Period
 from salesops.analytics.models import DashboardLayout
+from salesops.analytics.periods import Period
 from salesops.pipeline.models import Pipeline
 from salesops.users.models import Target, Team, User
 

@@ -18,6 +18,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from salesops.demo import words
 from salesops.demo.bulk import SeedError
 from salesops.demo.holidays import china_calendar
@@ -503,25 +505,31 @@ def configure(plan: OrgPlan) -> list[Any]:
         )
         if missing:
             raise SeedError(
-                f"The demo template's {key} options {missing} are not known to the demo "
-                f"generator (salesops/demo/words.py)."
+                _(
+                    "The demo template's %(list)s options %(values)s are not known to the demo "
+                    "generator; add them to salesops/demo/words.py."
+                )
+                % {"list": key, "values": ", ".join(missing)}
             )
     fields = {(f.object_type, f.key): f for f in CustomField.objects.filter(active=True)}
     for (object_type, key), kind in FILLED.items():
         got = fields.get((object_type, key))
         if got is None or got.field_type != kind:
             raise SeedError(
-                f"The demo template has no {kind} field {object_type}.{key}, which the demo "
-                f"generator fills."
+                _("The demo template has no %(type)s field %(field)s, which the demo data fill.")
+                % {"type": kind, "field": f"{object_type}.{key}"}
             )
     for tier in PLAN_PRICES:
         if tier not in {str(o["value"]) for o in fields["deal", "plan_tier"].all_options()}:
-            raise SeedError(f"The demo template's plan_tier field has no option {tier!r}.")
+            raise SeedError(
+                _("The demo template's plan_tier field has no option “%(value)s”.")
+                % {"value": tier}
+            )
     plan.options = options
 
     pipelines = list(Pipeline.objects.order_by("order", "pk").prefetch_related("stages"))
     if len(pipelines) < 2:
-        raise SeedError("The demo template needs two pipelines: new business and renewals.")
+        raise SeedError(_("The demo template needs two pipelines: new business, then renewals."))
     for key, pipeline in zip(("new", "renewal"), pipelines, strict=False):
         stages = sorted(pipeline.stages.all(), key=lambda s: (s.kind != "open", s.kind, s.order))
         # open stages in order, then won, then lost

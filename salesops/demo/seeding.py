@@ -20,8 +20,8 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.utils.translation import gettext as _
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.translation import gettext as _
 
 from salesops.analytics import rollups
 from salesops.demo.bulk import Loader, SeedError, analyze, bulk_session, tune_transaction

@@ -4,23 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0005_stage_entries_per_hour'),
+        ("analytics", "0005_stage_entries_per_hour"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DashboardLayout',
+            name="DashboardLayout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tiles', models.JSONField(blank=True, default=list, verbose_name='tiles')),
-                ('charts', models.JSONField(blank=True, default=list, verbose_name='charts')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tiles", models.JSONField(blank=True, default=list, verbose_name="tiles")),
+                ("charts", models.JSONField(blank=True, default=list, verbose_name="charts")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'dashboard layout',
-                'verbose_name_plural': 'dashboard layouts',
+                "verbose_name": "dashboard layout",
+                "verbose_name_plural": "dashboard layouts",
             },
         ),
     ]

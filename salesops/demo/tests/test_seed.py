@@ -227,7 +227,7 @@ def test_the_organisation_is_the_demo_template_and_its_data_fit_it():
     assert required.exists()
     for f in required:
         model = {"deal": Deal, "customer": Customer, "contract": Contract}[f.object_type]
-        assert not model.all_objects.exclude(**{f"custom__has_key": f.key}).exists(), f.key
+        assert not model.all_objects.exclude(custom__has_key=f.key).exists(), f.key
     for sh in StageHistory.objects.select_related("stage", "deal"):
         for key in sh.stage.required_fields:
             value = getattr(sh.deal, key, None) if key == "amount" else sh.deal.custom.get(key)

@@ -8,7 +8,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from salesops.analytics import admin_services
 from salesops.analytics.dashboard import DEFAULT_LAYOUT, Layout, layout
@@ -94,7 +94,7 @@ def test_unknown_or_repeated_ids_are_refused_with_file_and_line_and_nothing_is_a
     assert "There is no “revenue”" in problems["dashboards.yaml", 4]
     assert "listed twice" in problems["dashboards.yaml", 5]
     assert "There is no “pie”" in problems["dashboards.yaml", 6]
-    with pytest.raises(Exception):  # noqa: B017 - the command refuses it (CommandError)
+    with pytest.raises(CommandError):
         call_command("template", "apply", str(folder), stdout=StringIO())
     assert not DashboardLayout.objects.exists()
 

@@ -32,9 +32,7 @@ def test_without_a_saved_layout_the_dashboard_shows_everything_in_the_standard_o
     assert shown(html) == (list(DEFAULT_LAYOUT.tiles), list(DEFAULT_LAYOUT.charts))
 
 
-def test_an_admin_chooses_and_orders_tiles_and_charts_and_every_dashboard_follows(
-    cast, signed_in
-):
+def test_an_admin_chooses_and_orders_tiles_and_charts_and_every_dashboard_follows(cast, signed_in):
     client = signed_in(cast.admin)
     page = client.get(URL)
     assert page.status_code == 200 and 'name="tile_position_bookings"' in page.content.decode()

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from salesops.activities.models import FollowUp
 from salesops.analytics import engine, rolled
-from salesops.analytics.dashboard import CHARTS, layout
 from salesops.analytics import kpis as k
+from salesops.analytics.dashboard import CHARTS, layout
 from salesops.analytics.periods import Period, add_months
 from salesops.org.calendar import org_working_days
 from salesops.pipeline.models import Stage
