@@ -500,9 +500,12 @@ def configure(plan: OrgPlan) -> list[Any]:
 
     options = {p.key: [o.value for o in p.options if o.active] for p in template.picklists}
     for key, known in (("industry", words.INDUSTRY_WEIGHTS), ("region", words.REGION_WEIGHTS)):
-        missing = sorted(set(options.get(key, [])) - set(known)) or (
-            [] if options.get(key) else [f"({key})"]
-        )
+        if not options.get(key):
+            raise SeedError(
+                _("The demo template has no %(list)s picklist, which the demo data use.")
+                % {"list": key}
+            )
+        missing = sorted(set(options[key]) - set(known))
         if missing:
             raise SeedError(
                 _(
