@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salesops.analytics import engine
 from salesops.analytics.display import format_money, format_number, format_percent
 from salesops.analytics.kpis import period_of, team_members
+from salesops.analytics.models import DashboardLayout
 from salesops.analytics.periods import Period
 from salesops.pipeline.models import Pipeline
 from salesops.users.models import Target, Team, User
@@ -102,6 +104,65 @@ TILES: list[tuple[str, Any, str, str, str | None]] = [
     ("weighted_pipeline", gettext_lazy("Weighted pipeline"), "money", "open", None),
 ]
 ATTAINMENT = ("attainment", gettext_lazy("Attainment (bookings)"), "rate", "won", None)
+#: The charts (`web/views/dashboard_charts.py` computes them): id -> title.
+CHARTS: dict[str, Any] = {
+    "trend": gettext_lazy("Bookings and collections by month"),
+    "funnel": gettext_lazy("Funnel: stage conversion"),
+    "win_rate": gettext_lazy("Win rate by month"),
+    "cycle": gettext_lazy("Sales cycle (days from created to won)"),
+    "leaderboard": gettext_lazy("Leaderboard: bookings by rep"),
+    "gauges": gettext_lazy("Target attainment"),
+    "pipeline_stage": gettext_lazy("Open pipeline by stage"),
+    "pipeline_month": gettext_lazy("Open pipeline by expected-close month"),
+    "heatmap": gettext_lazy("Touchpoints per rep per day"),
+}
+#: The tiles: id -> label.
+TILE_LABELS: dict[str, Any] = {t[0]: t[1] for t in [*TILES, ATTAINMENT]}
+
+
+# -- which tiles and charts, in which order ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    tiles: tuple[str, ...]
+    charts: tuple[str, ...]
+
+
+DEFAULT_LAYOUT = Layout(tuple(TILE_LABELS), tuple(CHARTS))
+
+
+def layout() -> Layout:
+    """The organisation's dashboard layout (ids it no longer knows left out)."""
+    row = DashboardLayout.objects.filter(pk=1).first()
+    if row is None:
+        return DEFAULT_LAYOUT
+    return Layout(
+        tuple(t for t in row.tiles or [] if t in TILE_LABELS),
+        tuple(c for c in row.charts or [] if c in CHARTS),
+    )
+
+
+def check_layout(tiles: list[str], charts: list[str]) -> Layout:
+    """A layout from ids; ValidationError naming an unknown or repeated one, or when
+    nothing at all would show."""
+    errors: dict[str, list[str]] = {}
+    for key, ids, known in (("tiles", tiles, TILE_LABELS), ("charts", charts, CHARTS)):
+        for i, value in enumerate(ids):
+            if value not in known:
+                errors.setdefault(key, []).append(
+                    _("There is no “%(id)s”; choose from %(known)s.")
+                    % {"id": value, "known": ", ".join(known)}
+                )
+            elif value in ids[:i]:
+                errors.setdefault(key, []).append(
+                    _("“%(id)s” is listed twice; list it once.") % {"id": value}
+                )
+    if not tiles and not charts:
+        errors["tiles"] = [_("Choose at least one tile or chart to show.")]
+    if errors:
+        raise ValidationError(errors)
+    return Layout(tuple(tiles), tuple(charts))
 
 
 def show(kind: str, value: Any, currency: str) -> str:
@@ -159,10 +220,14 @@ def attainment_of(values: dict[str, Any], scope: Scope) -> float | None:
 
 
 def tiles(viewer: Any, scope: Scope, period: Period, currency: str) -> list[dict[str, Any]]:
-    """The tiles in order: id, label, kind, drill (the drill-down list that holds the
+    """The layout's tiles in its order: id, label, kind, drill (the drill-down list that holds the
     records behind the number), value and its text, and comparisons (label, value, text,
     delta, dir) with the previous period, a year before and, when set, the target."""
-    ids = [t[0] for t in TILES] + ["attainment"]
+    specs = {t[0]: t for t in [*TILES, ATTAINMENT]}
+    chosen = [specs[i] for i in layout().tiles]
+    if not chosen:
+        return []
+    ids = [t[0] for t in chosen]
     filters = scope.filters()
     runs = {}
     for key, p in (
@@ -176,7 +241,7 @@ def tiles(viewer: Any, scope: Scope, period: Period, currency: str) -> list[dict
         values["attainment"] = attainment_of(values, scope)
         runs[key] = values
     out = []
-    for kpi_id, label, kind, drill, metric in [*TILES, ATTAINMENT]:
+    for kpi_id, label, kind, drill, metric in chosen:
         now = runs["now"][kpi_id]
         tile: dict[str, Any] = {
             "id": kpi_id,

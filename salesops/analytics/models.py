@@ -172,3 +172,20 @@ class CustomerSpell(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.customer_id}: {self.start_day} – {self.end_day}"
+
+
+class DashboardLayout(models.Model):
+    """The organisation's dashboards (organisation, team and rep pages, and their
+    e-mails): which KPI tiles and which charts they show, in order. One row; without
+    it, every tile and chart in the product's order (`dashboard.DEFAULT_LAYOUT`)."""
+
+    tiles = models.JSONField(_("tiles"), default=list, blank=True)
+    charts = models.JSONField(_("charts"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("dashboard layout")
+        verbose_name_plural = _("dashboard layouts")
+
+    def __str__(self) -> str:
+        return str(_("Dashboard layout"))

@@ -1,8 +1,12 @@
-"""The demo organisation's set-up: settings, calendar, rates, picklists, custom fields,
-pipelines, roles, the team tree, the people, products and the public-pool rule.
+"""The demo organisation's set-up: settings, calendar, rates, roles, the team tree, the
+people and products; its configuration (picklists, custom fields and objects, pipelines
+and stages, validation rules, layouts, the pool rule, saved reports, the dashboard) is
+the shipped template `DEMO_TEMPLATE`, applied by the seed before the history is made.
 
 `build_plan` is pure (no database): it returns an `OrgPlan` with every id fixed, which
-the loader writes and the history generator (`history.py`) builds on.
+the loader writes; `configure` applies the template and adds what the history generator
+(`history.py`) reads of it: the pipelines and stages with their ids, the options, the
+pool rule's days and the values of the template's deal formulas.
 """
 
 from __future__ import annotations
@@ -14,12 +18,43 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from salesops.demo import words
+from salesops.demo.bulk import SeedError
 from salesops.demo.holidays import china_calendar
 from salesops.demo.scales import Scale
 from salesops.demo.timeline import Timeline
 
 PASSWORD = "salesops-demo"  # noqa: S105 - the published demo password
+#: The shipped template (`orgtemplates/library/`) the demo organisation is built from.
+DEMO_TEMPLATE = "b2b_saas"
+#: Subscription plans of the template's `plan_tier` field: yearly price of one seat per
+#: currency, and the plan by customer size.
+PLAN_PRICES = {
+    "starter": {"CNY": 600, "USD": 90, "EUR": 80},
+    "professional": {"CNY": 1800, "USD": 260, "EUR": 240},
+    "enterprise": {"CNY": 3600, "USD": 520, "EUR": 480},
+}
+SIZE_PLANS = {
+    "micro": ("starter", "starter", "professional"),
+    "small": ("starter", "professional", "professional"),
+    "medium": ("professional", "professional", "enterprise"),
+    "large": ("professional", "enterprise", "enterprise"),
+}
+#: customer size -> the template's `employee_band` option
+SIZE_BANDS = {"micro": "1_50", "small": "51_200", "medium": "201_1000", "large": "1000_plus"}
+#: What the generator fills, (object, field key) -> the field types it writes.
+FILLED = {
+    ("customer", "credit_code"): "text",
+    ("customer", "employee_band"): "select",
+    ("customer", "health_score"): "number",
+    ("deal", "contract_term_months"): "number",
+    ("deal", "plan_tier"): "select",
+    ("deal", "seats"): "number",
+    ("deal", "arr"): "money",
+    ("contract", "auto_renew"): "boolean",
+}
 
 #: region value of customers -> key of the regional team that serves them
 REGION_TEAM = {
@@ -110,6 +145,8 @@ class StagePlan:
     probability: int
     forecast_category: str
     kind: str
+    #: fields a deal must have before it enters the stage
+    required_fields: tuple[str, ...] = ()
 
 
 @dataclass
@@ -130,6 +167,7 @@ class OrgPlan:
     reps_by_region: dict[str, list[UserPlan]]
     #: id of the manager of each rep's team
     manager_of: dict[int, int]
+    #: "new" and "renewal" -> pipeline id (the template's first two pipelines)
     pipelines: dict[str, int]
     stages: dict[str, list[StagePlan]]  # pipeline key -> open stages then won, lost
     products: list[tuple[int, words.ProductSpec]]
@@ -137,8 +175,15 @@ class OrgPlan:
     rates: dict[str, list[float]]
     tags: list[int]
     password_hash: str
-    pool_cap: int = 0
+    #: customers held by the rep with the most (known once the history is made)
+    busiest: int = 0
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    #: picklist key -> its option values (the template's)
+    options: dict[str, list[str]] = field(default_factory=dict)
+    #: days without a follow-up after which the pool rule takes a customer back
+    pool_days: int = 90
+    #: (plan tier, currency) -> the values of the deal formulas for a deal of that plan
+    deal_formulas: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 def _person_name(rng: random.Random, locale: str) -> tuple[str, str, str, str]:
@@ -220,97 +265,6 @@ def build_plan(
     rows["holiday"] = [
         (i + 1, d.isoformat(), kind, name) for i, (d, kind, name) in enumerate(calendar)
     ]
-
-    # -- picklists and custom fields ---------------------------------------------------
-    picklists = [
-        ("lead_source", "线索来源", "Lead source", words.LEAD_SOURCES),
-        ("industry", "行业", "Industry", words.INDUSTRIES),
-        ("region", "区域", "Region", words.REGIONS),
-        ("lost_reason", "输单原因", "Lost reason", words.LOST_REASONS),
-    ]
-    rows["picklist"] = []
-    rows["picklist_option"] = []
-    oid = 0
-    for pid, (key, name_zh, name_en, options) in enumerate(picklists, start=1):
-        rows["picklist"].append((pid, key, name_zh if zh else name_en))
-        for order, opt in enumerate(options, start=1):
-            oid += 1
-            rows["picklist_option"].append((oid, pid, opt.value, opt.label(locale), order, True))
-    competitor_options = [{"value": o.value, "label": o.label(locale)} for o in words.COMPETITORS]
-    rows["custom_field"] = [
-        (
-            1,
-            "customer",
-            "credit_code",
-            "统一社会信用代码" if zh else "Company registration number",
-            "text",
-            False,
-            "[]",
-            1,
-            True,
-            "",
-        ),
-        (
-            2,
-            "customer",
-            "employee_count",
-            "员工人数" if zh else "Employees",
-            "number",
-            False,
-            "[]",
-            2,
-            True,
-            "",
-        ),
-        (
-            3,
-            "deal",
-            "competitor",
-            "主要竞争对手" if zh else "Main competitor",
-            "select",
-            False,
-            json.dumps(competitor_options, ensure_ascii=False),
-            1,
-            True,
-            "",
-        ),
-    ]
-
-    # -- pipelines and stages ------------------------------------------------------------
-    nb, ren = ("新客户销售", "续约") if zh else ("New business", "Renewal")
-    rows["pipeline"] = [(1, nb, True, True, 1), (2, ren, False, True, 2)]
-    stage_specs = {
-        "new": (
-            1,
-            [
-                ("初步接洽" if zh else "Qualification", 10, "pipeline", "open"),
-                ("需求确认" if zh else "Needs analysis", 25, "pipeline", "open"),
-                ("方案报价" if zh else "Proposal", 50, "best_case", "open"),
-                ("商务谈判" if zh else "Negotiation", 75, "commit", "open"),
-                ("赢单" if zh else "Won", 100, "closed", "won"),
-                ("输单" if zh else "Lost", 0, "omitted", "lost"),
-            ],
-        ),
-        "renewal": (
-            2,
-            [
-                ("续约沟通" if zh else "Renewal outreach", 40, "pipeline", "open"),
-                ("续约报价" if zh else "Renewal quote", 70, "best_case", "open"),
-                ("合同签署" if zh else "Contract signature", 90, "commit", "open"),
-                ("续约成功" if zh else "Renewed", 100, "closed", "won"),
-                ("未续约" if zh else "Not renewed", 0, "omitted", "lost"),
-            ],
-        ),
-    }
-    stages: dict[str, list[StagePlan]] = {}
-    rows["stage"] = []
-    sid = 0
-    for key, (pipeline_id, specs) in stage_specs.items():
-        stages[key] = []
-        for order, (name, prob, category, kind) in enumerate(specs, start=1):
-            sid += 1
-            stages[key].append(StagePlan(sid, pipeline_id, name, order, prob, category, kind))
-            rows["stage"].append((sid, pipeline_id, name, order, prob, category, kind))
 
     # -- roles -------------------------------------------------------------------------------
     role_specs = [
@@ -520,8 +474,8 @@ def build_plan(
         reps=reps,
         reps_by_region=reps_by_region,
         manager_of=manager_of,
-        pipelines={"new": 1, "renewal": 2},
-        stages=stages,
+        pipelines={},
+        stages={},
         products=products,
         rates=rates,
         tags=[i for i, _n in enumerate(tag_names, start=1)],
@@ -530,17 +484,92 @@ def build_plan(
     )
 
 
-def pool_rule_row(plan: OrgPlan) -> tuple[Any, ...]:
-    """The organisation-wide rule; its cap leaves room above the busiest rep's book."""
-    zh = plan.locale == "zh-hans"
-    return (
-        1,
-        "全公司公海规则" if zh else "Organisation-wide pool rule",
-        None,
-        90,
-        None,
-        plan.pool_cap,
-        30,
-        7,
-        True,
-    )
+def configure(plan: OrgPlan) -> list[Any]:
+    """Apply the demo template (in the caller's transaction, after the organisation,
+    its roles, people and teams are written) and read back what the history builds on;
+    the template's changes."""
+    from salesops.customization import computed
+    from salesops.customization.models import CustomField
+    from salesops.lib.cache import forget_all
+    from salesops.orgtemplates import engine, schema
+    from salesops.pipeline.models import Pipeline
+
+    forget_all()  # the organisation, roles and people were written under the ORM
+    template = schema.load(schema.resolve(DEMO_TEMPLATE))
+    changes = engine.apply(template, lang="zh" if plan.locale == "zh-hans" else "en")
+
+    options = {p.key: [o.value for o in p.options if o.active] for p in template.picklists}
+    for key, known in (("industry", words.INDUSTRY_WEIGHTS), ("region", words.REGION_WEIGHTS)):
+        if not options.get(key):
+            raise SeedError(
+                _("The demo template has no %(list)s picklist, which the demo data use.")
+                % {"list": key}
+            )
+        missing = sorted(set(options[key]) - set(known))
+        if missing:
+            raise SeedError(
+                _(
+                    "The demo template's %(list)s options %(values)s are not known to the demo "
+                    "generator; add them to salesops/demo/words.py."
+                )
+                % {"list": key, "values": ", ".join(missing)}
+            )
+    fields = {(f.object_type, f.key): f for f in CustomField.objects.filter(active=True)}
+    for (object_type, key), kind in FILLED.items():
+        got = fields.get((object_type, key))
+        if got is None or got.field_type != kind:
+            raise SeedError(
+                _("The demo template has no %(type)s field %(field)s, which the demo data fill.")
+                % {"type": kind, "field": f"{object_type}.{key}"}
+            )
+    for tier in PLAN_PRICES:
+        if tier not in {str(o["value"]) for o in fields["deal", "plan_tier"].all_options()}:
+            raise SeedError(
+                _("The demo template's plan_tier field has no option “%(value)s”.")
+                % {"value": tier}
+            )
+    plan.options = options
+
+    pipelines = list(Pipeline.objects.order_by("order", "pk").prefetch_related("stages"))
+    if len(pipelines) < 2:
+        raise SeedError(_("The demo template needs two pipelines: new business, then renewals."))
+    for key, pipeline in zip(("new", "renewal"), pipelines, strict=False):
+        stages = sorted(pipeline.stages.all(), key=lambda s: (s.kind != "open", s.kind, s.order))
+        # open stages in order, then won, then lost
+        stages = [s for s in stages if s.kind == "open"] + [
+            s for kind in ("won", "lost") for s in stages if s.kind == kind
+        ]
+        plan.pipelines[key] = pipeline.pk
+        plan.stages[key] = [
+            StagePlan(s.pk, pipeline.pk, s.name, s.order, s.probability, s.forecast_category,
+                      s.kind, tuple(s.required_fields or ()))
+            for s in stages
+        ]  # fmt: skip
+    rule = template.pool_rules[0] if template.pool_rules else None
+    days = rule.numbers.get("reclaim_after_days_without_followup") if rule else None
+    plan.pool_days = days or 90
+
+    # ARR is seats × the plan's price of a seat: a formula over them (per seat, say) has
+    # one value per plan and currency, computed here by the product's own evaluator.
+    for tier, prices in PLAN_PRICES.items():
+        for currency, price in prices.items():
+            inputs = {"plan_tier": tier, "seats": 1, "arr": f"{price}.00",
+                      "contract_term_months": 12}  # fmt: skip
+            out = computed.formula_values("deal", {"currency_id": currency}, inputs)
+            plan.deal_formulas[tier, currency] = {
+                k: v for k, v in out.items() if k not in inputs and v is not None
+            }
+    return changes
+
+
+def raise_pool_cap(plan: OrgPlan) -> None:
+    """Leave room above the busiest rep's book in the pool rule's cap when the
+    template's does not (at the benchmark scales only: the demo keeps the template's)."""
+    from salesops.crm.models import PoolRule
+
+    rule = PoolRule.objects.filter(team__isnull=True, active=True).first()
+    if rule is None or rule.max_customers_per_rep is None:
+        return
+    if plan.busiest * 1.1 > rule.max_customers_per_rep:
+        cap = math.ceil(plan.busiest * 1.25 / 50) * 50
+        PoolRule.objects.filter(pk=rule.pk).update(max_customers_per_rep=cap)

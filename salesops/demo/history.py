@@ -18,6 +18,7 @@ indexes, epoch seconds) and prebuilt strings, and binds what it uses to local na
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 from bisect import bisect_right
@@ -26,7 +27,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from salesops.demo import words
-from salesops.demo.config import REGION_TEAM, OrgPlan, StagePlan, UserPlan
+from salesops.demo.config import (
+    PLAN_PRICES,
+    REGION_TEAM,
+    SIZE_BANDS,
+    SIZE_PLANS,
+    OrgPlan,
+    StagePlan,
+    UserPlan,
+)
 
 Row = tuple[Any, ...]
 
@@ -35,7 +44,8 @@ SIZE_WEIGHTS = [0.25, 0.42, 0.25, 0.08]
 SIZE_AMOUNT = {"micro": 0.35, "small": 0.75, "medium": 1.6, "large": 4.0}
 SIZE_CYCLE = {"micro": 0.6, "small": 0.85, "medium": 1.15, "large": 1.6}
 SIZE_DEALS = {"micro": 0.6, "small": 0.9, "medium": 1.25, "large": 1.8}
-SIZE_EMPLOYEES = {"micro": (2, 9), "small": (10, 99), "medium": (100, 999), "large": (1000, 20000)}
+#: contract terms in months, and how often each is chosen
+TERMS = [(12, 0.7), (24, 0.15), (36, 0.1), (6, 0.05)]
 
 # (kind, weight, duration range in minutes or None)
 FOLLOWUP_KINDS = [
@@ -110,8 +120,9 @@ class History:
     def _prepare_tables(self) -> None:
         loc = self.plan.locale
 
-        def table(options: list[words.Option]) -> list[str]:
-            return _weighted_table([o.value for o in options], [o.weight for o in options])
+        def table(key: str, weights: dict[str, float]) -> list[str]:
+            values = self.plan.options.get(key) or list(weights)
+            return _weighted_table(values, [weights.get(v, 1.0) for v in values])
 
         kind_table = _weighted_table(
             list(range(len(FOLLOWUP_KINDS))), [w for _k, w, _d in FOLLOWUP_KINDS]
@@ -130,18 +141,18 @@ class History:
         ]
         #: one entry per slot of the weighted table: (kind, min minutes, span, texts)
         self.fu_kinds = [kinds[k] for k in kind_table]
-        self.source_table = table(words.LEAD_SOURCES)
-        self.industry_table = table(words.INDUSTRIES)
-        self.region_table = table(words.REGIONS)
-        self.lost_table = table(words.LOST_REASONS)
-        self.competitor_table = table(words.COMPETITORS)
+        self.source_table = table("lead_source", words.LEAD_SOURCE_WEIGHTS)
+        self.industry_table = table("industry", words.INDUSTRY_WEIGHTS)
+        self.region_table = table("region", words.REGION_WEIGHTS)
+        self.lost_table = table("lost_reason", words.LOST_REASON_WEIGHTS)
         self.size_table = _weighted_table(SIZES, SIZE_WEIGHTS)
         self.titles = words.TITLES[loc]
         self.task_titles = words.TASK_TITLES[loc]
         self.lost_notes = words.LOST_NOTES[loc]
         self.lead_notes = words.LEAD_NOTES[loc]
         self.purposes = words.DEAL_PURPOSES[loc]
-        self.reasons = words.POOL_REASONS[loc]
+        days = self.plan.pool_days
+        self.reasons = {k: v.format(days=days) for k, v in words.POOL_REASONS[loc].items()}
         tl = self.tl
         # the last day of the quarter of each day
         self.quarter_end = [0] * tl.n_days
@@ -153,9 +164,16 @@ class History:
             self.quarter_end[i] = nxt
         # reps to choose from per customer region
         self.region_reps: dict[str, list[UserPlan]] = {}
-        for o in words.REGIONS:
-            reps = self.plan.reps_by_region.get(REGION_TEAM[o.value]) or self.plan.reps
-            self.region_reps[o.value] = reps
+        for region in set(self.region_table):
+            reps = self.plan.reps_by_region.get(REGION_TEAM[region]) or self.plan.reps
+            self.region_reps[region] = reps
+        # the stage a quote is made in: the first that requires the amount, else the last
+        # open one
+        self.quote_order = {}
+        for key, stages in self.plan.stages.items():
+            opened = [s for s in stages if s.kind == "open"]
+            gated = [s for s in opened if "amount" in s.required_fields]
+            self.quote_order[key] = (gated or opened[-1:])[0].order
 
     # -- names ---------------------------------------------------------------------------
     def _person(self) -> tuple[str, str]:
@@ -301,7 +319,7 @@ class History:
             if rows:
                 buf[key] = []
                 yield key, rows
-        plan.pool_cap = max(200, math.ceil(max(self.held.values(), default=0) * 1.25 / 50) * 50)
+        plan.busiest = max(self.held.values(), default=0)
 
     # -- follow-ups ------------------------------------------------------------------------
     def _followups(
@@ -504,7 +522,7 @@ class History:
             and last_activity <= T - 200
             and r() < 0.4
         ):
-            pool_day = last_activity + 90 + int(r() * 60)
+            pool_day = last_activity + plan.pool_days + int(r() * 60)
             in_pool = pool_day <= T - 1
 
         # follow-ups: on the lead, on the deals, and keeping in touch with the account
@@ -545,7 +563,7 @@ class History:
         if n_keep:
             if in_pool:
                 at = self._followups(
-                    n_keep, oid, cd, pool_day - 90, customer=cid, contact=contacts[0]
+                    n_keep, oid, cd, pool_day - plan.pool_days, customer=cid, contact=contacts[0]
                 )
                 last_fu = max(last_fu, at)
             else:
@@ -622,9 +640,10 @@ class History:
         if r() < 0.7:
             code = "".join("0123456789ABCDEFGHJKLMNPQRTUWXY"[int(r() * 31)] for _ in range(8))
             custom.append(f'"credit_code": "91{int(r() * 1e6):06d}MA{code}"')
-        if r() < 0.5:
-            lo, hi = SIZE_EMPLOYEES[size]
-            custom.append(f'"employee_count": {lo + int(r() * (hi - lo))}')
+        if r() < 0.6:
+            custom.append(f'"employee_band": "{SIZE_BANDS[size]}"')
+        if won_closes and r() < 0.6:
+            custom.append(f'"health_score": {40 + int(r() * 61)}')
         buf["customer"].append((
             cid, fmt(created), fmt(max(created, last_fu)), None, 1, None if in_pool else oid,
             "{" + ", ".join(custom) + "}", name, industry, size, region, lifecycle,
@@ -814,10 +833,21 @@ class History:
         if status == "lost":
             lost_reason = self.lost_table[int(r() * len(self.lost_table))]
             lost_note = self.lost_notes[int(r() * len(self.lost_notes))]
-        custom = "{}"
-        if not renewal and r() < 0.3:
-            competitor = self.competitor_table[int(r() * len(self.competitor_table))]
-            custom = f'{{"competitor": "{competitor}"}}'
+        # the subscription: plan, term, seats and ARR (seats × the plan's price of a seat)
+        tier = SIZE_PLANS[size][int(r() * 3)]
+        u = r()
+        term = TERMS[-1][0]
+        for months, share in TERMS:
+            if u < share:
+                term = months
+                break
+            u -= share
+        price = PLAN_PRICES[tier][currency]
+        seats = max(1, round(amount * 12 / term / price))
+        custom_values = {"contract_term_months": term, "plan_tier": tier, "seats": seats,
+                         "arr": f"{seats * price}.00"}  # fmt: skip
+        custom_values.update(plan.deal_formulas.get((tier, currency), {}))
+        custom = json.dumps(custom_values, separators=(", ", ": "))
         if renewal:
             purpose = words.RENEWAL_PURPOSE[plan.locale].format(year=tl.date_str[dday][:4])
         else:
@@ -836,7 +866,7 @@ class History:
                 buf["deal_collaborator"].append((self.ids["deal_collaborator"](), did, other))
 
         # a quote once it reached the proposal stage
-        quote_order = 2 if renewal else 3
+        quote_order = self.quote_order["renewal" if renewal else "new"]
         reached = [n for n, (st, _d) in enumerate(visited)
                    if st.order >= quote_order and st.kind == "open"]  # fmt: skip
         if reached and r() < 0.65:
@@ -946,7 +976,8 @@ class History:
         signed_on = tl.date_str[signed]
         prefix = "HT" if self.zh else "CT"
         buf["contract"].append((
-            kid, signed_at, signed_at, None, 1, owner, "{}",
+            kid, signed_at, signed_at, None, 1, owner,
+            '{"auto_renew": true}' if r() < 0.6 else '{"auto_renew": false}',
             f"{prefix}{signed_on[:4]}{kid:08d}", name, cid, did, amount, currency, status,
             signed_on, signed_on, tl.date_str[ends],
         ))  # fmt: skip

@@ -140,7 +140,7 @@ class Pipeline:
                 except EOFError as e:
                     raise SeedError(_("The generator process ended unexpectedly.")) from e
                 if message[0] == "__done__":
-                    self.history.plan.pool_cap = message[1]
+                    self.history.plan.busiest = message[1]
                     self.child_cpu["generator"] = message[2]
                     return
                 if message[0] == "__error__":
@@ -195,7 +195,7 @@ def _generate(history: History, sender: Any, aux_sender: Any) -> None:  # pragma
                 sender.send((key, rows))
         if aux_sender is not None:
             aux_sender.send(None)
-        sender.send(("__done__", history.plan.pool_cap, time.process_time()))
+        sender.send(("__done__", history.plan.busiest, time.process_time()))
     except BaseException as e:
         code = 1
         with contextlib.suppress(Exception):

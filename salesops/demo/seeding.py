@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.translation import gettext as _
 
 from salesops.analytics import rollups
-from salesops.demo.bulk import Loader, analyze, bulk_session, tune_transaction
-from salesops.demo.config import PASSWORD, OrgPlan, build_plan, pool_rule_row
+from salesops.demo.bulk import Loader, SeedError, analyze, bulk_session, tune_transaction
+from salesops.demo.config import PASSWORD, OrgPlan, build_plan, configure, raise_pool_cap
 from salesops.demo.history import History
 from salesops.demo.parallel import AUX_KEYS, AuxSpec, Pipeline, attached, aux_spec
 from salesops.demo.reset import existing_data, wipe
@@ -33,9 +34,8 @@ from salesops.demo.tables import BIG_TABLES, TABLES
 from salesops.org.models import Currency
 from salesops.users.models import Team
 
-CONFIG_KEYS = ["organisation", "rate", "holiday", "picklist", "picklist_option", "custom_field",
-               "pipeline", "stage", "role", "user", "product", "price_list", "price_list_item",
-               "tag"]  # fmt: skip
+CONFIG_KEYS = ["organisation", "rate", "holiday", "role", "user", "product", "price_list",
+               "price_list_item", "tag"]  # fmt: skip
 #: From this many deals on, the history is generated in another process (fork only).
 PARALLEL_FROM = 50_000
 DEMO_LOGINS = ["admin", "analyst", "manager", "rep1", "rep2"]
@@ -78,6 +78,9 @@ def seed(
     drops the big tables' secondary indexes (and PostgreSQL's foreign keys) for the load
     and builds them again afterwards."""
     sc = SCALES[scale] if isinstance(scale, str) else scale
+    if using != DEFAULT_DB_ALIAS:
+        # the template engine (and the services it checks with) use the default database
+        raise SeedError(_("The demo organisation can only be seeded into the default database."))
     existing = existing_data(using)
     if existing and not reset:
         return SeedResult(skipped=True, existing=existing)
@@ -156,6 +159,10 @@ def _load(
             Team(
                 pk=team.id, name=team.name, parent_id=team.parent_id, manager_id=team.manager_id
             ).save(using=using)
+        # the configuration: the demo template, applied as `salesops template apply` does
+        t = time.perf_counter()
+        configure(plan)
+        timings["template"] = time.perf_counter() - t
         # the aux writer's tables keep their indexes: the transfer fills them in order
         if rebuild_indexes:
             loader.drop_secondary_indexes(k for k in BIG_TABLES if aux is None or k not in AUX_KEYS)
@@ -176,7 +183,7 @@ def _load(
                     next_report += step
             timings["stream"] = time.perf_counter() - t
             timings["cpu: stream"] = time.process_time() - c
-            loader.write("pool_rule", [pool_rule_row(plan)])
+            raise_pool_cap(plan)
             t, c = time.perf_counter(), time.process_time()
             loader.restore()
             timings["indexes"] = time.perf_counter() - t

@@ -496,42 +496,34 @@ ZH_COMPANY_SUFFIXES = ["有限公司", "有限公司", "有限公司", "股份�
 EN_COMPANY_SUFFIXES = ["Ltd", "Inc.", "LLC", "Group", "Co.", "GmbH", "Pte. Ltd."]
 
 # -- picklists ----------------------------------------------------------------------
+# The options themselves (values and labels) are the demo template's (`DEMO_TEMPLATE` in
+# config.py); here only how often the generator draws each value (1 for one not named).
 
+LEAD_SOURCE_WEIGHTS = {
+    "website": 3.0,
+    "free_trial": 2.0,
+    "referral": 2.0,
+    "trade_show": 1.5,
+    "outbound": 1.5,
+    "wechat": 2.0,
+    "partner": 1.2,
+    "online_ads": 1.8,
+    "webinar": 1.0,
+}
 
-@dataclass(frozen=True)
-class Option:
-    value: str
-    zh: str
-    en: str
-    weight: float = 1.0
-
-    def label(self, locale: str) -> str:
-        return self.zh if locale == "zh-hans" else self.en
-
-
-LEAD_SOURCES = [
-    Option("website", "官网咨询", "Website", 3.0),
-    Option("referral", "客户转介绍", "Referral", 2.0),
-    Option("trade_show", "展会", "Trade show", 1.5),
-    Option("cold_call", "电话拓展", "Cold call", 1.5),
-    Option("wechat", "微信公众号", "WeChat official account", 2.0),
-    Option("partner", "渠道合作伙伴", "Partner", 1.2),
-    Option("online_ads", "线上广告", "Online ads", 1.8),
-    Option("webinar", "直播研讨会", "Webinar", 1.0),
-]
-
-#: Industries with the words that go into company names and a deal-size factor.
-INDUSTRIES = [
-    Option("manufacturing", "制造业", "Manufacturing", 3.0),
-    Option("software", "互联网与软件", "Software and internet", 2.5),
-    Option("retail", "零售与消费品", "Retail and consumer goods", 2.0),
-    Option("education", "教育培训", "Education and training", 1.5),
-    Option("healthcare", "医疗健康", "Healthcare", 1.5),
-    Option("finance", "金融服务", "Financial services", 1.2),
-    Option("logistics", "物流与供应链", "Logistics and supply chain", 1.5),
-    Option("professional", "专业服务", "Professional services", 1.8),
-    Option("energy", "能源与环保", "Energy and environment", 1.0),
-]
+#: Industries (every industry option of the template must be here), with the words that
+#: go into company names and a deal-size factor.
+INDUSTRY_WEIGHTS = {
+    "manufacturing": 3.0,
+    "software": 2.5,
+    "retail": 2.0,
+    "education": 1.5,
+    "healthcare": 1.5,
+    "finance": 1.2,
+    "logistics": 1.5,
+    "professional": 1.8,
+    "energy": 1.0,
+}
 INDUSTRY_SIZE_FACTOR = {
     "manufacturing": 1.2,
     "software": 0.9,
@@ -566,14 +558,15 @@ EN_INDUSTRY_WORDS = {
     "energy": ["Energy", "Power", "Solar", "Environmental"],
 }
 
-REGIONS = [
-    Option("east", "华东", "East China", 3.0),
-    Option("south", "华南", "South China", 2.2),
-    Option("north", "华北", "North China", 2.2),
-    Option("central", "华中", "Central China", 1.0),
-    Option("southwest", "西南", "Southwest China", 0.9),
-    Option("overseas", "海外", "Overseas", 1.4),
-]
+#: every region option of the template must be here (cities, the team that serves it)
+REGION_WEIGHTS = {
+    "east": 3.0,
+    "south": 2.2,
+    "north": 2.2,
+    "central": 1.0,
+    "southwest": 0.9,
+    "overseas": 1.4,
+}
 #: (Chinese, English) city names per region value.
 CITIES = {
     "east": [
@@ -657,25 +650,15 @@ EN_STREETS = [
     "Mill Road",
 ]
 
-LOST_REASONS = [
-    Option("price", "价格太高", "Price too high", 3.0),
-    Option("competitor", "选择了竞争对手", "Chose a competitor", 2.5),
-    Option("no_budget", "没有预算", "No budget", 1.8),
-    Option("no_decision", "项目搁置/无决策", "No decision / project on hold", 2.0),
-    Option("timing", "时机不对", "Bad timing", 1.0),
-    Option("product_fit", "产品不匹配需求", "Product does not fit", 1.2),
-    Option("lost_contact", "失去联系", "Lost contact", 1.0),
-]
-
-COMPETITORS = [
-    Option("fxiaoke", "纷享销客", "Fxiaoke", 2.0),
-    Option("xiaoshouyi", "销售易", "Neocrm", 2.0),
-    Option("salesforce", "Salesforce", "Salesforce", 1.5),
-    Option("hubspot", "HubSpot", "HubSpot", 1.0),
-    Option("dynamics", "Microsoft Dynamics", "Microsoft Dynamics", 0.8),
-    Option("inhouse", "自研系统", "Built in-house", 1.0),
-    Option("other", "其他", "Other", 0.7),
-]
+LOST_REASON_WEIGHTS = {
+    "price": 3.0,
+    "competitor": 2.5,
+    "no_budget": 1.8,
+    "no_decision": 2.0,
+    "timing": 1.0,
+    "missing_feature": 1.2,
+    "lost_contact": 1.0,
+}
 
 TAGS = {
     "zh-hans": ["重点客户", "战略合作", "老客户推荐", "上市公司", "政府项目", "需要回访"],
@@ -922,12 +905,12 @@ LEAD_NOTES = {
 }
 POOL_REASONS = {
     "zh-hans": {
-        "reclaimed": "超过 90 天未跟进，自动退回公海",
+        "reclaimed": "超过 {days} 天未跟进，自动退回公海",
         "released": "客户暂无需求，主动释放",
         "claimed": "从公海领取",
     },
     "en": {
-        "reclaimed": "No follow-up for 90 days: returned to the pool",
+        "reclaimed": "No follow-up for {days} days: returned to the pool",
         "released": "No current need: released",
         "claimed": "Claimed from the pool",
     },

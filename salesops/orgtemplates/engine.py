@@ -18,7 +18,8 @@ such rule.
 Order: picklists, custom objects, custom fields (then formulas and roll-ups are checked
 against the fields now in force and computed for every record), pipelines (stages may
 require the new fields), validation rules, layouts (placing the new fields, naming the
-pipelines and the organisation's roles), pool rules.
+pipelines and the organisation's roles), pool rules; then saved reports and the dashboard
+layout (`dashboards`).
 
 Rows are written directly (models, full_clean) rather than through the per-change admin
 services, which each write their own audit entry and never rename a key.
@@ -49,7 +50,7 @@ from salesops.customization.models import (
 )
 from salesops.objects.models import LINKABLE, CustomObject
 from salesops.org.models import Organisation
-from salesops.orgtemplates import loading
+from salesops.orgtemplates import dashboards, loading
 from salesops.orgtemplates.schema import (
     FieldSpec,
     Option,
@@ -79,6 +80,7 @@ KINDS = {
     "report": gettext_lazy("saved report"),
     "target": gettext_lazy("target"),
     "sample": gettext_lazy("sample record"),
+    "dashboard": gettext_lazy("dashboard layout"),
 }
 POOL_DEFAULTS = {"reclaim_block_days": 0, "warning_days": 3}
 
@@ -228,6 +230,7 @@ class _Sync:
         self.layouts()
         self.pool_rules()
         loading.sync_reports(self)
+        dashboards.sync(self)
         if self.with_targets:
             year = self.year or Organisation.get().local_date().year
             loading.sync_targets(self, year)

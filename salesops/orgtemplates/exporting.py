@@ -16,6 +16,7 @@ from salesops.crm.models import PoolRule
 from salesops.customization.models import CustomField, Layout, Picklist, ValidationRule
 from salesops.objects.models import CustomObject
 from salesops.org.models import Organisation
+from salesops.orgtemplates import dashboards
 from salesops.orgtemplates.schema import POOL_NUMBERS
 from salesops.pipeline.models import Pipeline
 from salesops.users.models import Role
@@ -148,6 +149,7 @@ def configuration() -> dict[str, dict[str, Any]]:
         "pool_rules.yaml": {"pool_rules": rules},
         "reports.yaml": {"reports": saved_reports()},
         "targets.yaml": targets(org.local_date().year),
+        "dashboards.yaml": dashboards.configuration(),
     }
 
 

@@ -25,7 +25,9 @@ A template is a folder (``library/<key>/`` for the shipped ones) holding:
   names roles of the organisation, checked when the template is compared or applied);
 - ``pool_rules.yaml``: ``pool_rules: [{name, reclaim_after_days_without_followup?, ...}]``;
 - ``reports.yaml``, ``targets.yaml`` and ``sample/data.yaml``: saved reports, target
-  metrics with default team targets, and sample records (read by `extras`).
+  metrics with default team targets, and sample records (read by `extras`);
+- ``dashboards.yaml``: ``dashboard: {tiles: [...], charts: [...]}``, the KPI tiles and
+  charts the dashboards show, in order (read by `dashboards`).
 
 Every text a person reads is ``{zh: ..., en: ...}`` (or one plain string for both).
 Nothing is written here: `load` returns a `Template` or raises `TemplateError` listing
@@ -66,6 +68,7 @@ FILES = (
     "pool_rules.yaml",
     "reports.yaml",
     "targets.yaml",
+    "dashboards.yaml",
 )
 #: The sample data set, in the template's ``sample/`` folder (see `extras`).
 SAMPLE = "sample/data.yaml"
@@ -255,6 +258,8 @@ class Template:
     reports: list[Any] = field(default_factory=list)
     targets: Any = None
     sample: Any = None
+    #: the dashboards' layout (`dashboards.DashboardSpec`), None: left as it is
+    dashboard: Any = None
     _specs: dict[str, registry.ObjectSpec] = field(default_factory=dict, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
@@ -271,6 +276,7 @@ class Template:
             "reports": len(self.reports),
             "targets": len(self.targets.targets) if self.targets else 0,
             "sample": self.sample.count() if self.sample else 0,
+            "dashboard": 1 if self.dashboard else 0,
         }
 
     def object_spec(self, key: str) -> registry.ObjectSpec | None:
@@ -579,6 +585,11 @@ def load(folder: Path | str) -> Template:
     )
     template.sample = extras.read_sample(
         _parse(folder / SAMPLE, problems), _Reader(folder / SAMPLE, problems), template
+    )
+    from salesops.orgtemplates import dashboards
+
+    template.dashboard = dashboards.read(
+        data[dashboards.FILE], _Reader(folder / dashboards.FILE, problems)
     )
     if problems:
         raise TemplateError(problems)

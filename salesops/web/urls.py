@@ -22,6 +22,7 @@ from salesops.web.views import (
     recycle,
     reports,
     setup,
+    setup_dashboard,
     setup_layouts,
     setup_objects,
     setup_rules,
@@ -220,6 +221,7 @@ urlpatterns = [
     path("settings/rules/", setup_rules.rule_list, name="settings_rules"),
     path("settings/rules/new/", setup_rules.rule_edit, name="settings_rule_new"),
     path("settings/rules/<int:pk>/", setup_rules.rule_edit, name="settings_rule"),
+    path("settings/dashboard/", setup_dashboard.dashboard_layout, name="settings_dashboard"),
     path("settings/templates/", setup_templates.template_gallery, name="settings_templates"),
     path(
         "settings/templates/<slug:key>/",

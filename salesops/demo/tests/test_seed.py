@@ -33,9 +33,13 @@ from salesops.crm.models import (
     Quote,
     StageHistory,
 )
+from salesops.customization import computed
+from salesops.customization.models import CustomField
 from salesops.demo.bulk import Loader, SeedError
+from salesops.demo.config import DEMO_TEMPLATE
 from salesops.demo.seeding import seed
 from salesops.org.models import ExchangeRate, Holiday, Organisation
+from salesops.orgtemplates import engine, schema
 from salesops.pipeline.models import Stage
 from salesops.users.models import Role, Target, Team, User
 
@@ -107,7 +111,9 @@ def test_the_tiny_data_set_keeps_every_rule_of_the_model():
             )
             assert s.advanced == expected, (deal.id, n)
     assert {d.status for d in Deal.all_objects.all()} == {"open", "won", "lost"}
-    assert set(Deal.all_objects.values_list("pipeline__name", flat=True)) == {"新客户销售", "续约"}
+    assert set(Deal.all_objects.values_list("pipeline__name", flat=True)) == {
+        p.name.zh for p in schema.load(schema.resolve(DEMO_TEMPLATE)).pipelines
+    }
 
     # customers: pool or owned, and their derived fields agree with the rows
     last_fu = dict(
@@ -206,6 +212,40 @@ def test_the_tiny_data_set_keeps_every_rule_of_the_model():
         currency_id="CNY",
     )  # fmt: skip
     assert new.id == 161
+
+
+def test_the_organisation_is_the_demo_template_and_its_data_fit_it():
+    seed(scale="tiny", today=TODAY)
+    template = schema.load(schema.resolve(DEMO_TEMPLATE))
+
+    # `salesops template diff` finds nothing to change
+    assert engine.plan(template) == []
+    out = io.StringIO()
+    call_command("template", "diff", DEMO_TEMPLATE, stdout=out)
+    assert "+ " not in out.getvalue() and "~ " not in out.getvalue()
+
+    # required custom fields have values; stages' required fields are filled on the deals
+    # that entered them; the formulas hold the values the product computes
+    required = CustomField.objects.filter(required=True, active=True)
+    assert required.exists()
+    for f in required:
+        model = {"deal": Deal, "customer": Customer, "contract": Contract}[f.object_type]
+        assert not model.all_objects.exclude(custom__has_key=f.key).exists(), f.key
+    for sh in StageHistory.objects.select_related("stage", "deal"):
+        for key in sh.stage.required_fields:
+            value = getattr(sh.deal, key, None) if key == "amount" else sh.deal.custom.get(key)
+            assert value not in (None, ""), (sh.deal_id, key)
+    assert computed.recompute_object("deal") == 0
+    assert Deal.objects.filter(custom__has_key="arr_per_seat").count() == Deal.objects.count()
+    for deal in Deal.all_objects.all():
+        assert 1 <= deal.custom["contract_term_months"] <= 60  # the template's rule
+    # picklist fields hold the template's options
+    options = {p.key: {o.value for o in p.options} for p in template.picklists}
+    assert set(Customer.all_objects.values_list("industry", flat=True)) <= options["industry"]
+    assert set(Customer.all_objects.values_list("region", flat=True)) <= options["region"]
+    assert set(Lead.all_objects.values_list("source", flat=True)) <= options["lead_source"]
+    lost = set(Deal.all_objects.filter(status="lost").values_list("lost_reason", flat=True))
+    assert lost <= options["lost_reason"]
 
 
 def test_the_same_seed_gives_the_same_rows_and_another_seed_other_rows():

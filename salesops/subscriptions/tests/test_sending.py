@@ -313,3 +313,16 @@ def test_names_in_the_e_mail_are_text_not_markup(cast, week, smtp):
     html = mail.part("text/html")
     assert "<svg" not in html and "&lt;svg onload=" in html
     assert mail.subject.startswith('<svg onload="alert(1)">')  # a subject is plain text
+
+
+def test_the_mail_holds_the_tiles_of_the_dashboard_layout_in_its_order(cast, week, smtp):
+    from salesops.analytics.admin_services import save_dashboard_layout
+
+    save_dashboard_layout(by=cast.admin, tiles=["won_deals", "bookings"], charts=[])
+    subscribe(cast.manager, [cast.manager])
+    assert sending.send_due(now=MONDAY_8 + dt.timedelta(minutes=5)) == 1
+
+    [mail] = smtp.received
+    rows = mail.workbook_rows()
+    assert [r[0] for r in rows[1:]] == ["Won deals", "Bookings"]
+    assert "Win rate" not in mail.part("text/html")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from salesops.activities.models import FollowUp
 from salesops.analytics import engine, rolled
 from salesops.analytics import kpis as k
+from salesops.analytics.dashboard import CHARTS, layout
 from salesops.analytics.periods import Period, add_months
 from salesops.org.calendar import org_working_days
 from salesops.pipeline.models import Stage
@@ -86,7 +88,7 @@ def trend(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, Any
     labels = [str(m) for m in months]
     return {
         "type": "bars",
-        "title": _("Bookings and collections by month"),
+        "title": str(CHARTS["trend"]),
         "money": True,
         "labels": labels,
         "series": [
@@ -126,7 +128,7 @@ def funnel(ctx: engine.KpiContext, scope: Scope, values: dict[str, Any]) -> dict
     rates = values.get("stage_conversion") or {}
     return {
         "type": "hbars",
-        "title": _("Funnel: stage conversion"),
+        "title": str(CHARTS["funnel"]),
         "percent": True,
         "labels": [stage_name(s, several) for s in stages],
         "series": [
@@ -174,7 +176,7 @@ def win_rate(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, 
         )
     return {
         "type": "line",
-        "title": _("Win rate by month"),
+        "title": str(CHARTS["win_rate"]),
         "percent": True,
         "labels": [str(m) for m in months],
         "series": [{"name": _("Win rate"), "points": points}],
@@ -196,7 +198,7 @@ def cycle(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, Any
         points.append({"value": n, "url": drill_url(scope, period, "won", **extra)})
     return {
         "type": "bars",
-        "title": _("Sales cycle (days from created to won)"),
+        "title": str(CHARTS["cycle"]),
         "labels": labels,
         "series": [{"name": _("Won deals"), "points": points}],
     }
@@ -214,7 +216,7 @@ def leaderboard(scope: Scope, period: Period, values: dict[str, Any]) -> dict[st
     rows.reverse()  # ECharts draws horizontal bars bottom-up
     return {
         "type": "hbars",
-        "title": _("Leaderboard: bookings by rep"),
+        "title": str(CHARTS["leaderboard"]),
         "money": True,
         "labels": [names.get(int(key), key) for key, _v in rows],
         "series": [
@@ -262,7 +264,7 @@ def gauges(scope: Scope, period: Period, values: dict[str, Any]) -> dict[str, An
                     items.append((name, rate, drill_url(rep, period, "won")))
     return {
         "type": "gauges",
-        "title": _("Target attainment"),
+        "title": str(CHARTS["gauges"]),
         "empty": _("No target is set for exactly this period."),
         "items": [{"name": n, "value": v, "url": u} for n, v, u in items[:6]],
     }
@@ -287,7 +289,7 @@ def pipeline_by_stage(ctx: engine.KpiContext, scope: Scope) -> dict[str, Any]:
     several = len({s.pipeline_id for s in stages}) > 1
     return {
         "type": "bars",
-        "title": _("Open pipeline by stage"),
+        "title": str(CHARTS["pipeline_stage"]),
         "money": True,
         "labels": [stage_name(s, several) for s in stages],
         "series": [
@@ -320,7 +322,7 @@ def pipeline_by_month(ctx: engine.KpiContext, scope: Scope, period: Period) -> d
             sums[month_key(day)] += Decimal(s) * ctx.rates.latest(code, today)
     return {
         "type": "bars",
-        "title": _("Open pipeline by expected-close month"),
+        "title": str(CHARTS["pipeline_month"]),
         "money": True,
         "labels": [str(m) for m in months],
         "series": [
@@ -385,7 +387,7 @@ def heatmap(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, A
             cells.append({"x": x, "y": y, "value": value, "url": url})
     return {
         "type": "heatmap",
-        "title": _("Touchpoints per rep per day"),
+        "title": str(CHARTS["heatmap"]),
         "xlabels": labels,
         "ylabels": [names.get(r, str(r)) for r in reps],
         "cells": cells,
@@ -402,16 +404,20 @@ def chart_data(request: HttpRequest) -> JsonResponse:
     except ValidationError as e:
         return JsonResponse({"error": " ".join(e.messages)}, status=400)
     ctx = engine.KpiContext(viewer=viewer, period=period, filters=scope.filters())
-    values, _errors = engine.compute(ctx, ["stage_conversion", "rep_performance", "attainment"])
-    charts = {
-        "trend": trend(ctx, scope, period),
-        "funnel": funnel(ctx, scope, values),
-        "win_rate": win_rate(ctx, scope, period),
-        "cycle": cycle(ctx, scope, period),
-        "leaderboard": leaderboard(scope, period, values),
-        "gauges": gauges(scope, period, values),
-        "pipeline_stage": pipeline_by_stage(ctx, scope),
-        "pipeline_month": pipeline_by_month(ctx, scope, period),
-        "heatmap": heatmap(ctx, scope, period),
+    shown = layout().charts
+    needs = {"funnel": "stage_conversion", "leaderboard": "rep_performance", "gauges": "attainment"}
+    values, _errors = engine.compute(ctx, [needs[c] for c in shown if c in needs])
+    make: dict[str, Callable[[], dict[str, Any]]] = {
+        "trend": lambda: trend(ctx, scope, period),
+        "funnel": lambda: funnel(ctx, scope, values),
+        "win_rate": lambda: win_rate(ctx, scope, period),
+        "cycle": lambda: cycle(ctx, scope, period),
+        "leaderboard": lambda: leaderboard(scope, period, values),
+        "gauges": lambda: gauges(scope, period, values),
+        "pipeline_stage": lambda: pipeline_by_stage(ctx, scope),
+        "pipeline_month": lambda: pipeline_by_month(ctx, scope, period),
+        "heatmap": lambda: heatmap(ctx, scope, period),
     }
+    # only the charts of the organisation's layout, in its order
+    charts = {name: make[name]() for name in shown}
     return JsonResponse({"currency": org.base_currency_id, "charts": charts})

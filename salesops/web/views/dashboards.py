@@ -184,6 +184,7 @@ def dashboard_page(request: HttpRequest, scope: Scope) -> HttpResponse:
         text="" if chosen else text,
         currency=org.base_currency_id,
         tiles=tiles(viewer, scope, period, org.base_currency_id),
+        charts=dashboard.layout().charts,
         data_url=f"{reverse('dashboard_data')}?{urlencode(params)}",
     )
     return render(request, "web/dashboards/dashboard.html", context)

@@ -38,6 +38,7 @@ SECTIONS = {
     "reports": L("Saved reports"),
     "targets": L("Default targets"),
     "sample": L("Sample records"),
+    "dashboard": L("Dashboard layout"),
 }
 ACTIONS = {
     "create": L("Create"),
