@@ -170,3 +170,17 @@ def set_preferences(*, user: Any, values: dict[str, tuple[bool, str]]) -> None:
         Preference.objects.update_or_create(
             user_id=user.pk, kind=kind, defaults={"in_app": bool(in_app), "email": email}
         )
+
+
+ASSIGNED = "assigned"
+
+
+def assigned(*, obj: Any, to: Any, by: Any) -> None:
+    """Tell `to` that `by` handed them `obj` (a hand-over, or a record created for
+    them); nothing when people give records to themselves. Call it in the hand-over's
+    transaction, after the record's version was raised: the key is the record's version,
+    so each hand-over is one notice."""
+    if to is None or by is None or to.pk == getattr(by, "pk", None):
+        return
+    object_type = registry.type_of(obj) or obj._meta.label_lower
+    notify(to, ASSIGNED, obj, key=f"assigned:{object_type}:{obj.pk}:v{obj.version}", by=str(by))

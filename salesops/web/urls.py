@@ -13,6 +13,7 @@ from salesops.web.views import (
     dashboards,
     home,
     lists,
+    notifications,
     objects,
     pages,
     quotes,
@@ -130,6 +131,21 @@ urlpatterns = [
         "subscriptions/<int:pk>/delete/",
         subscriptions.subscription_delete,
         name="subscription_delete",
+    ),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notifications_read_all",
+    ),
+    path(
+        "notifications/settings/",
+        notifications.notification_settings,
+        name="notification_settings",
+    ),
+    path("notifications/<int:pk>/", notifications.notification_open, name="notification_open"),
+    path(
+        "notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"
     ),
     path("targets/", targets.targets, name="targets"),
     path("targets/save/", targets.save, name="targets_save"),
