@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from salesops.automation.models import ScheduleRun
-from salesops.automation.tasks import reclaim_pool, send_notification_digests, warn_pool
+from salesops.automation.tasks import reclaim_pool, warn_pool
 from salesops.org.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -32,12 +32,10 @@ class Job:
     at: dt.time  # time of day in the organisation's time zone
 
 
-#: Reclaim runs at night so that the morning's warnings already see the new state; the
-#: digest goes out after the warnings, so that it carries them.
+#: Reclaim runs at night so that the morning's warnings already see the new state.
 SCHEDULE: list[Job] = [
     Job("pool.reclaim", reclaim_pool, dt.time(0, 30)),
     Job("pool.warn", warn_pool, dt.time(8, 0)),
-    Job("notifications.digest", send_notification_digests, dt.time(8, 30)),
 ]
 
 
