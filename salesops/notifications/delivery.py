@@ -99,7 +99,9 @@ def _message(recipient: Any, notices: list[Notification], *, digest: bool) -> Em
     )
 
 
-def _deliver(recipient: Any, notices: list[Notification], now: dt.datetime, *, digest: bool) -> bool:
+def _deliver(
+    recipient: Any, notices: list[Notification], now: dt.datetime, *, digest: bool
+) -> bool:
     """Mail claimed `notices` to `recipient`; False if the SMTP server failed (the claim
     then expires and the next round tries again)."""
     if not recipient.email or not recipient.is_active:

@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from salesops.org.admin import (
     AdminOnlyMixin,
     BaseAdmin,
-    BigTableAdmin,
     SoftDeleteAdmin,
 )
 from salesops.users.models import Role, Target, Team, User

@@ -144,9 +144,7 @@ urlpatterns = [
         name="notification_settings",
     ),
     path("notifications/<int:pk>/", notifications.notification_open, name="notification_open"),
-    path(
-        "notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"
-    ),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
     path("targets/", targets.targets, name="targets"),
     path("targets/save/", targets.save, name="targets_save"),
     path("targets/paste/", targets.paste, name="targets_paste"),

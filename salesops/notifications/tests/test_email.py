@@ -50,8 +50,12 @@ def test_the_digest_gathers_each_persons_notices_in_one_mail(cast, smtp):
     wants(cast.rep, "digest")
     wants(cast.manager, "digest")
     for i in range(3):
-        notifications.notify(cast.rep, "assigned", DealFactory(owner=cast.rep, name=f"D{i}"), key=f"k{i}", by="Boss")
-    notifications.notify(cast.manager, "assigned", DealFactory(owner=cast.manager, name="M"), key="m", by="Boss")
+        notifications.notify(
+            cast.rep, "assigned", DealFactory(owner=cast.rep, name=f"D{i}"), key=f"k{i}", by="Boss"
+        )
+    notifications.notify(
+        cast.manager, "assigned", DealFactory(owner=cast.manager, name="M"), key="m", by="Boss"
+    )
     assert delivery.send_immediate() == 0  # digests wait for their time
 
     assert delivery.send_digests() == 2
@@ -127,7 +131,9 @@ def test_a_mail_is_written_in_the_recipients_language(cast, smtp, settings):
 
     PoolRule.objects.create(name="Org", reclaim_after_days_without_followup=30)
     wants(cast.rep, "immediate", kind="pool_reclaimed", language="zh-hans")
-    CustomerFactory(owner=cast.rep, name="甲公司", owned_since=timezone.now() - dt.timedelta(days=60))
+    CustomerFactory(
+        owner=cast.rep, name="甲公司", owned_since=timezone.now() - dt.timedelta(days=60)
+    )
     assert pool.reclaim_customers(now=timezone.now()) == 1
     assert delivery.send_immediate() == 1
     [mail] = smtp.received

@@ -80,9 +80,7 @@ def test_done_deleted_and_unset_reminders_are_not_sent(cast):
 def test_moving_the_reminder_later_reminds_again_at_the_new_time(cast):
     t = task(cast.rep)
     assert reminders.send_due_reminders(now=NOW) == 1
-    task_pages.update_task(
-        task=t, by=cast.rep, data={"remind_at": NOW + dt.timedelta(minutes=20)}
-    )
+    task_pages.update_task(task=t, by=cast.rep, data={"remind_at": NOW + dt.timedelta(minutes=20)})
     assert reminders.send_due_reminders(now=NOW + dt.timedelta(minutes=10)) == 0
     assert reminders.send_due_reminders(now=NOW + dt.timedelta(minutes=21)) == 1
     assert Notification.objects.filter(object_id=t.pk).count() == 2

@@ -31,7 +31,9 @@ def test_the_same_key_sends_one_notice_however_often_it_is_sent(cast):
     assert notifications.notify(cast.rep, "assigned", deal, key="k1", by="Boss") is False
     assert notifications.notify(cast.manager, "assigned", deal, key="k1", by="Boss") is True
     assert Notification.objects.filter(key="k1").count() == 2
-    many = [notifications.outgoing(cast.rep.pk, "assigned", deal, key=f"k{i % 2}") for i in range(6)]
+    many = [
+        notifications.outgoing(cast.rep.pk, "assigned", deal, key=f"k{i % 2}") for i in range(6)
+    ]
     assert notifications.notify_many(many) == 1  # k0 is new once; k1 was there
 
 
@@ -72,7 +74,9 @@ def test_bad_preferences_are_refused_whole_with_a_message(cast):
         notifications.set_preferences(user=cast.rep, values={"nonsense": (True, "")})
     assert not Preference.objects.exists()
     notifications.set_preferences(user=cast.rep, values={"assigned": (False, "digest")})
-    [(kind, in_app, email)] = [p for p in notifications.preferences(cast.rep) if p[0].key == "assigned"]
+    [(_kind, in_app, email)] = [
+        p for p in notifications.preferences(cast.rep) if p[0].key == "assigned"
+    ]
     assert (in_app, email) == (False, "digest")
 
 
@@ -93,16 +97,23 @@ def test_every_hand_over_path_notifies_and_taking_for_oneself_does_not(cast):
     task_pages.assign_task(task=task, to=cast.rep, by=cast.manager)
     activities.create_task(by=cast.manager, owner=cast.rep, title="Call back")
     activities.create_task(by=cast.rep, title="My own")
-    page_services.assign_owner(obj=DealFactory(owner=cast.manager), to=cast.manager, by=cast.manager)
+    page_services.assign_owner(
+        obj=DealFactory(owner=cast.manager), to=cast.manager, by=cast.manager
+    )
     kinds = sorted(Notification.objects.values_list("recipient__username", "object_type"))
     assert kinds == [("rep", "deal"), ("rep", "task"), ("rep", "task")]
 
 
 def test_a_hand_over_that_is_rolled_back_notifies_no_one(cast):
     customer = CustomerFactory(owner=cast.rep_east1)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        services.assign_customer(customer=customer, to=cast.rep, by=cast.manager)
-        raise RuntimeError("the page failed after the service")
+
+    def hand_over_then_fail():
+        with transaction.atomic():
+            services.assign_customer(customer=customer, to=cast.rep, by=cast.manager)
+            raise RuntimeError("the page failed after the service")
+
+    with pytest.raises(RuntimeError):
+        hand_over_then_fail()
     assert not Notification.objects.exists()
 
 

@@ -42,9 +42,9 @@ from salesops.crm.tests.more_factories import (
 )
 from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.lib.cache import forget_all
+from salesops.notifications.models import Notification, Preference
 from salesops.org.admin import AdminOnlyMixin
 from salesops.org.models import Currency, ExchangeRate, Holiday, Organisation
-from salesops.notifications.models import Notification, Preference
 from salesops.users.models import Target
 from salesops.users.tests.factories import RoleFactory, TeamFactory, UserFactory
 

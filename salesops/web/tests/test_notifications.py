@@ -59,7 +59,9 @@ def test_the_bell_costs_one_count_query(client, en):
     client.get("/notifications/settings/")
     with CaptureQueriesContext(connection) as captured:
         client.get("/notifications/settings/")
-    counts = [q["sql"] for q in captured.captured_queries if "notifications_notification" in q["sql"]]
+    counts = [
+        q["sql"] for q in captured.captured_queries if "notifications_notification" in q["sql"]
+    ]
     assert len(counts) == 1 and "COUNT" in counts[0].upper()
 
 
@@ -92,7 +94,7 @@ def test_anothers_notice_is_a_404_for_open_and_mark_read(client, en):
 def test_mark_one_and_mark_all_read(client, en):
     handed(en, en.rep, "One")
     handed(en, en.rep, "Two")
-    one, two = Notification.objects.filter(recipient=en.rep).order_by("id")
+    one, _two = Notification.objects.filter(recipient=en.rep).order_by("id")
     signed_in(client, en.rep)
     response = client.post(f"/notifications/{one.pk}/read/", {"next": "/notifications/"})
     assert response.status_code == 302
@@ -121,7 +123,9 @@ def test_a_record_i_can_no_longer_see_is_neither_named_nor_linked(client, en):
 
 
 def test_a_deleted_record_is_no_longer_linked(client, en):
-    task = TaskFactory(owner=en.rep, title="Gone task", remind_at=timezone.now() - dt.timedelta(minutes=1))
+    task = TaskFactory(
+        owner=en.rep, title="Gone task", remind_at=timezone.now() - dt.timedelta(minutes=1)
+    )
     reminders.send_due_reminders()
     task.soft_delete()
     html = signed_in(client, en.rep).get("/notifications/").content.decode()
@@ -144,7 +148,11 @@ def test_preferences_are_saved_from_the_settings_page(client, en):
     signed_in(client, en.rep)
     html = client.get("/notifications/settings/").content.decode()
     assert "Task reminders" in html and "Daily digest e-mail" in html
-    form = {"in_app:task_reminder": "on", "email:task_reminder": "digest", "email:assigned": "immediate"}
+    form = {
+        "in_app:task_reminder": "on",
+        "email:task_reminder": "digest",
+        "email:assigned": "immediate",
+    }
     response = client.post("/notifications/settings/", form)
     assert response.status_code == 302
     prefs = {p.kind: (p.in_app, p.email) for p in Preference.objects.filter(user=en.rep)}
@@ -174,7 +182,9 @@ def test_the_centre_reads_in_zh_hans(client, cast, settings):
     from salesops.crm.models import PoolRule
 
     PoolRule.objects.create(name="Org", reclaim_after_days_without_followup=30)
-    CustomerFactory(owner=cast.rep, name="甲公司", owned_since=timezone.now() - dt.timedelta(days=60))
+    CustomerFactory(
+        owner=cast.rep, name="甲公司", owned_since=timezone.now() - dt.timedelta(days=60)
+    )
     pool.reclaim_customers(now=timezone.now())
     assert cast.rep.language == "zh-hans"
     html = signed_in(client, cast.rep).get("/notifications/").content.decode()

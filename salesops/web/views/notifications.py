@@ -35,7 +35,9 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     if before.isdigit():
         cursor = qs.filter(pk=int(before)).values_list("created_at", "id").first()
         if cursor is not None:
-            qs = qs.filter(created_at__lte=cursor[0]).exclude(created_at=cursor[0], id__gte=cursor[1])
+            qs = qs.filter(created_at__lte=cursor[0]).exclude(
+                created_at=cursor[0], id__gte=cursor[1]
+            )
     page = list(qs.order_by("-created_at", "-id")[: PAGE + 1])
     more = page[PAGE].pk if len(page) > PAGE else None
     page = page[:PAGE]
