@@ -37,7 +37,7 @@ def _messages(notice: kinds.Notice) -> tuple[str, str]:
     if not due or (reader is not None and "due_at" in policy.hidden_keys(reader, "task")):
         return title, ""
     moment = timezone.localtime(dt.datetime.fromisoformat(due), Organisation.get().tz)
-    return title, _("Due %(when)s.") % {"when": formats.date_format(moment, "DATETIME_FORMAT")}
+    return title, _("Due: %(when)s") % {"when": formats.date_format(moment, "DATETIME_FORMAT")}
 
 
 def register_kinds() -> None:

@@ -62,7 +62,7 @@ def show(reader: Any, notices: Iterable[Notification]) -> list[Shown]:
     out = []
     for n in notices:
         ref = (n.object_type, n.object_id) if n.object_id is not None else None
-        name = names.get(ref) if ref is not None else None  # type: ignore[arg-type]
+        name = names.get(ref) if ref is not None else None
         kind = kinds.get(n.kind)
         title, body = kind.messages(kinds.Notice(params=n.params, name=name, reader=reader))
         url = _url(n.object_type, n.object_id) if name is not None and n.object_id else ""

@@ -42,7 +42,7 @@ def test_a_due_reminder_is_sent_once_however_often_the_round_runs(cast):
     assert reminders.send_due_reminders(now=NOW + dt.timedelta(minutes=5)) == 0
     note = Notification.objects.get()
     assert (note.recipient, note.kind, note.object_id) == (cast.rep, "task_reminder", t.pk)
-    assert as_recipient(note).startswith("Reminder: task “Call Acme” Due ")
+    assert as_recipient(note).startswith("Reminder: task “Call Acme” Due: ")
     t.refresh_from_db()
     assert t.reminded_at == NOW
     assert reminders.send_due_reminders(now=NOW + dt.timedelta(minutes=30)) == 1
