@@ -24,6 +24,8 @@ class Shown:
     kind_label: Any
     #: The record page; "" when there is no record or the reader may not see it.
     url: str
+    #: (object type, id) of the record while the reader may see it, else None.
+    record: tuple[str, int] | None = None
 
     @property
     def unread(self) -> bool:
@@ -66,7 +68,16 @@ def show(reader: Any, notices: Iterable[Notification]) -> list[Shown]:
         kind = kinds.get(n.kind)
         title, body = kind.messages(kinds.Notice(params=n.params, name=name, reader=reader))
         url = _url(n.object_type, n.object_id) if name is not None and n.object_id else ""
-        out.append(Shown(notice=n, title=title, body=body, kind_label=kind.label, url=url))
+        out.append(
+            Shown(
+                notice=n,
+                title=title,
+                body=body,
+                kind_label=kind.label,
+                url=url,
+                record=ref if name is not None else None,
+            )
+        )
     return out
 
 

@@ -123,6 +123,25 @@ def unread_count(user: Any) -> int:
     return Notification.objects.for_user(user).unread().count()
 
 
+def page_of(
+    user: Any, *, before: int | None = None, unread_only: bool = False, size: int = 30
+) -> tuple[list[Notification], int | None]:
+    """One page of `user`'s in-app notices, newest first, and the cursor of the next
+    (the id to pass as `before`; None on the last page). Keyset on (created_at, id)."""
+    qs = Notification.objects.for_user(user)
+    if unread_only:
+        qs = qs.unread()
+    if before is not None:
+        cursor = qs.filter(pk=before).values_list("created_at", "id").first()
+        if cursor is None:
+            return [], None  # not theirs, or gone: nothing after it
+        qs = qs.filter(created_at__lte=cursor[0]).exclude(created_at=cursor[0], id__gte=cursor[1])
+    rows = list(qs.order_by("-created_at", "-id")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, rows[-1].pk if more else None
+
+
 def mark_read(*, user: Any, notification_id: int) -> Notification:
     """Mark one of `user`'s notices read. Another person's notice does not exist for
     them (NotVisible: the pages answer 404)."""

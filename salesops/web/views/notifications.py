@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from salesops.lib.services import NotVisible
 from salesops.notifications import render as notices
 from salesops.notifications import services
-from salesops.notifications.models import Email, Notification
+from salesops.notifications.models import Email
 from salesops.web.auth import me
 
 PAGE = 30
@@ -27,27 +27,21 @@ PAGE = 30
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     """?before=<id>: the page after that notice (keyset on created_at, id)."""
-    qs = Notification.objects.for_user(me(request))
     unread_only = request.GET.get("unread") == "1"
-    if unread_only:
-        qs = qs.unread()
     before = request.GET.get("before", "")
-    if before.isdigit():
-        cursor = qs.filter(pk=int(before)).values_list("created_at", "id").first()
-        if cursor is not None:
-            qs = qs.filter(created_at__lte=cursor[0]).exclude(
-                created_at=cursor[0], id__gte=cursor[1]
-            )
-    page = list(qs.order_by("-created_at", "-id")[: PAGE + 1])
-    more = page[PAGE].pk if len(page) > PAGE else None
-    page = page[:PAGE]
+    page, next_before = services.page_of(
+        me(request),
+        before=int(before) if before.isdigit() else None,
+        unread_only=unread_only,
+        size=PAGE,
+    )
     return render(
         request,
         "web/notifications.html",
         {
             "title": _("Notifications"),
             "rows": notices.show(me(request), page),
-            "next_before": page[-1].pk if more else None,
+            "next_before": next_before,
             "unread_only": unread_only,
         },
     )
