@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from salesops.api.framework import READ_ERRORS, WRITE_ERRORS
+from salesops.api.framework import READ_ERRORS, WRITE_ERRORS, json_response
 from salesops.notifications import render, services
 
 router = Router()
@@ -69,15 +69,17 @@ def _out(shown: render.Shown) -> dict[str, Any]:
     operation_id="notifications_list",
     summary="Your notifications, newest first",
 )
-def notification_list(request: HttpRequest, params: Query[NoticeParams]) -> Any:
+def notification_list(request: HttpRequest, params: Query[NoticeParams]) -> HttpResponse:
     rows, next_before = services.page_of(
         request.user, before=params.before, unread_only=params.unread, size=params.limit
     )
-    return {
-        "unread": services.unread_count(request.user),
-        "items": [_out(s) for s in render.show(request.user, rows)],
-        "next_before": next_before,
-    }
+    return json_response(
+        {
+            "unread": services.unread_count(request.user),
+            "items": [_out(s) for s in render.show(request.user, rows)],
+            "next_before": next_before,
+        }
+    )
 
 
 @router.post(
@@ -87,9 +89,9 @@ def notification_list(request: HttpRequest, params: Query[NoticeParams]) -> Any:
     operation_id="notifications_read",
     summary="Mark one of your notifications read",
 )
-def notification_read(request: HttpRequest, id: int) -> Any:
+def notification_read(request: HttpRequest, id: int) -> HttpResponse:
     notice = services.mark_read(user=request.user, notification_id=id)
-    return _out(render.show(request.user, [notice])[0])
+    return json_response(_out(render.show(request.user, [notice])[0]))
 
 
 @router.post(
@@ -99,5 +101,5 @@ def notification_read(request: HttpRequest, id: int) -> Any:
     operation_id="notifications_read_all",
     summary="Mark all your notifications read",
 )
-def notification_read_all(request: HttpRequest) -> Any:
-    return {"marked": services.mark_all_read(user=request.user)}
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    return json_response({"marked": services.mark_all_read(user=request.user)})

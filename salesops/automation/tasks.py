@@ -39,10 +39,12 @@ def send_notification_emails() -> int:
 def send_notification_digests() -> int:
     """E-mail each person's daily digest of notices; how many digests went out."""
     sent = delivery.send_digests(now=timezone.now())
-    if delivery.waiting(email=Email.DIGEST, now=timezone.now()).exists():
+    if delivery.unsent(email=Email.DIGEST).exists():
         # Some are left (a digest is capped, or the SMTP server failed): try again once
-        # the claims have expired, not only tomorrow.
-        send_notification_digests.using(run_after=timezone.now() + delivery.STALE_CLAIM).enqueue()
+        # the claims have expired, not only tomorrow (each try counts an attempt, so
+        # this stops after delivery.MAX_ATTEMPTS).
+        retry_at = timezone.now() + delivery.STALE_CLAIM + dt.timedelta(minutes=1)
+        send_notification_digests.using(run_after=retry_at).enqueue()
     return sent
 
 

@@ -46,6 +46,14 @@ def waiting(*, email: str, now: dt.datetime) -> QuerySet[Notification]:
     ).filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - STALE_CLAIM))
 
 
+def unsent(*, email: str) -> QuerySet[Notification]:
+    """Notices still to mail in the `email` manner that will be tried again (claimed or
+    not)."""
+    return Notification.objects.filter(
+        email=email, emailed_at__isnull=True, email_attempts__lt=MAX_ATTEMPTS
+    )
+
+
 def _claim(notices: Iterable[Notification], now: dt.datetime) -> list[Notification]:
     taken = []
     for n in notices:

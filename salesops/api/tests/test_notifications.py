@@ -81,3 +81,11 @@ def test_a_read_only_token_lists_but_cannot_mark_read(cast, as_user):
     api = as_user(cast.rep, scope="read")
     assert api.get("/notifications").status_code == 200
     assert api.post("/notifications/read-all").status_code == 403
+
+
+def test_marking_read_repeats_safely_with_an_idempotency_key(cast, as_user):
+    notifications.notify(cast.rep, "assigned", DealFactory(owner=cast.rep), key="k", by="B")
+    api = as_user(cast.rep)
+    first = api.post("/notifications/read-all", **{"Idempotency-Key": "read-1"})
+    again = api.post("/notifications/read-all", **{"Idempotency-Key": "read-1"})
+    assert first.json() == again.json() == {"marked": 1}
