@@ -139,3 +139,15 @@ def test_a_mail_is_written_in_the_recipients_language(cast, smtp, settings):
     [mail] = smtp.received
     assert "甲公司" in mail.subject and "公海" in mail.subject
     assert "Hello" not in mail.part("text/plain")
+
+
+def test_a_digest_that_fails_is_tried_again_soon_not_only_tomorrow(cast, smtp_down):
+    from django_tasks_db.models import DBTaskResult
+
+    wants(cast.rep, "digest")
+    notifications.notify(cast.rep, "assigned", DealFactory(owner=cast.rep), key="k", by="Boss")
+    assert send_notification_digests.call() == 0
+    [retry] = DBTaskResult.objects.filter(task_path=send_notification_digests.module_path)
+    assert retry.run_after > timezone.now() + delivery.STALE_CLAIM
+    note = Notification.objects.get()
+    assert (note.emailed_at, note.email_attempts) == (None, 1)
