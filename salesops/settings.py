@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "salesops.audit",
     "salesops.users",
     "salesops.customization",
+    "salesops.notifications",
     "salesops.pipeline",
     "salesops.crm",
     "salesops.activities",

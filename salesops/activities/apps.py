@@ -8,6 +8,7 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Follow-ups and tasks")
 
     def ready(self) -> None:
-        from salesops.activities import metadata
+        from salesops.activities import metadata, reminders
 
         metadata.register()
+        reminders.register_kinds()

@@ -15,6 +15,7 @@ from salesops.crm.services import writable
 from salesops.customization import policy
 from salesops.lib.services import NotVisible, ensure_can
 from salesops.lib.updates import apply, check_fields, check_version
+from salesops.notifications import services as notifications
 from salesops.users.models import User
 
 
@@ -56,7 +57,10 @@ def update_task(
     policy.refuse_hidden_writes(by, "task", set(data))
     check_fields(data, writable(by, "task"))
     shot = audit.snapshot(task, data, custom=custom is not None)
+    reminder = task.remind_at
     apply(task, data)
+    if task.remind_at != reminder:
+        task.reminded_at = None  # a new reminder time is reminded again
     if custom is not None:
         task.custom = clean_custom_values(object_type="task", values=custom, existing=task.custom)
     if task.remind_at and task.due_at and task.remind_at > task.due_at:
@@ -79,4 +83,5 @@ def assign_task(*, task: Task, to: User, by: User) -> Task:
         task.version += 1
         task.save(update_fields=["owner", "version", "updated_at"])
         audit.record(by=by, obj=task, action=audit.Action.OWNER_CHANGED, changes=shot.changes(task))
+        notifications.assigned(obj=task, to=to, by=by)
     return task

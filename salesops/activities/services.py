@@ -17,6 +17,7 @@ from salesops.crm.models import Contact, Customer, Deal, Lead
 from salesops.customization import computed, policy
 from salesops.customization.services import clean_custom_values
 from salesops.lib.services import ensure_can, ensure_right
+from salesops.notifications import services as notifications
 from salesops.users.models import User
 
 #: A follow-up may be logged this far ahead of the server clock (clock skew), no more.
@@ -157,6 +158,7 @@ def create_task(
     task.full_clean(validate_unique=False, validate_constraints=False)
     task.save()
     audit.record(by=by, obj=task, action=audit.Action.CREATED)
+    notifications.assigned(obj=task, to=owner, by=by)
     return task
 
 

@@ -10,7 +10,9 @@
   marked FAILED once WORKER_MAX_ATTEMPTS attempts were lost. The change is a conditional
   UPDATE on (id, RUNNING, started_at), so two workers recovering at once, or the task
   being claimed again in between, cannot double it.
-* **Schedule.** The housekeeping thread also enqueues the daily jobs that are due.
+* **Schedule.** The housekeeping thread also enqueues the daily jobs that are due,
+  sends the task reminders that are due and wakes the notice mailer
+  (`tasks.notices_round`).
 
 Runs on start (before the first claim) and then from the thread; the `salesops worker`
 command is the entry point.
@@ -34,6 +36,7 @@ from django_tasks_db.models import DBTaskResult
 
 from salesops.automation.models import TaskAttempts, WorkerHeartbeat
 from salesops.automation.schedule import enqueue_due_jobs
+from salesops.automation.tasks import notices_round
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +153,7 @@ def housekeeping(worker_id: str, *, schedule: bool = True, recover: bool = True)
         steps.append(("recovery", recover_stale_tasks))
     if schedule:
         steps.append(("schedule", enqueue_due_jobs))
+        steps.append(("notices", notices_round))
     for name, step in steps:
         try:
             step()

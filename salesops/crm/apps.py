@@ -8,6 +8,7 @@ class CrmConfig(AppConfig):
     verbose_name = _("Customers and deals")
 
     def ready(self) -> None:
-        from salesops.crm import metadata
+        from salesops.crm import metadata, notices
 
         metadata.register()
+        notices.register_kinds()

@@ -26,6 +26,7 @@ from salesops.crm.services import _check_owner, _lock, assign_customer
 from salesops.customization import computed
 from salesops.lib.services import ensure_can
 from salesops.lib.updates import apply, check_fields
+from salesops.notifications import services as notifications
 from salesops.users.models import User
 
 #: Records whose owner may be changed directly (customers go through the pool rules,
@@ -54,6 +55,7 @@ def assign_owner(*, obj: Any, to: User, by: User) -> Any:
         for child in (PaymentPlan, Payment):
             child.objects.filter(contract=obj).update(owner=to, version=F("version") + 1)
             computed.refresh(child, child.all_objects.filter(contract=obj))
+    notifications.assigned(obj=obj, to=to, by=by)
     return obj
 
 

@@ -24,15 +24,15 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
-from django.utils import formats, timezone, translation
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils import timezone, translation
 
 from salesops.audit import services as audit
+from salesops.crm import notices
 from salesops.crm.models import Customer, PoolEvent, PoolRule
 from salesops.customization import computed
+from salesops.notifications import services as notifications
 from salesops.org.models import Organisation
-from salesops.users.models import Notification, Team, User
+from salesops.users.models import Team, User
 
 logger = logging.getLogger(__name__)
 
@@ -251,18 +251,17 @@ def _pages(q: Q) -> Iterator[list[Customer]]:
 # -- messages ----------------------------------------------------------------------------
 
 
-def _reason(customer: Customer, rule: PoolRule, tz: dt.tzinfo) -> str:
-    """Why the customer returns, in the active language."""
+def _why(customer: Customer, rule: PoolRule, tz: dt.tzinfo) -> tuple[str, int]:
+    """Why the customer returns: (notices.BY_FOLLOWUP or BY_WON, the rule's days)."""
     by_followup, by_won = _due_dates(customer, rule, tz)
     if by_followup is not None and (by_won is None or by_followup <= by_won):
-        n = rule.reclaim_after_days_without_followup or 0
-        return ngettext("no follow-up for %(days)d day", "no follow-up for %(days)d days", n) % {
-            "days": n
-        }
-    m = rule.reclaim_after_days_without_won_deal or 0
-    return ngettext("no deal won for %(days)d day", "no deal won for %(days)d days", m) % {
-        "days": m
-    }
+        return notices.BY_FOLLOWUP, rule.reclaim_after_days_without_followup or 0
+    return notices.BY_WON, rule.reclaim_after_days_without_won_deal or 0
+
+
+def _reason(customer: Customer, rule: PoolRule, tz: dt.tzinfo) -> str:
+    """Why the customer returns, in the active language."""
+    return notices.reason_text(*_why(customer, rule, tz))
 
 
 def _users(ids: set[int | None]) -> dict[int | None, User]:
@@ -317,15 +316,20 @@ def _record_reclaims(customers: list[Customer], rule: PoolRule, org: Organisatio
                 reason=reason[:200],
             )
         )
-        owner = owners.get(owner_id)
-        with translation.override(owner.language if owner else org.locale):
-            message = _("Customer “%(name)s” has returned to the public pool: %(reason)s.") % {
-                "name": customer.name,
-                "reason": _reason(customer, rule, tz),
-            }
-        notes.append(Notification(recipient_id=owner_id, kind="pool_reclaimed", message=message))
+        why, days = _why(customer, rule, tz)
+        owned = _owned_since(customer).isoformat()
+        notes.append(
+            notifications.outgoing(
+                owner_id,
+                notices.POOL_RECLAIMED,
+                customer,
+                key=f"pool-reclaimed:{customer.pk}:{owned}",
+                reason=why,
+                days=days,
+            )
+        )
     PoolEvent.objects.bulk_create(events)
-    Notification.objects.bulk_create(notes)
+    notifications.notify_many(notes)
     audit.record_many(
         by=None,
         objs=customers,
@@ -378,21 +382,6 @@ def warning_key(customer_id: int, due: dt.date) -> str:
     return f"pool-warning:{customer_id}:{due.isoformat()}"
 
 
-def _warning_message(
-    customer: Customer, rule: PoolRule, due: dt.date, today: dt.date, tz: dt.tzinfo
-) -> str:
-    days = (due - today).days
-    text = ngettext(
-        "Customer “%(name)s” returns to the public pool on %(date)s, in %(days)d day.",
-        "Customer “%(name)s” returns to the public pool on %(date)s, in %(days)d days.",
-        days,
-    ) % {"name": customer.name, "date": formats.date_format(due), "days": days}
-    by_followup, _by_won = _due_dates(customer, rule, tz)
-    if by_followup == due:
-        return text + " " + _("Log a follow-up to keep it.")
-    return text + " " + _("It has had no won deal for too long; talk to your manager to keep it.")
-
-
 def warn_customers(*, now: dt.datetime) -> int:
     """Tell owners which of their customers return to the pool within the rule's warning
     days: one notification per customer and due date, however often this runs (the
@@ -403,33 +392,24 @@ def warn_customers(*, now: dt.datetime) -> int:
     created = 0
     for rule, q in _warning_filters(today, tz):
         for page in _pages(q):
-            users = _users({c.owner_id for c in page})
             notes = []
             for customer in page:
                 due = reclaim_due_on(customer=customer, rule=rule, tz=tz)
-                owner = users.get(customer.owner_id)
-                if due is None or owner is None:
+                if due is None or customer.owner_id is None:
                     continue
-                with translation.override(owner.language):
-                    message = _warning_message(customer, rule, due, today, tz)
+                why, _days = _why(customer, rule, tz)
                 notes.append(
-                    Notification(
-                        recipient_id=owner.pk,
-                        kind="pool_warning",
-                        message=message,
-                        dedupe_key=warning_key(customer.pk, due),
+                    notifications.outgoing(
+                        customer.owner_id,
+                        notices.POOL_WARNING,
+                        customer,
+                        key=warning_key(customer.pk, due),
+                        due=due.isoformat(),
+                        days=(due - today).days,
+                        reason=why,
                     )
                 )
-            sent = set(
-                Notification.objects.filter(
-                    recipient_id__in=list(users), dedupe_key__in=[n.dedupe_key for n in notes]
-                ).values_list("recipient_id", "dedupe_key")
-            )
-            fresh = [n for n in notes if (n.recipient_id, n.dedupe_key) not in sent]
-            # A concurrent run may insert the same keys in between: the unique constraint
-            # turns those into no-ops.
-            Notification.objects.bulk_create(fresh, ignore_conflicts=True)
-            created += len(fresh)
+            created += notifications.notify_many(notes)
     return created
 
 

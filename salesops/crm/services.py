@@ -39,6 +39,7 @@ from salesops.customization import computed, policy, registry, rules
 from salesops.customization.services import check_picklist_value, clean_custom_values
 from salesops.lib.money import money
 from salesops.lib.services import ensure_can, ensure_right
+from salesops.notifications import services as notifications
 from salesops.org.models import Currency, Organisation
 from salesops.pipeline import requirements
 from salesops.pipeline.models import ForecastCategory, Pipeline, Stage
@@ -434,6 +435,7 @@ def assign_customer(*, customer: Customer, to: User, by: User) -> Customer:
     moved = _move_customer(customer, to=to, now=timezone.now())
     PoolEvent.objects.create(customer=customer, user=to, kind=PoolEvent.Kind.ASSIGNED)
     audit.record(by=by, obj=customer, action=audit.Action.OWNER_CHANGED, changes=moved)
+    notifications.assigned(obj=customer, to=to, by=by)
     return customer
 
 

@@ -54,6 +54,7 @@ APPS = (
     "audit",
     "users",
     "customization",
+    "notifications",
     "pipeline",
     "crm",
     "activities",

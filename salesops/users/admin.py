@@ -13,10 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from salesops.org.admin import (
     AdminOnlyMixin,
     BaseAdmin,
-    BigTableAdmin,
     SoftDeleteAdmin,
 )
-from salesops.users.models import Notification, Role, Target, Team, User
+from salesops.users.models import Role, Target, Team, User
 
 
 @admin.register(Team)
@@ -102,19 +101,6 @@ class UserAdmin(AdminOnlyMixin, DjangoUserAdmin):
             {"fields": ("display_name", "email", "team", "reports_to", "role", "language")},
         ),
     )
-
-
-@admin.register(Notification)
-class NotificationAdmin(BigTableAdmin):
-    list_display = ("recipient", "kind", "message", "created_at", "read_at")
-    list_select_related = ("recipient",)
-    list_filter = (
-        ("created_at", admin.DateFieldListFilter),
-        ("read_at", admin.EmptyFieldListFilter),
-    )
-    search_fields = ("message", "kind", "recipient__username", "recipient__display_name")
-    autocomplete_fields = ("recipient",)
-    readonly_fields = ("created_at",)
 
 
 @admin.register(Target)

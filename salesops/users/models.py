@@ -294,36 +294,6 @@ class User(AbstractUser):
         self.__dict__.pop("_hidden_keys_cache", None)
 
 
-class Notification(models.Model):
-    """Something a user should know (e.g. a customer about to return to the pool)."""
-
-    recipient = models.ForeignKey(
-        User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
-    )
-    kind = models.CharField(_("kind"), max_length=40)
-    message = models.TextField(_("message"))
-    link = models.CharField(_("link"), max_length=300, blank=True)
-    #: Makes a scheduled notification idempotent: one per (recipient, key).
-    dedupe_key = models.CharField(max_length=200, blank=True, default="")
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["recipient", "dedupe_key"],
-                condition=~Q(dedupe_key=""),
-                name="notification_dedupe",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.message[:60]
-
-
 class Target(SoftDeleteModel):
     """A number to reach: for a person or a team (with sub-teams), a metric, a period."""
 

@@ -13,7 +13,8 @@ import pytest
 from salesops.crm import pool
 from salesops.crm.models import Customer, PoolEvent, PoolRule
 from salesops.crm.tests.factories import CustomerFactory
-from salesops.users.models import Notification
+from salesops.notifications.models import Notification
+from salesops.notifications.render import as_recipient
 from salesops.users.tests.factories import UserFactory
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -197,8 +198,8 @@ def test_reclaim_moves_exactly_the_due_customers_with_history_and_a_notice(cast)
     assert "30" in event.reason
     note = Notification.objects.get(recipient=cast.rep)
     assert note.kind == "pool_reclaimed"
-    assert "Acme Ltd" in note.message
-    assert "public pool" in note.message
+    assert "Acme Ltd" in as_recipient(note)
+    assert "public pool" in as_recipient(note)
 
     fresh.refresh_from_db()
     assert fresh.owner == cast.rep
@@ -280,15 +281,15 @@ def test_an_owner_is_warned_once_per_customer_and_due_date(cast):
     assert pool.warn_customers(now=at(2025, 1, 31)) == 0  # due today: the reclaim's turn
     note = Notification.objects.get()
     assert (note.recipient, note.kind) == (cast.rep, "pool_warning")
-    assert note.dedupe_key == f"pool-warning:{c.pk}:2025-01-31"
-    assert "Globex" in note.message
-    assert "3 days" in note.message
+    assert note.key == f"pool-warning:{c.pk}:2025-01-31"
+    assert "Globex" in as_recipient(note)
+    assert "3 days" in as_recipient(note)
 
     # A follow-up on 29 January moves the date to 28 February: a new warning then.
     Customer.objects.filter(pk=c.pk).update(last_followup_at=at(2025, 1, 29))
     assert pool.warn_customers(now=at(2025, 2, 24)) == 0
     assert pool.warn_customers(now=at(2025, 2, 25)) == 1
-    assert Notification.objects.filter(dedupe_key=f"pool-warning:{c.pk}:2025-02-28").exists()
+    assert Notification.objects.filter(key=f"pool-warning:{c.pk}:2025-02-28").exists()
 
 
 def test_warnings_go_to_each_owner_about_their_own_customers_only(cast):
@@ -297,8 +298,8 @@ def test_warnings_go_to_each_owner_about_their_own_customers_only(cast):
     owned(cast.outsider, since=at(2025, 1, 2), name="Theirs")
     owned(cast.teammate, since=at(2025, 1, 20))  # not yet
     assert pool.warn_customers(now=at(2025, 1, 29)) == 2
-    assert "Mine" in Notification.objects.get(recipient=cast.rep).message
-    assert "Theirs" in Notification.objects.get(recipient=cast.outsider).message
+    assert "Mine" in as_recipient(Notification.objects.get(recipient=cast.rep))
+    assert "Theirs" in as_recipient(Notification.objects.get(recipient=cast.outsider))
     assert not Notification.objects.filter(recipient=cast.teammate).exists()
 
 
@@ -313,7 +314,7 @@ def test_a_new_owner_gets_warnings_in_their_own_language(cast):
     en = UserFactory(team=cast.east, language="en")
     owned(en, since=at(2025, 1, 1), name="Initech")
     assert pool.warn_customers(now=at(2025, 1, 29)) == 1
-    message = Notification.objects.get(recipient=en).message
+    message = as_recipient(Notification.objects.get(recipient=en))
     assert message.startswith("Customer “Initech” returns to the public pool on")
     assert "Log a follow-up to keep it." in message
 
@@ -330,8 +331,8 @@ def test_each_owner_reads_the_notice_in_their_own_language(cast, settings):
     owned(cast.rep, since=at(2024, 12, 1), name="甲公司")
     owned(cast.outsider, since=at(2024, 12, 1), name="Beta Inc")
     assert pool.reclaim_customers(now=at(2025, 2, 1)) == 2
-    zh = Notification.objects.get(recipient=cast.rep).message
-    en = Notification.objects.get(recipient=cast.outsider).message
+    zh = as_recipient(Notification.objects.get(recipient=cast.rep))
+    en = as_recipient(Notification.objects.get(recipient=cast.outsider))
     assert "甲公司" in zh
     assert "公海" in zh
     assert en == "Customer “Beta Inc” has returned to the public pool: no follow-up for 30 days."

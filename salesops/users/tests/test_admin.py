@@ -42,12 +42,21 @@ from salesops.crm.tests.more_factories import (
 )
 from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.lib.cache import forget_all
+from salesops.notifications.models import Notification, Preference
 from salesops.org.admin import AdminOnlyMixin
 from salesops.org.models import Currency, ExchangeRate, Holiday, Organisation
-from salesops.users.models import Notification, Target
+from salesops.users.models import Target
 from salesops.users.tests.factories import RoleFactory, TeamFactory, UserFactory
 
-SALESOPS_APPS = ("org", "users", "customization", "pipeline", "crm", "activities")
+SALESOPS_APPS = (
+    "org",
+    "users",
+    "customization",
+    "notifications",
+    "pipeline",
+    "crm",
+    "activities",
+)
 REGISTRY = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 MAX_QUERIES = 20
 
@@ -91,7 +100,8 @@ def make_rows(cast: Any, n: int = 1) -> dict[type[Model], Model]:
         team,
         RoleFactory.create(),
         rep,
-        Notification.objects.create(recipient=rep, kind="pool", message="Soon in the pool"),
+        Notification.objects.create(recipient=rep, kind="assigned", key=f"test:{n}"),
+        Preference.objects.create(user=rep, kind="assigned", email="digest"),
         Target.objects.create(
             user=rep,
             metric=Target.Metric.BOOKINGS,

@@ -1,0 +1,1 @@
+from salesops.subscriptions.tests.smtp import smtp, smtp_down  # noqa: F401
