@@ -51,6 +51,7 @@ class AuditEntry(models.Model):
         REOPENED = "reopened", pgettext_lazy("audit action", "reopened")
         COMPLETED = "completed", pgettext_lazy("audit action", "completed")
         IMPORTED = "imported", pgettext_lazy("audit action", "imported")
+        MERGED = "merged", pgettext_lazy("audit action", "merged")
 
     at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
     actor = models.ForeignKey(

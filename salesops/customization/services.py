@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from salesops.customization import registry
 from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.lib.cache import TTLCache
+from salesops.lib.dedup import normalise_phone as normalise_phone
 
 _PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 _url = URLValidator(schemes=["http", "https"])
@@ -320,16 +321,6 @@ def _clean_one(field: CustomField, raw: Any) -> Any:
                 )
             return value
     raise ValidationError(_("%(label)s has an unknown type.") % {"label": label})
-
-
-def normalise_phone(raw: str) -> str:
-    """Digits with an optional leading +; spaces, dashes, dots and brackets dropped."""
-    value = raw.strip()
-    plus = value.startswith(("+", "00"))
-    digits = re.sub(r"\D", "", value)
-    if value.startswith("00"):
-        digits = digits[2:]
-    return ("+" if plus else "") + digits
 
 
 def check_picklist_value(key: str, value: str, *, field: str) -> None:

@@ -15,7 +15,13 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from salesops.customization.services import normalise_phone
+from salesops.lib.dedup import EXTENSION as _EXTENSION
+from salesops.lib.dedup import NOT_PHONE, canonical_phone, plausible_length
+from salesops.lib.dedup import SCIENTIFIC as _SCIENTIFIC
+
+# The de-duplication keys are the shared rule's (imported from here by the engine).
+from salesops.lib.dedup import company_key as company_key
+from salesops.lib.dedup import phone_key as phone_key
 
 
 class CellError(ValueError):
@@ -265,9 +271,6 @@ def parse_datetime(value: Any, *, tz: dt.tzinfo, day_first: bool = False) -> dt.
 
 # -- phones, e-mail, yes/no -----------------------------------------------------------------
 
-_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?e\+?\d+$", re.IGNORECASE)
-_EXTENSION = re.compile(r"(?:ext\.?|x|转|分机)\s*(\d{1,6})$", re.IGNORECASE)
-
 
 def parse_phone(value: Any, *, region: str = "CN") -> str:
     """A phone number in international form: `+86` and the number for Chinese mobiles
@@ -294,34 +297,18 @@ def parse_phone(value: Any, *, region: str = "CN") -> str:
     extension = ""
     if m := _EXTENSION.search(text):
         extension, text = m[1], text[: m.start()].strip()
-    if re.search(r"[^\d\s()+\-./]", text):
+    if NOT_PHONE.search(text):
         raise CellError(
             _("“%(value)s” is not a phone number; write it like +86 138 0013 8000.")
             % {"value": raw}
         )
-    number = normalise_phone(text)
-    if not number.startswith("+") and region == "CN":
-        digits = number
-        if len(digits) == 11 and digits.startswith("1"):
-            number = "+86" + digits
-        elif len(digits) == 13 and digits.startswith("861"):
-            number = "+" + digits
-        elif digits.startswith("0") and 10 <= len(digits) <= 12:
-            number = "+86" + digits[1:]
-    if number.startswith("+860"):
-        number = "+86" + number[4:]
-    digits_only = number.lstrip("+")
-    if not 5 <= len(digits_only) <= 20:
+    number = canonical_phone(text, region=region)
+    if not plausible_length(number):
         raise CellError(
             _("“%(value)s” is not a phone number; write it like +86 138 0013 8000.")
             % {"value": raw}
         )
     return number + (f"x{extension}" if extension else "")
-
-
-def phone_key(phone: str) -> str:
-    """What two phone numbers are compared by (the extension does not count)."""
-    return phone.split("x", 1)[0]
 
 
 def parse_email(value: Any) -> str:
@@ -355,16 +342,3 @@ def parse_bool(value: Any) -> bool | None:
     raise CellError(
         _("“%(value)s” is not yes or no; write 是 / 否 or yes / no.") % {"value": value}
     )
-
-
-def company_key(name: str) -> str:
-    """A company name as two rows are compared by: case, width, spaces, punctuation and
-    the usual legal-form suffixes do not count ("ACME Co., Ltd." = "acme")."""
-    text = unicodedata.normalize("NFKC", name).casefold()
-    text = re.sub(r"[\s.,;:'\"()（）【】\[\]&·\-_/]+", "", text)
-    for suffix in ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司", "coltd", "ltd",
-                   "limited", "inc", "llc", "gmbh", "corp", "corporation", "co"):  # fmt: skip
-        if text.endswith(suffix) and len(text) > len(suffix):
-            text = text[: -len(suffix)]
-            break
-    return text
