@@ -90,7 +90,7 @@ def find(
         # parameters.
         return (
             f"SELECT u.k FROM ({' UNION ALL '.join(parts)}) AS u "  # noqa: S608
-            "GROUP BY u.k HAVING COUNT(DISTINCT u.id) > 1",
+            "GROUP BY u.k HAVING COUNT(DISTINCT u.pk) > 1",
             params,
         )
 
