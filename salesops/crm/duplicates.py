@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from salesops.crm.models.customers import KEY_FUNCTIONS
 from salesops.customization import policy
 from salesops.lib.models import Viewer
 
@@ -24,7 +25,7 @@ from salesops.lib.models import Viewer
 BY = {"name": "company", "phone": "phone", "email": "email"}
 BY_LABELS = {"name": _("Name"), "phone": _("Phone"), "email": _("E-mail")}
 #: Rows whose keys are computed per statement when filling missing keys.
-FILL_BATCH = 2000
+FILL_BATCH = 5000
 
 
 @dataclass
@@ -53,18 +54,33 @@ def fill_keys(model: Any) -> int:
     """Compute the keys of rows written without `save()` (bulk loads): NULL keys.
     Returns how many rows were filled."""
     columns = list(model.dedup_sources)
-    fields = sorted({src for src, _k in model.dedup_sources.values()})
+    fields = [src for src, _k in model.dedup_sources.values()]
     missing = Q()
     for col in columns:
         missing |= Q(**{f"{col}__isnull": True})
+    qn = connection.ops.quote_name
+    # Names from the model, quoted; values are parameters.
+    update = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
+        qn(model._meta.db_table),
+        ", ".join(f"{qn(c)} = %s" for c in columns),
+        qn(model._meta.pk.column),
+    )
+    functions = [KEY_FUNCTIONS[kind] for _src, kind in model.dedup_sources.values()]
     filled = 0
     while True:
-        rows = list(model._base_manager.filter(missing).only("pk", *fields)[:FILL_BATCH])
+        rows = list(
+            model._base_manager.filter(missing)
+            .order_by("pk")
+            .values_list("pk", *fields)[:FILL_BATCH]
+        )
         if not rows:
             return filled
-        for row in rows:
-            row.compute_keys()
-        model._base_manager.bulk_update(rows, columns)
+        values = [
+            [fn(value or "") for fn, value in zip(functions, row[1:], strict=True)] + [row[0]]
+            for row in rows
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(update, values)
         filled += len(rows)
 
 
@@ -73,11 +89,16 @@ def find(
 ) -> Page:
     """One page of groups of at least two records `user` may see that share a key."""
     if by not in usable(user, object_type, model):
-        raise ValueError(by)
+        # As for an unknown or hidden field anywhere (`policy.field_for`).
+        raise policy.FieldRefused(
+            _("There is no field “%(key)s” you may use here.") % {"key": by}, code="unknown"
+        )
     fill_keys(model)
     hidden = policy.hidden_keys(user, object_type)
     columns = [col for col, src in sources(model, by) if src not in hidden]
     base = model.objects.visible_to(user).order_by()
+    if base.query.is_empty():
+        return Page(groups=[], after=None, total=0)
 
     def grouped(after: str) -> tuple[str, list[Any]]:
         parts, params = [], []

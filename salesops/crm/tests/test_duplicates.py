@@ -7,6 +7,7 @@ import pytest
 from salesops.crm import duplicates
 from salesops.crm.models import Contact, Customer, Lead
 from salesops.crm.tests.factories import ContactFactory, CustomerFactory, LeadFactory
+from salesops.customization.policy import FieldRefused
 from salesops.imports.engine import _stored_phone
 from salesops.lib import dedup
 from salesops.objects.tests.helpers import hide
@@ -79,7 +80,7 @@ def test_a_hidden_field_is_never_grouped_by(cast):
     CustomerFactory(owner=cast.rep, name="B", phone="13800138000")
     hide(cast.rep.role, "customer", "phone", users=(cast.rep,))
     assert duplicates.usable(cast.rep, "customer", Customer) == ["name", "email"]
-    with pytest.raises(ValueError):
+    with pytest.raises(FieldRefused):
         duplicates.find(cast.rep, "customer", Customer, "phone")
 
 
