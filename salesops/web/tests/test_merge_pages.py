@@ -104,3 +104,28 @@ def test_the_list_offers_merge_for_the_selection(cast, signed_in):
     assert response["Location"] == f"/merge/customer/?ids={a.pk}&ids={b.pk}"
     # The analyst may not change customers: no merge offered.
     assert 'value="merge"' not in signed_in(cast.analyst).get("/customers/").content.decode()
+
+
+def test_the_audit_entry_reads_as_one_merge_with_the_values_changed(cast):
+    from django.utils import translation
+
+    from salesops.crm.merge_services import merge_records
+    from salesops.web.audit_display import describe
+
+    translation.activate("en")
+
+    a = CustomerFactory(owner=cast.rep, name="Acme", phone="")
+    b = CustomerFactory(owner=cast.rep, name="ACME Ltd", phone="13800138000")
+    merge_records(
+        by=cast.rep,
+        object_type="customer",
+        winner_id=a.pk,
+        loser_ids=[b.pk],
+        choices={"phone": b.pk},
+    )
+    lines = describe(AuditEntry.objects.get(action="merged"), cast.admin).lines
+    assert "merged 1 record into this one: ACME Ltd." in lines[0]
+    assert any("phone" in line.lower() and "13800138000" in line for line in lines[1:]), lines
+    hide(cast.manager.role, "customer", "phone", users=(cast.manager,))
+    lines = describe(AuditEntry.objects.get(action="merged"), cast.manager).lines
+    assert not any("13800138000" in line for line in lines)
