@@ -231,7 +231,9 @@ def _move_children(model: Any, winner: Any, losers: list[Any]) -> dict[str, int]
             rows.filter(**{f"{other.attname}__in": held}).delete()
         if fk.one_to_one and child._base_manager.filter(**{fk.name: winner.pk}).exists():
             raise ValidationError(
-                _("Both records have a %(what)s; delete one of them first.")
+                _(
+                    "Two of these records each have a record only one may have (%(what)s); delete one of them first."
+                )
                 % {"what": child._meta.verbose_name}
             )
         ids = list(rows.values_list("pk", flat=True))
