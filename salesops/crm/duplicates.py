@@ -25,7 +25,7 @@ from salesops.lib.models import Viewer
 BY = {"name": "company", "phone": "phone", "email": "email"}
 BY_LABELS = {"name": _("Name"), "phone": _("Phone"), "email": _("E-mail")}
 #: Rows whose keys are computed per statement when filling missing keys.
-FILL_BATCH = 5000
+FILL_BATCH = 2000
 
 
 @dataclass
@@ -59,12 +59,12 @@ def fill_keys(model: Any) -> int:
     for col in columns:
         missing |= Q(**{f"{col}__isnull": True})
     qn = connection.ops.quote_name
-    # Names from the model, quoted; values are parameters.
-    update = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
-        qn(model._meta.db_table),
-        ", ".join(f"{qn(c)} = %s" for c in columns),
-        qn(model._meta.pk.column),
-    )
+    table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+    # SQLite names a VALUES list's columns column1, column2…; PostgreSQL takes names.
+    names = ["column1", *(f"column{n + 2}" for n in range(len(columns)))]
+    alias = "v" if connection.vendor == "sqlite" else f"v({', '.join(names)})"
+    sets = ", ".join(f"{qn(c)} = v.{names[n + 1]}" for n, c in enumerate(columns))
+    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     functions = [KEY_FUNCTIONS[kind] for _src, kind in model.dedup_sources.values()]
     filled = 0
     while True:
@@ -75,12 +75,17 @@ def fill_keys(model: Any) -> int:
         )
         if not rows:
             return filled
-        values = [
-            [fn(value or "") for fn, value in zip(functions, row[1:], strict=True)] + [row[0]]
-            for row in rows
-        ]
+        params: list[Any] = []
+        for found in rows:
+            params.append(found[0])
+            params.extend(fn(value or "") for fn, value in zip(functions, found[1:], strict=True))
+        # One statement per batch (names from the model, quoted; values are parameters).
+        sql = (
+            f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row] * len(rows))}) "  # noqa: S608
+            f"AS {alias} WHERE {table}.{pk} = v.column1"
+        )
         with connection.cursor() as cursor:
-            cursor.executemany(update, values)
+            cursor.execute(sql, params)
         filled += len(rows)
 
 
@@ -101,7 +106,8 @@ def find(
         return Page(groups=[], after=None, total=0)
 
     def grouped(after: str) -> tuple[str, list[Any]]:
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         for col in columns:
             qs = base.filter(**{f"{col}__gt": after}).annotate(k=F(col)).values_list("k", "pk")
             sql, p = qs.query.sql_with_params()

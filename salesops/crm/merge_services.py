@@ -282,9 +282,10 @@ def _after_merge(object_type: str, winner: Any, losers: list[Any], primaries: se
             keep = (
                 contacts.filter(is_primary=True).order_by("pk").values_list("pk", flat=True).first()
             )
-        contacts.filter(is_primary=True).exclude(pk=keep).update(
-            is_primary=False, version=F("version") + 1
-        )
+        if keep is not None:
+            contacts.filter(is_primary=True).exclude(pk=keep).update(
+                is_primary=False, version=F("version") + 1
+            )
         latest = Customer.all_objects.filter(pk__in=[winner.pk, *[r.pk for r in losers]]).aggregate(
             at=Max("last_followup_at")
         )["at"]
