@@ -881,9 +881,16 @@ def _refresh_children(customer: Customer) -> None:
     computed.refresh(Customer, [customer.pk])
 
 
+def _refuse_merged(obj: Any) -> None:
+    """A record merged into another stays deleted: what it had now belongs to the other."""
+    if getattr(obj, "merged_into_id", None) is not None:
+        raise ValidationError(_("This record was merged into another one; open that one instead."))
+
+
 @transaction.atomic
 def restore_customer(*, customer: Customer, by: User) -> None:
     ensure_can(by, customer, "restore")
+    _refuse_merged(Customer.all_objects.get(pk=customer.pk))
     stamp = Customer.all_objects.values_list("deleted_at", flat=True).get(pk=customer.pk)
     if stamp is None:
         return
@@ -914,6 +921,7 @@ def restore_record(*, obj: Any, by: User) -> None:
         restore_customer(customer=obj, by=by)
         return
     ensure_can(by, obj, "restore")
+    _refuse_merged(obj)
     if isinstance(obj, Deal) or hasattr(obj, "customer_id"):
         parent = (
             Customer.all_objects.filter(pk=obj.customer_id)

@@ -303,3 +303,17 @@ def test_a_duplicate_without_deals_changes_no_kpi(cast, pipeline):
     before = {p: all_kpis(cast.admin, p) for p in [Y2026, *QUARTERS]}
     merge_records(by=cast.admin, object_type="customer", winner_id=winner.pk, loser_ids=[loser.pk])
     assert {p: all_kpis(cast.admin, p) for p in [Y2026, *QUARTERS]} == before
+
+
+def test_a_merged_record_cannot_be_restored(cast):
+    from salesops.crm.services import restore_record
+
+    a = CustomerFactory(owner=cast.rep)
+    b = CustomerFactory(owner=cast.rep)
+    lead_a, lead_b = LeadFactory(owner=cast.rep), LeadFactory(owner=cast.rep)
+    merge_records(by=cast.rep, object_type="customer", winner_id=a.pk, loser_ids=[b.pk])
+    merge_records(by=cast.rep, object_type="lead", winner_id=lead_a.pk, loser_ids=[lead_b.pk])
+    for obj in (Customer.all_objects.get(pk=b.pk), Lead.all_objects.get(pk=lead_b.pk)):
+        with pytest.raises(ValidationError, match="merged into another"):
+            restore_record(obj=obj, by=cast.rep)
+    assert not Customer.objects.filter(pk=b.pk).exists()
