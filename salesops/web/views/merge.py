@@ -47,49 +47,55 @@ def _owner(user: Any, kind: str, obj: Any) -> str:
 # -- the finder -----------------------------------------------------------------------------
 
 
+def _groups(
+    user: Any, kind: str, model: Any, by: str, page: duplicates.Page
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The page's groups as rows of the fields the reader may see (the title and the
+    fields compared), and those fields' headings."""
+    spec = registry.get(kind)
+    hidden = policy.hidden_keys(user, kind)
+    compared = {src for _col, src in duplicates.sources(model, by)}
+    shown = [
+        f
+        for f in spec.fields(custom=False)
+        if f.key not in hidden and (f.key == spec.title_field or f.key in compared)
+    ]
+    ids = [pk for _key, members in page.groups for pk in members]
+    records = model.objects.visible_to(user).filter(pk__in=ids).select_related("owner")
+    found = {r.pk: r for r in records}
+    groups = []
+    for _key, members in page.groups:
+        rows = [found[pk] for pk in members if pk in found]
+        groups.append(
+            {
+                "rows": [
+                    {
+                        "url": reverse(spec.detail_url, args=[r.pk]),
+                        "values": [_show(f, r) for f in shown],
+                        "owner": _owner(user, kind, r),
+                    }
+                    for r in rows
+                ],
+                "merge_url": f"{reverse('merge', args=[kind])}?"
+                + urlencode([("ids", r.pk) for r in rows]),
+            }
+        )
+    return groups, [f.title for f in shown]
+
+
 @login_required
 def finder(request: HttpRequest, kind: str = "customer") -> HttpResponse:
+    """Likely duplicates of one kind among what the reader may see, by one key."""
     user = me(request)
     model = _kind_or_404(user, kind)
     usable = duplicates.usable(user, kind, model)
     by = request.GET.get("by") or (usable[0] if usable else "")
-    groups: list[dict[str, Any]] = []
     page = None
+    groups: list[dict[str, Any]] = []
+    columns: list[str] = []
     if by in usable:
         page = duplicates.find(user, kind, model, by, after=request.GET.get("after", ""))
-        spec = registry.get(kind)
-        hidden = policy.hidden_keys(user, kind)
-        shown = [
-            f
-            for f in spec.fields(custom=False)
-            if f.key not in hidden
-            and (
-                f.key == spec.title_field or f.key in {s for _c, s in duplicates.sources(model, by)}
-            )
-        ]
-        ids = [pk for _key, members in page.groups for pk in members]
-        records = {
-            r.pk: r
-            for r in model.objects.visible_to(user).filter(pk__in=ids).select_related("owner")
-        }
-        for _key, members in page.groups:
-            rows = [records[pk] for pk in members if pk in records]
-            groups.append(
-                {
-                    "rows": [
-                        {
-                            "obj": r,
-                            "url": reverse(spec.detail_url, args=[r.pk]),
-                            "values": [_show(f, r) for f in shown],
-                            "owner": _owner(user, kind, r),
-                        }
-                        for r in rows
-                    ],
-                    "merge_url": reverse("merge", args=[kind])
-                    + "?"
-                    + urlencode([("ids", r.pk) for r in rows]),
-                }
-            )
+        groups, columns = _groups(user, kind, model, by, page)
     return render(
         request,
         "web/merge/finder.html",
@@ -101,7 +107,7 @@ def finder(request: HttpRequest, kind: str = "customer") -> HttpResponse:
             ],
             "by": by,
             "by_options": [(b, duplicates.BY_LABELS[b]) for b in usable],
-            "columns": [f.title for f in shown] if page is not None else [],
+            "columns": columns,
             "groups": groups,
             "page": page,
             "show_owner": "owner" not in policy.hidden_keys(user, kind),
@@ -184,30 +190,41 @@ def merge(request: HttpRequest, kind: str) -> HttpResponse:
         }
     )
     if step == "merge":
-        try:
-            result = merge_services.merge_records(
-                by=user,
-                object_type=kind,
-                winner_id=ordered[0].pk,
-                loser_ids=[r.pk for r in ordered[1:]],
-                choices={row["key"]: row["chosen"] for row in rows},
-            )
-        except REFUSALS as e:
-            context["error"] = error_text(e)
-        else:
-            return render(
-                request,
-                "web/merge/done.html",
-                {
-                    "title": _("Records merged"),
-                    "winner": result.winner,
-                    "winner_url": reverse(spec.detail_url, args=[result.winner.pk]),
-                    "losers": result.losers,
-                    "moved": _moved(result.moved),
-                },
-            )
+        done = _merge(request, kind, ordered, rows)
+        if isinstance(done, HttpResponse):
+            return done
+        context["error"] = done
     context["review"] = step == "review" and "error" not in context
     return render(request, "web/merge/merge.html", context)
+
+
+def _merge(
+    request: HttpRequest, kind: str, ordered: list[Any], rows: list[dict[str, Any]]
+) -> HttpResponse | str:
+    """Merge the others into the first with the chosen values: the result page, or the
+    service's refusal as a message."""
+    try:
+        result = merge_services.merge_records(
+            by=me(request),
+            object_type=kind,
+            winner_id=ordered[0].pk,
+            loser_ids=[r.pk for r in ordered[1:]],
+            choices={row["key"]: row["chosen"] for row in rows},
+        )
+    except REFUSALS as e:
+        return error_text(e)
+    spec = registry.get(kind)
+    return render(
+        request,
+        "web/merge/done.html",
+        {
+            "title": _("Records merged"),
+            "winner": result.winner,
+            "winner_url": reverse(spec.detail_url, args=[result.winner.pk]),
+            "losers": result.losers,
+            "moved": _moved(result.moved),
+        },
+    )
 
 
 def _moved(moved: dict[str, int]) -> list[tuple[str, int]]:
