@@ -129,6 +129,9 @@ def build() -> SalesopsAPI:
     api.add_router("", objects.router)
     api.add_router("", exports.router)
     api.add_router("", imports.router)
+    from salesops.api import merge
+
+    api.add_router("", merge.router)
     api.add_decorator(idempotent(api), mode="operation")
     api.add_decorator(_with_rate_headers, mode="view")
     return api

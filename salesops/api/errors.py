@@ -24,7 +24,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from salesops.crm.duplicates import PossibleDuplicates
+from salesops.crm.duplicate_warnings import PossibleDuplicates
 from salesops.lib.updates import Conflict
 
 

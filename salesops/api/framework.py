@@ -121,7 +121,7 @@ class Resource:
     #: write routes did not exist. None: the services decide (403 / 404 by scope).
     can_write: Callable[[Any], bool] | None = None
     bulk: bool = True
-    #: Creates and changes by hand are checked for duplicates (`crm.duplicates`): 409
+    #: Creates and changes by hand are checked for duplicates (`crm.duplicate_warnings`): 409
     #: with the candidates unless the request says `?allow_duplicate=true`.
     checks_duplicates: bool = False
     out: Any = None

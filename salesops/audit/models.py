@@ -52,6 +52,7 @@ class AuditEntry(models.Model):
         COMPLETED = "completed", pgettext_lazy("audit action", "completed")
         IMPORTED = "imported", pgettext_lazy("audit action", "imported")
         PURGED = "purged", pgettext_lazy("audit action", "removed for good")
+        MERGED = "merged", pgettext_lazy("audit action", "merged")
 
     at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
     actor = models.ForeignKey(

@@ -1,12 +1,11 @@
-"""Duplicate warnings: a lead, customer or contact entered by hand (pages, API) that
-looks like one that exists, by normalised company name, phone number or e-mail (the
-object's `dedupe` keys in the registry, compared by `lib.matching`, as imports do).
+"""Likely duplicates among the leads, customers or contacts a person may see, grouped
+by a normalised key: the company name, a phone number or an e-mail address.
 
-What the check may use is what the person may see: only records within their data
-scope are candidates, and only fields their role does not hide are compared. A hidden
-phone number is never compared, so typing numbers cannot probe for a value the person
-may not read; a candidate is told by its id, name and link, and which visible fields
-matched.
+The keys are stored on the records (`crm.models.customers.Mergeable`, computed by the
+one rule in `lib.dedup`) and indexed with the owner, so the grouping is one SQL
+`GROUP BY` over an index, within the person's data scope (`visible_to`). A key read
+from a field the field policy hides from the person is never used: grouping by it
+would tell them that two records share a value they may not see.
 """
 
 from __future__ import annotations
@@ -14,140 +13,131 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db.models import Q
-from django.utils.translation import ngettext
+from django.db import connection
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
-from salesops.customization import policy, registry
-from salesops.lib.matching import company_key, company_probe, email_key, phone_match_key
+from salesops.crm.models.customers import KEY_FUNCTIONS
+from salesops.customization import policy
+from salesops.lib.models import Viewer
 
-#: The objects whose hand-made records are checked.
-CHECKED = ("lead", "customer", "contact")
-#: Candidates a warning names at most.
-SHOWN = 10
-#: Rows read to confirm candidates narrowed by the database.
-READ = 2000
-
-
-@dataclass(frozen=True)
-class Candidate:
-    pk: int
-    name: str
-    url: str
-    #: Keys of the fields that matched (all visible to the person asking).
-    matched: tuple[str, ...]
-
-    def labels(self, object_type: str) -> list[str]:
-        return [registry.label_of(object_type, k) for k in self.matched]
+#: What the finder groups by, and the kind of key (`Mergeable.dedup_sources`) it reads.
+BY = {"name": "company", "phone": "phone", "email": "email"}
+BY_LABELS = {"name": _("Name"), "phone": _("Phone"), "email": _("E-mail")}
+#: Rows whose keys are computed per statement when filling missing keys.
+FILL_BATCH = 2000
 
 
-class PossibleDuplicates(ValidationError):
-    """The record looks like existing ones (`candidates`); save it anyway by asking for
-    it explicitly (`allow_duplicate`)."""
-
-    def __init__(self, object_type: str, candidates: list[Candidate]) -> None:
-        names = "、".join(f"“{c.name}”" for c in candidates[:3])
-        message = ngettext(
-            "This looks like a record that already exists: %(names)s. Open it to check, "
-            "or save anyway.",
-            "This looks like %(count)s records that already exist: %(names)s. Open them "
-            "to check, or save anyway.",
-            len(candidates),
-        ) % {"names": names, "count": len(candidates)}
-        super().__init__(message, code="duplicate")
-        self.object_type = object_type
-        self.candidates = candidates
+@dataclass
+class Page:
+    #: [(key, [record ids])], in key order.
+    groups: list[tuple[str, list[int]]]
+    #: The key to continue after (None: this is the last page).
+    after: str | None
+    #: How many groups there are in all.
+    total: int
 
 
-def compared_fields(user: Any, object_type: str) -> dict[str, list[str]]:
-    """The keys compared for `user`, by kind ("name", "phone", "email"): the object's
-    dedupe keys ("company" is the company field, or the record's name when it has none)
-    less those hidden from them."""
-    spec = registry.get(object_type)
+def sources(model: Any, by: str) -> list[tuple[str, str]]:
+    """(key column, field it is read from) of `model` for grouping `by`."""
+    kind = BY.get(by)
+    return [(col, src) for col, (src, k) in model.dedup_sources.items() if k == kind]
+
+
+def usable(user: Viewer, object_type: str, model: Any) -> list[str]:
+    """What `user` may group `model`'s records by: keys read from a field they may see."""
     hidden = policy.hidden_keys(user, object_type)
-    out: dict[str, list[str]] = {"name": [], "phone": [], "email": []}
-    for key in spec.dedupe:
-        if key == "company":
-            field = spec.field("company", derived=False)
-            out["name"].append(field.key if field else spec.title_field)
-        elif key in ("phone", "mobile"):
-            out["phone"].append(key)
-        elif key == "email":
-            out["email"].append(key)
-    return {kind: [k for k in keys if k not in hidden] for kind, keys in out.items()}
+    return [by for by in BY if any(src not in hidden for _c, src in sources(model, by))]
 
 
-def _wanted(fields: dict[str, list[str]], values: dict[str, Any]) -> dict[str, set[str]]:
-    def typed(kind: str, key_of: Any) -> set[str]:
-        out = {key_of(str(values[k])) for k in fields[kind] if values.get(k)}
-        return out - {""}
-
-    return {
-        "name": typed("name", company_key),
-        "phone": typed("phone", phone_match_key),
-        "email": typed("email", email_key),
-    }
-
-
-def _narrow(fields: dict[str, list[str]], values: dict[str, Any], wanted: dict) -> Q:
-    """A condition every candidate meets (the database narrows; Python decides)."""
-    condition = Q()
-    for key in fields["name"]:
-        if values.get(key) and (probe := company_probe(str(values[key]))):
-            for other in fields["name"]:
-                condition |= Q(**{f"{other}__icontains": probe})
-    for number in wanted["phone"]:
-        for key in fields["phone"]:
-            condition |= Q(**{f"{key}__contains": number[-4:]})
-    for address in wanted["email"]:
-        for key in fields["email"]:
-            condition |= Q(**{f"{key}__iexact": address})
-    return condition
+def fill_keys(model: Any) -> int:
+    """Compute the keys of rows written without `save()` (bulk loads): NULL keys.
+    Returns how many rows were filled."""
+    columns = list(model.dedup_sources)
+    fields = [src for src, _k in model.dedup_sources.values()]
+    missing = Q()
+    for col in columns:
+        missing |= Q(**{f"{col}__isnull": True})
+    qn = connection.ops.quote_name
+    table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+    # SQLite names a VALUES list's columns column1, column2…; PostgreSQL takes names.
+    names = ["column1", *(f"column{n + 2}" for n in range(len(columns)))]
+    alias = "v" if connection.vendor == "sqlite" else f"v({', '.join(names)})"
+    sets = ", ".join(f"{qn(c)} = v.{names[n + 1]}" for n, c in enumerate(columns))
+    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    functions = [KEY_FUNCTIONS[kind] for _src, kind in model.dedup_sources.values()]
+    filled = 0
+    while True:
+        rows = list(
+            model._base_manager.filter(missing)
+            .order_by("pk")
+            .values_list("pk", *fields)[:FILL_BATCH]
+        )
+        if not rows:
+            return filled
+        params: list[Any] = []
+        for found in rows:
+            params.append(found[0])
+            params.extend(fn(value or "") for fn, value in zip(functions, found[1:], strict=True))
+        # One statement per batch (names from the model, quoted; values are parameters).
+        sql = (
+            f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row] * len(rows))}) "  # noqa: S608
+            f"AS {alias} WHERE {table}.{pk} = v.column1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        filled += len(rows)
 
 
 def find(
-    *, by: Any, object_type: str, values: dict[str, Any], exclude_pk: Any = None
-) -> list[Candidate]:
-    """Records of `object_type` that `by` may see and that look like `values` (the
-    fields being saved), best first; none when nothing comparable was given."""
-    spec = registry.get(object_type)
-    fields = compared_fields(by, object_type)
-    wanted = _wanted(fields, values)
-    if not any(wanted.values()):
-        return []
-    qs = spec.visible(by).filter(_narrow(fields, values, wanted))
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    keys = {k for ks in fields.values() for k in ks} | {spec.title_field}
-    found = []
-    for row in qs.order_by("-pk").values("pk", *keys)[:READ]:
-        matched = [
-            k
-            for kind, key_of in (
-                ("name", company_key),
-                ("phone", phone_match_key),
-                ("email", email_key),
-            )
-            for k in fields[kind]
-            if row[k] and key_of(str(row[k])) in wanted[kind]
-        ]
-        if matched:
-            name = str(row[spec.title_field] or row["pk"])
-            found.append(Candidate(row["pk"], name, spec.record_url(row["pk"]), tuple(matched)))
-    found.sort(key=lambda c: -len(c.matched))
-    return found[:SHOWN]
+    user: Viewer, object_type: str, model: Any, by: str, *, after: str = "", limit: int = 50
+) -> Page:
+    """One page of groups of at least two records `user` may see that share a key."""
+    if by not in usable(user, object_type, model):
+        # As for an unknown or hidden field anywhere (`policy.field_for`).
+        raise policy.FieldRefused(
+            _("There is no field “%(key)s” you may use here.") % {"key": by}, code="unknown"
+        )
+    fill_keys(model)
+    hidden = policy.hidden_keys(user, object_type)
+    columns = [col for col, src in sources(model, by) if src not in hidden]
+    base = model.objects.visible_to(user).order_by()
+    if base.query.is_empty():
+        return Page(groups=[], after=None, total=0)
 
+    def grouped(after: str) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        for col in columns:
+            qs = base.filter(**{f"{col}__gt": after}).annotate(k=F(col)).values_list("k", "pk")
+            sql, p = qs.query.sql_with_params()
+            parts.append(f"SELECT * FROM ({sql}) AS p{len(parts)}")  # noqa: S608
+            params.extend(p)
+        # Compiled by the ORM from the models (no user input in the text); values are
+        # parameters.
+        return (
+            f"SELECT u.k FROM ({' UNION ALL '.join(parts)}) AS u "  # noqa: S608
+            "GROUP BY u.k HAVING COUNT(DISTINCT u.pk) > 1",
+            params,
+        )
 
-def check(*, by: Any, object_type: str, values: dict[str, Any], exclude_pk: Any = None) -> None:
-    """Raise PossibleDuplicates when `values` look like records `by` may see."""
-    candidates = find(by=by, object_type=object_type, values=values, exclude_pk=exclude_pk)
-    if candidates:
-        raise PossibleDuplicates(object_type, candidates)
-
-
-def keys_of(user: Any, object_type: str) -> set[str]:
-    """Every key the check compares for `user` (what an update must have changed)."""
-    return {k for keys in compared_fields(user, object_type).values() for k in keys}
-
-
-__all__ = ["CHECKED", "Candidate", "PossibleDuplicates", "check", "find", "keys_of"]
+    with connection.cursor() as cursor:
+        sql, params = grouped(after)
+        cursor.execute(f"{sql} ORDER BY u.k LIMIT %s", [*params, limit + 1])
+        keys = [row[0] for row in cursor.fetchall()]
+        total = len(keys)
+        if after or total > limit:
+            sql, params = grouped("")
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS g", params)  # noqa: S608
+            total = cursor.fetchone()[0]
+    more = len(keys) > limit
+    keys = keys[:limit]
+    members: dict[str, set[int]] = {k: set() for k in keys}
+    for col in columns:
+        for key, pk in base.filter(**{f"{col}__in": keys}).values_list(col, "pk"):
+            members[key].add(pk)
+    return Page(
+        groups=[(k, sorted(members[k])) for k in keys],
+        after=keys[-1] if more else None,
+        total=total,
+    )

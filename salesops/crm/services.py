@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
 from salesops.audit import services as audit
-from salesops.crm import duplicates
+from salesops.crm import duplicate_warnings as duplicates
 from salesops.crm.models import (
     Contact,
     Contract,
@@ -178,7 +178,7 @@ def create_lead(
     **fields: Any,
 ) -> Lead:
     """A lead owned by `owner` (default: `by`). Unless `allow_duplicate`, one that looks
-    like a lead `by` may see is refused with PossibleDuplicates (`crm.duplicates`)."""
+    like a lead `by` may see is refused with PossibleDuplicates (`crm.duplicate_warnings`)."""
     ensure_right(by, "lead", "create")
     refuse_unknown(fields, by=by, object_type="lead", custom=custom)
     owner = by if owner is None else owner
@@ -919,9 +919,16 @@ def _refresh_children(customer: Customer) -> None:
     computed.refresh(Customer, [customer.pk])
 
 
+def _refuse_merged(obj: Any) -> None:
+    """A record merged into another stays deleted: what it had now belongs to the other."""
+    if getattr(obj, "merged_into_id", None) is not None:
+        raise ValidationError(_("This record was merged into another one; open that one instead."))
+
+
 @transaction.atomic
 def restore_customer(*, customer: Customer, by: User) -> None:
     ensure_can(by, customer, "restore")
+    _refuse_merged(Customer.all_objects.get(pk=customer.pk))
     stamp = Customer.all_objects.values_list("deleted_at", flat=True).get(pk=customer.pk)
     if stamp is None:
         return
@@ -954,6 +961,7 @@ def restore_record(*, obj: Any, by: User) -> None:
         restore_customer(customer=obj, by=by)
         return
     ensure_can(by, obj, "restore")
+    _refuse_merged(obj)
     if isinstance(obj, Deal) or hasattr(obj, "customer_id"):
         parent = (
             Customer.all_objects.filter(pk=obj.customer_id)

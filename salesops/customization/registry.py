@@ -63,7 +63,20 @@ TEXTUAL = (TEXT, LONG_TEXT, EMAIL, PHONE, URL)
 NUMERIC = (INTEGER, NUMBER, MONEY)
 
 #: Model fields of every main record that no surface lists as a field of its own.
-INTERNAL = frozenset({"deleted_at", "deleted_by", "version", "custom"})
+INTERNAL = frozenset(
+    {
+        "deleted_at",
+        "deleted_by",
+        "version",
+        "custom",
+        # Merged records' pointer and the duplicate finder's keys (crm.models.Mergeable).
+        "merged_into",
+        "dup_name",
+        "dup_phone",
+        "dup_mobile",
+        "dup_email",
+    }
+)
 #: Bookkeeping times every main record has: read-only, listed after its own fields.
 STAMPS = ("created_at", "updated_at")
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from salesops.customization import registry
 from salesops.customization.models import CustomField, Picklist, PicklistOption
 from salesops.lib.cache import TTLCache
-from salesops.lib.matching import normalise_phone
+from salesops.lib.dedup import normalise_phone as normalise_phone
 
 _PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 _url = URLValidator(schemes=["http", "https"])

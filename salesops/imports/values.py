@@ -15,9 +15,13 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from salesops.lib.matching import EXTENSION, normalise_phone
-from salesops.lib.matching import company_key as company_key
-from salesops.lib.matching import phone_key as phone_key
+from salesops.lib.dedup import EXTENSION as _EXTENSION
+from salesops.lib.dedup import NOT_PHONE, canonical_phone, plausible_length
+from salesops.lib.dedup import SCIENTIFIC as _SCIENTIFIC
+
+# The de-duplication keys are the shared rule's (imported from here by the engine).
+from salesops.lib.dedup import company_key as company_key
+from salesops.lib.dedup import phone_key as phone_key
 
 
 class CellError(ValueError):
@@ -267,8 +271,6 @@ def parse_datetime(value: Any, *, tz: dt.tzinfo, day_first: bool = False) -> dt.
 
 # -- phones, e-mail, yes/no -----------------------------------------------------------------
 
-_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?e\+?\d+$", re.IGNORECASE)
-
 
 def parse_phone(value: Any, *, region: str = "CN") -> str:
     """A phone number in international form: `+86` and the number for Chinese mobiles
@@ -293,26 +295,15 @@ def parse_phone(value: Any, *, region: str = "CN") -> str:
             % {"value": raw}
         )
     extension = ""
-    if m := EXTENSION.search(text):
+    if m := _EXTENSION.search(text):
         extension, text = m[1], text[: m.start()].strip()
-    if re.search(r"[^\d\s()+\-./]", text):
+    if NOT_PHONE.search(text):
         raise CellError(
             _("“%(value)s” is not a phone number; write it like +86 138 0013 8000.")
             % {"value": raw}
         )
-    number = normalise_phone(text)
-    if not number.startswith("+") and region == "CN":
-        digits = number
-        if len(digits) == 11 and digits.startswith("1"):
-            number = "+86" + digits
-        elif len(digits) == 13 and digits.startswith("861"):
-            number = "+" + digits
-        elif digits.startswith("0") and 10 <= len(digits) <= 12:
-            number = "+86" + digits[1:]
-    if number.startswith("+860"):
-        number = "+86" + number[4:]
-    digits_only = number.lstrip("+")
-    if not 5 <= len(digits_only) <= 20:
+    number = canonical_phone(text, region=region)
+    if not plausible_length(number):
         raise CellError(
             _("“%(value)s” is not a phone number; write it like +86 138 0013 8000.")
             % {"value": raw}

@@ -72,6 +72,8 @@ def describe(entry: AuditEntry, viewer: Any) -> Described:
     if entry.action == AuditEntry.Action.IMPORTED:
         facts = dict(entry.changes or {})
     else:
+        if entry.action == AuditEntry.Action.MERGED:
+            facts = {"merged_from": (entry.changes or {}).get("merged_from") or []}
         for name, pair in sorted((entry.changes or {}).items()):
             if not isinstance(pair, dict) or "new" not in pair:
                 continue
@@ -104,6 +106,18 @@ def sentences(d: Described) -> list[str]:
         return [
             _("Returned to the public pool automatically (the owner was %(owner)s).")
             % {"owner": owner}
+        ]
+    if d.action == A.MERGED:
+        merged = d.facts.get("merged_from") or []
+        labels = ", ".join(str(m.get("label") or f"#{m.get('id')}") for m in merged)
+        return [
+            ngettext(
+                "%(who)s merged %(count)s record into this one: %(records)s.",
+                "%(who)s merged %(count)s records into this one: %(records)s.",
+                len(merged),
+            )
+            % {**names, "count": format_number(len(merged), 0), "records": labels},
+            *(_change_sentence(d.who, c) for c in d.changes),
         ]
     headline = HEADLINES.get(d.action)
     if headline is not None:

@@ -18,7 +18,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from salesops.crm.duplicates import PossibleDuplicates
+from salesops.crm.duplicate_warnings import PossibleDuplicates
 from salesops.customization import layouts, registry
 from salesops.customization.registry import FieldSpec
 from salesops.lib.services import NotVisible

@@ -10,7 +10,75 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from salesops.lib import dedup
 from salesops.lib.models import OwnedModel
+
+#: How each kind of duplicate key is computed from the field it is read from.
+KEY_FUNCTIONS = {
+    "company": dedup.company_key,
+    "phone": dedup.stored_phone_key,
+    "email": dedup.email_key,
+}
+
+
+def _key_field(label: Any) -> models.CharField:
+    # NULL: not computed yet (a row written by a bulk path that bypasses save());
+    # the duplicate finder fills those in before it groups.
+    return models.CharField(label, max_length=254, null=True, blank=True, editable=False)
+
+
+class Mergeable(models.Model):
+    """A record that can be merged into another of its kind (leads, customers, contacts)
+    and found as a likely duplicate by the normalised keys stored beside it.
+
+    The keys are computed by `save()` from their fields with the one de-duplication rule
+    (`lib.dedup`), so every write path that saves keeps them; rows inserted in bulk
+    without `save()` have NULL keys until `crm.duplicates.fill_keys` computes them."""
+
+    #: {key column: (field it is read from, kind of key)}.
+    dedup_sources: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        fields = kwargs.get("update_fields")
+        changed = self.compute_keys(None if fields is None else set(fields))
+        if fields is not None and changed:
+            kwargs["update_fields"] = {*fields, *changed}
+        super().save(*args, **kwargs)
+
+    def compute_keys(self, fields: Any = None) -> list[str]:
+        """Set the key columns whose source is among `fields` (None: all); returns them."""
+        changed = []
+        for column, (source, kind) in self.dedup_sources.items():
+            if fields is None or source in fields:
+                setattr(self, column, KEY_FUNCTIONS[kind](getattr(self, source) or ""))
+                changed.append(column)
+        return changed
+
+
+def _key_indexes(prefix: str, columns: Any) -> list[models.Index]:
+    """Per key column: the non-empty keys of live rows with their owner, which the
+    duplicate finder groups by (an index-only scan, for a scope too)."""
+    return [
+        models.Index(
+            fields=[column, "owner"],
+            name=f"{prefix}_{column}",
+            condition=Q(deleted_at__isnull=True, **{f"{column}__gt": ""}),
+        )
+        for column in columns
+    ]
 
 
 class Tag(models.Model):
@@ -25,8 +93,13 @@ class Tag(models.Model):
         return self.name
 
 
-class Lead(OwnedModel):
+class Lead(OwnedModel, Mergeable):
     object_type: ClassVar[str] = "lead"
+    dedup_sources: ClassVar[dict[str, tuple[str, str]]] = {
+        "dup_name": ("company", "company"),
+        "dup_phone": ("phone", "phone"),
+        "dup_email": ("email", "email"),
+    }
 
     class Status(models.TextChoices):
         NEW = "new", _("New")
@@ -76,6 +149,9 @@ class Lead(OwnedModel):
         related_name="+",
         editable=False,
     )
+    dup_name = _key_field(_("company key"))
+    dup_phone = _key_field(_("phone key"))
+    dup_email = _key_field(_("e-mail key"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -108,6 +184,7 @@ class Lead(OwnedModel):
             models.Index(
                 fields=["status", "id"], name="lead_status_id", condition=Q(deleted_at__isnull=True)
             ),
+            *_key_indexes("lead", ["dup_name", "dup_phone", "dup_email"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -122,10 +199,15 @@ class Lead(OwnedModel):
         return self.name
 
 
-class Customer(OwnedModel):
+class Customer(OwnedModel, Mergeable):
     """A customer company (account). No owner means it is in the public pool (公海)."""
 
     object_type: ClassVar[str] = "customer"
+    dedup_sources: ClassVar[dict[str, tuple[str, str]]] = {
+        "dup_name": ("name", "company"),
+        "dup_phone": ("phone", "phone"),
+        "dup_email": ("email", "email"),
+    }
 
     class Size(models.TextChoices):
         MICRO = "micro", _("1–9 employees")
@@ -163,6 +245,9 @@ class Customer(OwnedModel):
     last_won_on = models.DateField(_("last deal won on"), null=True, blank=True)
     owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
     pool_entered_at = models.DateTimeField(_("in the pool since"), null=True, blank=True)
+    dup_name = _key_field(_("name key"))
+    dup_phone = _key_field(_("phone key"))
+    dup_email = _key_field(_("e-mail key"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -208,6 +293,7 @@ class Customer(OwnedModel):
                 name="customer_pool_followup_id",
                 condition=Q(deleted_at__isnull=True, owner__isnull=True),
             ),
+            *_key_indexes("customer", ["dup_name", "dup_phone", "dup_email"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -229,8 +315,13 @@ class Customer(OwnedModel):
         return Q(**{f"{prefix}owner__isnull": True})
 
 
-class Contact(OwnedModel):
+class Contact(OwnedModel, Mergeable):
     object_type: ClassVar[str] = "contact"
+    dedup_sources: ClassVar[dict[str, tuple[str, str]]] = {
+        "dup_phone": ("phone", "phone"),
+        "dup_mobile": ("mobile", "phone"),
+        "dup_email": ("email", "email"),
+    }
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="contacts"
@@ -243,6 +334,9 @@ class Contact(OwnedModel):
     wechat = models.CharField(_("WeChat"), max_length=60, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
     notes = models.TextField(_("notes"), blank=True)
+    dup_phone = _key_field(_("phone key"))
+    dup_mobile = _key_field(_("mobile key"))
+    dup_email = _key_field(_("e-mail key"))
 
     class Meta:
         ordering = ["name"]
@@ -269,6 +363,7 @@ class Contact(OwnedModel):
                 name="contact_created_id",
                 condition=Q(deleted_at__isnull=True),
             ),
+            *_key_indexes("contact", ["dup_phone", "dup_mobile", "dup_email"]),
         ]
 
     def __str__(self) -> str:

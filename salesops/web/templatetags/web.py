@@ -144,6 +144,7 @@ def _nav() -> list[tuple[str, Any, str | None]]:
                 ("customer_mine", _("My customers"), "customer"),
                 ("pool", _("Public pool"), "customer"),
                 ("contact_list", _("Contacts"), "contact"),
+                ("duplicates", _("Duplicates"), "customer"),
                 ("section", _("Sales"), None),
                 ("deal_list", _("Deals"), "deal"),
                 ("board", _("Pipeline board"), "deal"),

@@ -103,7 +103,7 @@ class CreatePage(LoginRequiredMixin, View):
     leave_out: ClassVar[Any] = ()
     #: Labels of this page's own (e.g. a task's owner is who it is "assigned to").
     labels: ClassVar[dict[str, Any]] = {}
-    #: Whether the service warns of duplicates (`crm.duplicates`) unless the person
+    #: Whether the service warns of duplicates (`crm.duplicate_warnings`) unless the person
     #: ticked "save anyway".
     checks_duplicates: ClassVar[bool] = False
 

@@ -45,7 +45,7 @@ class LeadList(RecordList):
     model = Lead
     title = L("Leads")
     related = ["owner"]
-    bulk_actions = ["assign", "delete"]
+    bulk_actions = ["assign", "delete", "merge"]
     detail_url = "lead_detail"
     create_url = "lead_new"
 
@@ -56,7 +56,7 @@ class CustomerList(RecordList):
     title = L("Customers")
     extra_columns = [Column("days_left", L("Days before the pool"), kind="number")]
     related = ["owner"]
-    bulk_actions = ["assign", "delete"]
+    bulk_actions = ["assign", "delete", "merge"]
     detail_url = "customer_detail"
     create_url = "customer_new"
 
@@ -75,7 +75,7 @@ class MyCustomerList(CustomerList):
     key = "my_customers"
     title = L("My customers")
     without_filters = ("owner", "team")
-    bulk_actions = ["delete"]
+    bulk_actions = ["delete", "merge"]
     row_actions = [(L("Release to the pool"), "customer_release")]
 
     def base_queryset(self) -> QuerySet:
@@ -109,7 +109,7 @@ class ContactList(RecordList):
     model = Contact
     title = L("Contacts")
     related = ["owner", "customer"]
-    bulk_actions = ["delete"]
+    bulk_actions = ["delete", "merge"]
     detail_url = "contact_detail"
 
 

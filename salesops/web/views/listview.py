@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -115,7 +116,7 @@ class RecordList(LoginRequiredMixin, View):
     link_field: ClassVar[str] = ""
     default_sort: ClassVar[str] = "-id"
     related: ClassVar[list[str]] = []
-    #: "assign", "stage", "delete"
+    #: "assign", "stage", "delete", "merge"
     bulk_actions: ClassVar[list[str]] = ["delete"]
     detail_url: ClassVar[str | None] = None
     #: Buttons on each row: (label, URL name taking the pk) posted with the page's form.
@@ -435,9 +436,10 @@ class RecordList(LoginRequiredMixin, View):
             "assign": _("Give to"),
             "stage": _("Move to stage"),
             "delete": _("Delete"),
+            "merge": _("Merge"),
         }
         user = me(self.request)
-        right = {"assign": "edit", "stage": "edit", "delete": "delete"}
+        right = {"assign": "edit", "stage": "edit", "delete": "delete", "merge": "edit"}
         return [
             (a, labels[a]) for a in self.bulk_actions if user.has_right(self.object_type, right[a])
         ]
@@ -461,6 +463,12 @@ class RecordList(LoginRequiredMixin, View):
         if action not in dict(self.bulk_choices()):
             messages.error(request, _("Choose what to do with the selected records."))
             return HttpResponseRedirect(request.get_full_path())
+        if action == "merge":
+            # The merge page takes the selection (and checks it) from here.
+            ids = [("ids", i) for i in request.POST.getlist("ids") if i.isdigit()]
+            return HttpResponseRedirect(
+                f"{reverse('merge', args=[self.object_type])}?{urlencode(ids)}"
+            )
         results = self.run_bulk(request, action)
         return self.render_page(request, bulk_results=results)
 
