@@ -83,6 +83,11 @@ class SalesopsAPI(NinjaAPI):
         for path, operations in schema["paths"].items():
             for method, op in operations.items():
                 params = op.setdefault("parameters", [])
+                responses = op["responses"]
+                if "requestBody" in op and 422 in responses:
+                    responses.setdefault(
+                        413, {**responses[422], "description": "The body is over the limit"}
+                    )
                 if method == "post":
                     params.append(IDEMPOTENCY_KEY)
                 if method in ("patch", "delete") or (method == "post" and "{id}" in path):
