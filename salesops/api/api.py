@@ -9,7 +9,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Router
+from ninja.parser import Parser
 from ninja.openapi.docs import Swagger
 
 from salesops.api import errors, kpis, objects, objects_doc
@@ -17,6 +19,7 @@ from salesops.api.auth import SessionAuth, TokenAuth, rate_headers
 from salesops.api.framework import register
 from salesops.api.idempotency import idempotent
 from salesops.api.resources import ALL
+from salesops.lib.text import NUL_MESSAGE, nul_path
 
 
 def _with_rate_headers(run: Any) -> Any:
@@ -25,6 +28,25 @@ def _with_rate_headers(run: Any) -> Any:
         return rate_headers(request, run(request, *args, **kwargs))
 
     return wrapper
+
+
+class NulRefusingParser(Parser):
+    """JSON bodies and query strings, refusing a NUL character anywhere in them
+    (422 naming the field), which PostgreSQL could not store nor compare."""
+
+    def _refuse_nul(self, data: Any) -> Any:
+        path = nul_path(data)
+        if path is not None:
+            raise errors.ApiError(422, NUL_MESSAGE, {path: [str(NUL_MESSAGE)]})
+        return data
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return self._refuse_nul(super().parse_body(request))
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> Any:
+        return self._refuse_nul(super().parse_querydict(data, list_fields, request))
 
 
 IDEMPOTENCY_KEY = {
@@ -119,6 +141,7 @@ def build() -> SalesopsAPI:
         docs=Swagger(settings={"persistAuthorization": False}),
         docs_url="/docs",
         openapi_url="/openapi.json",
+        parser=NulRefusingParser(),
     )
     errors.install(api)
     resources = Router()

@@ -174,6 +174,8 @@ def describe(
             body(_("Sign in, or send a valid API token as “Authorization: Bearer <token>”.")),
             {"WWW-Authenticate": 'Bearer realm="salesops"'},
         )
+    if isinstance(exc, HttpError) and isinstance(exc.__cause__, ApiError):
+        return describe(exc.__cause__, request)  # our parser's refusal, wrapped by ninja
     if isinstance(exc, HttpError) and exc.status_code == 400:
         invalid = gettext("The body is not valid JSON.")
         return 422, body(invalid, {"__all__": [invalid]}), {}

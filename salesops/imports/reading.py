@@ -252,6 +252,15 @@ def _open_csv(stream: IO[bytes], head: bytes) -> Table:
     return table
 
 
+def _nul(line: int) -> FileProblem:
+    return FileProblem(
+        _(
+            "Row %(line)s contains a NUL character (\\0), which cannot be stored. Remove it (save the file again from Excel or WPS) and upload it."
+        )
+        % {"line": line}
+    )
+
+
 def _records(reader: Any, encoding: str) -> Iterator[Row]:
     line = 0
     while True:
@@ -264,6 +273,8 @@ def _records(reader: Any, encoding: str) -> Iterator[Row]:
                 _("Row %(line)s is malformed (%(error)s).") % {"line": line + 1, "error": e}
             ) from None
         line += 1
+        if "\x00" in "".join(cells):
+            raise _nul(line)
         if "\ufffd" in "".join(cells):
             raise FileProblem(
                 _(
@@ -317,6 +328,8 @@ class _CsvRows:
             joined = "".join(cells)
             if "\ufffd" in joined:
                 raise self._undecodable(self.line)
+            if "\x00" in joined:
+                raise _nul(self.line)
             if not joined or joined.isspace():
                 continue
             if len(cells) != width:
@@ -344,9 +357,12 @@ class _CsvRows:
         first = self.line + 1
         self.line += len(records)
         more = len(records) == n and self.problem is None  # maybe more to read
-        if "\ufffd" in "".join(chain.from_iterable(records)):
-            bad = next(i for i, cells in enumerate(records) if "\ufffd" in "".join(cells))
-            self.problem = self._undecodable(first + bad)
+        if "\ufffd" in (joined := "".join(chain.from_iterable(records))) or "\x00" in joined:
+            bad = next(
+                i for i, cells in enumerate(records) if {"\ufffd", "\x00"} & set("".join(cells))
+            )
+            text = "".join(records[bad])
+            self.problem = self._undecodable(first + bad) if "\ufffd" in text else _nul(first + bad)
             del records[bad:]
         # Blank: all cells empty or spaces; only a row whose first cell is can be.
         blank = [
