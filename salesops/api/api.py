@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from django.utils import translation
 from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Router
-from ninja.parser import Parser
 from ninja.openapi.docs import Swagger
+from ninja.parser import Parser
 
 from salesops.api import errors, kpis, objects, objects_doc
 from salesops.api.auth import SessionAuth, TokenAuth, rate_headers
