@@ -15,7 +15,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
@@ -41,16 +41,13 @@ from salesops.lib.services import ensure_can, ensure_right
 from salesops.lib.updates import apply, check_fields, check_version
 from salesops.org.models import Currency, ExchangeRate
 from salesops.pipeline.models import Pipeline, Stage
+from salesops.users import admin_services
 from salesops.users.models import User
 
 
 def ensure_admin(user: User | None) -> None:
     """Set-up (pipelines, fields, rates) is for administrators."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        raise PermissionDenied(_("Sign in first."))
-    role = getattr(user, "role", None)
-    if not (user.is_superuser or (role is not None and role.is_admin)):
-        raise PermissionDenied(_("Only an administrator may change the organisation's set-up."))
+    admin_services.ensure_admin(user)
 
 
 def _amount(value: Any, field: str, *, positive: bool = False) -> Decimal:

@@ -51,6 +51,7 @@ from salesops.imports.reading import count_rows, open_table
 from salesops.imports.rows import Problem
 from salesops.imports.values import neutralise
 from salesops.lib.services import ensure_right
+from salesops.users.admin_services import is_admin
 
 #: Errors kept of an all-or-nothing import (the file is rejected as a whole anyway).
 MAX_KEPT_ERRORS = 10_000
@@ -362,11 +363,7 @@ def _finish(job: ImportJob, status: str, message: str) -> ImportJob:
 @transaction.atomic
 def request_cancel(job: ImportJob, *, by: Any) -> ImportJob:
     """Stop a job: at once if it has not started, else after the chunk being imported."""
-    if (
-        by.pk != job.created_by_id
-        and not by.is_superuser
-        and not getattr(by.role, "is_admin", False)
-    ):
+    if by.pk != job.created_by_id and not is_admin(by):
         raise PermissionDenied(_("Only the person who started an import can cancel it."))
     if job.finished:
         return job

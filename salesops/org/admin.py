@@ -42,13 +42,9 @@ BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
 
 def is_org_admin(user: Any) -> bool:
-    """May this user use the admin: an active staff superuser, or staff with an admin role."""
-    if not (user.is_active and user.is_staff):
-        return False
-    if user.is_superuser:
-        return True
-    role = getattr(user, "role", None)
-    return bool(role is not None and role.is_admin)
+    """May this user use the admin: staff (the admin site's own gate) who administers
+    the organisation (`User.is_org_admin`, the one rule; this app sits below users)."""
+    return bool(user.is_authenticated and user.is_staff and user.is_org_admin())
 
 
 class AdminOnlyMixin:

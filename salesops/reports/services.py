@@ -20,6 +20,7 @@ from salesops.reports import running
 from salesops.reports.models import SavedReport
 from salesops.reports.query import ReportInvalid, Spec, parse
 from salesops.reports.running import ReportResult
+from salesops.users.admin_services import is_admin
 from salesops.users.models import Team
 
 __all__ = [
@@ -32,10 +33,6 @@ __all__ = [
     "run_report",
     "update_report",
 ]
-
-
-def is_admin(user: Any) -> bool:
-    return bool(user.is_superuser or (user.role is not None and user.role.is_admin))
 
 
 def can_edit(user: Any, report: SavedReport) -> bool:

@@ -28,10 +28,8 @@ user_deactivated = Signal()
 
 
 def is_admin(user: Any) -> bool:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    role = getattr(user, "role", None)
-    return bool(user.is_superuser or (role is not None and role.is_admin))
+    """`User.is_org_admin` for anyone, signed in or not (None and anonymous: no)."""
+    return bool(user is not None and user.is_authenticated and user.is_org_admin())
 
 
 def ensure_admin(user: Any) -> None:
