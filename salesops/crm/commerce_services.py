@@ -447,6 +447,12 @@ def create_pipeline(
     pipeline = Pipeline(name=name, is_default=is_default, active=active, order=order)
     _finish(pipeline)
     pipeline.save()
+    audit.record(
+        by=by,
+        obj=pipeline,
+        action=audit.Action.CREATED,
+        changes=audit.values(pipeline, ["name", "is_default", "active", "order"]),
+    )
     spec = stages or [
         {"name": str(_("Open")), "probability": 10},
         {"name": str(_("Won")), "probability": 100, "kind": Stage.Kind.WON},
@@ -466,14 +472,16 @@ def create_pipeline(
             }
         )
     for i, stage in enumerate(spec, start=1):
-        _new_stage(pipeline, i, stage, field=f"stages.{i - 1}")
+        _new_stage(pipeline, i, stage, field=f"stages.{i - 1}", by=by)
     return pipeline
 
 
 STAGE_FIELDS = {"name", "probability", "forecast_category", "kind", "required_fields"}
 
 
-def _new_stage(pipeline: Pipeline, order: int, data: dict[str, Any], *, field: str) -> Stage:
+def _new_stage(
+    pipeline: Pipeline, order: int, data: dict[str, Any], *, field: str, by: User
+) -> Stage:
     unknown = set(data) - STAGE_FIELDS
     if unknown:
         raise ValidationError(
@@ -485,6 +493,7 @@ def _new_stage(pipeline: Pipeline, order: int, data: dict[str, Any], *, field: s
     except ValidationError as e:
         raise ValidationError({f"{field}.{k}": v for k, v in e.message_dict.items()}) from None
     stage.save()
+    audit.record(by=by, obj=stage, action=audit.Action.CREATED, changes=audit.values(stage, data))
     return stage
 
 
@@ -539,7 +548,7 @@ def add_stage(
     new_order = index + 1
     for i, s in enumerate(stages):
         Stage.objects.filter(pk=s.pk).update(order=i + 1 if i < index else i + 2)
-    return _new_stage(pipeline, new_order, data, field="stage")
+    return _new_stage(pipeline, new_order, data, field="stage", by=by)
 
 
 @transaction.atomic
@@ -731,6 +740,12 @@ def create_price_list(
     _check_price_list(price_list)
     price_list.save()
     _price_items(price_list, by, items or [])
+    audit.record(
+        by=by,
+        obj=price_list,
+        action=audit.Action.CREATED,
+        changes=audit.values(price_list, sorted(PRICE_LIST_FIELDS)),
+    )
     return price_list
 
 
@@ -749,11 +764,15 @@ def update_price_list(
     check_fields(data, PRICE_LIST_FIELDS)
     if "currency" in data:
         data["currency"] = _currency(data["currency"])
+    shot = audit.snapshot(price_list, data)
     apply(price_list, data)
     _check_price_list(price_list)
     price_list.save()
+    changes = shot.changes(price_list)
     if items is not None:
         _price_items(price_list, by, items)
+        changes["items"] = {"new": len(items)}
+    audit.record(by=by, obj=price_list, action=audit.Action.UPDATED, changes=changes)
     return price_list
 
 
@@ -761,6 +780,14 @@ def update_price_list(
 def retire_price_list(*, price_list: PriceList, by: User, active: bool = False) -> PriceList:
     """Take a price list out of use (`active=False`) or back into use, items kept."""
     ensure_admin(by)
+    was = price_list.active
     PriceList.objects.filter(pk=price_list.pk).update(active=active)
     price_list.refresh_from_db()
+    if was != active:
+        audit.record(
+            by=by,
+            obj=price_list,
+            action=audit.Action.UPDATED,
+            changes={"active": {"old": was, "new": active}},
+        )
     return price_list
