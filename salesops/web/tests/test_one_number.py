@@ -140,3 +140,27 @@ def test_a_targets_attainment_is_the_same_in_every_view(cast, month):
         for name, f in views.items()
     }
     assert rates == {"organisation": 0.5, "parent team": 0.5, "its own team": 0.5}
+
+
+def test_a_deals_probability_reads_the_same_on_its_page_as_in_the_list(cast, signed_in):
+    pipeline = PipelineFactory(name="New business", is_default=True)
+    stage = pipeline.stages.filter(kind="open").order_by("order").first()
+    stage.probability = 25
+    stage.save()
+    customer = Customer.objects.create(name="A", owner=cast.rep)
+    deal = Deal.objects.create(
+        name="Probable",
+        customer=customer,
+        pipeline=pipeline,
+        stage=stage,
+        owner=cast.rep,
+        currency_id="CNY",
+        amount=Decimal(1000),
+    )
+    assert deal.probability is None  # the stage's default applies
+    client = signed_in(cast.rep)
+    listed = client.get(reverse("deal_list")).content.decode()
+    assert "25%" in listed
+    rows = client.get(reverse("deal_detail", args=[deal.pk])).context["field_rows"]
+    shown = next(r["value"] for r in rows if r["name"] == "probability")
+    assert shown == "25%"
