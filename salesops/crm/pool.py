@@ -382,15 +382,31 @@ def _warning_message(
     customer: Customer, rule: PoolRule, due: dt.date, today: dt.date, tz: dt.tzinfo
 ) -> str:
     days = (due - today).days
-    text = ngettext(
-        "Customer “%(name)s” returns to the public pool on %(date)s, in %(days)d day.",
-        "Customer “%(name)s” returns to the public pool on %(date)s, in %(days)d days.",
-        days,
-    ) % {"name": customer.name, "date": formats.date_format(due), "days": days}
+    values = {"name": customer.name, "date": formats.date_format(due), "days": days}
     by_followup, _by_won = _due_dates(customer, rule, tz)
+    # Whole sentences per case (no message glued from pieces: word order and spacing
+    # differ between the languages).
     if by_followup == due:
-        return text + " " + _("Log a follow-up to keep it.")
-    return text + " " + _("It has had no won deal for too long; talk to your manager to keep it.")
+        return (
+            ngettext(
+                "Customer “%(name)s” returns to the public pool on %(date)s, in %(days)d day. "
+                "Log a follow-up to keep it.",
+                "Customer “%(name)s” returns to the public pool on %(date)s, in %(days)d days. "
+                "Log a follow-up to keep it.",
+                days,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "Customer “%(name)s” returns to the public pool on %(date)s, in %(days)d day. "
+            "It has had no won deal for too long; talk to your manager to keep it.",
+            "Customer “%(name)s” returns to the public pool on %(date)s, in %(days)d days. "
+            "It has had no won deal for too long; talk to your manager to keep it.",
+            days,
+        )
+        % values
+    )
 
 
 def warn_customers(*, now: dt.datetime) -> int:
