@@ -115,7 +115,7 @@ def _called(func: Any) -> list[Any]:
     """The project functions `func` calls, resolved in its module's namespace."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
-    except (OSError, TypeError):
+    except (OSError, TypeError, SyntaxError):
         return []
     names = vars(inspect.getmodule(func))
     out = []
