@@ -219,7 +219,7 @@ class User(AbstractUser):
     def is_org_admin(self) -> bool:
         return bool(
             self.is_active
-            and (self.is_superuser or (self.role_id is not None and self.role.is_admin))
+            and (self.is_superuser or (self.role is not None and self.role.is_admin))
         )
 
     @classmethod

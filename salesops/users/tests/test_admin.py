@@ -384,7 +384,9 @@ def test_hard_delete_is_not_offered_for_soft_deletable_models(
     client.force_login(cast.admin)
     request = RequestFactory().get("/")
     request.user = cast.admin
-    soft = [m for m, _a in REGISTRY if hasattr(m, "all_objects") and m._meta.app_label != "users"]
+    soft: list[Any] = [
+        m for m, _a in REGISTRY if hasattr(m, "all_objects") and m._meta.app_label != "users"
+    ]
     assert len(soft) >= 11
     for model in [*soft, Target]:
         model_admin = admin.site.get_model_admin(model)
