@@ -218,8 +218,7 @@ class User(AbstractUser):
     # its own gate, `is_staff`, on top.
     def is_org_admin(self) -> bool:
         return bool(
-            self.is_active
-            and (self.is_superuser or (self.role is not None and self.role.is_admin))
+            self.is_active and (self.is_superuser or (self.role is not None and self.role.is_admin))
         )
 
     @classmethod
