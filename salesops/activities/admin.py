@@ -7,14 +7,14 @@ from __future__ import annotations
 from django.contrib import admin
 
 from salesops.activities.models import FollowUp, Task
-from salesops.crm.admin import FromRegistry, columns, read_only, related, searched
-from salesops.org.admin import OwnerTeamFilter, SoftDeleteAdmin
+from salesops.crm.admin import FromRegistry, RecordAdmin, columns, read_only, related, searched
+from salesops.org.admin import OwnerTeamFilter
 
 DATE = admin.DateFieldListFilter
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(SoftDeleteAdmin):
+class FollowUpAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("followup"))
     list_select_related = FromRegistry(lambda: related("followup"))
     list_filter = ("kind", ("owner__team", OwnerTeamFilter), ("occurred_at", DATE))
@@ -26,7 +26,7 @@ class FollowUpAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(SoftDeleteAdmin):
+class TaskAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("task"))
     list_select_related = FromRegistry(lambda: related("task"))
     list_filter = (

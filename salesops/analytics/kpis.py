@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from salesops.activities.models import FollowUp
 from salesops.analytics import formulas as fx
 from salesops.analytics import rolled
-from salesops.analytics.engine import Kind, KpiContext, kpi
+from salesops.analytics.engine import Filters, Kind, KpiContext, kpi
 from salesops.analytics.periods import Period
 from salesops.crm.models import Deal, Lead
 from salesops.crm.models.deals import StageHistory
@@ -351,11 +352,18 @@ def churn(ctx: KpiContext, p: Period) -> float | None:
 
 
 def new_customer_deals(ctx: KpiContext, p: Period) -> list[tuple[int, int | None, dt.date]]:
-    """(customer, owner, closed_on) of the won deals in p whose customer had no earlier
-    won deal (within the viewer's scope and the filters)."""
+    """(customer, owner, closed_on) of the won deals in p (within the viewer's scope and
+    the filters) that are their customer's FIRST won deal in the whole organisation,
+    whoever owns it (earliest closed_on, then lowest id). A customer first won by team
+    B and won again by team A is new for B only: the teams' figures add up to the
+    organisation's, and a target's attainment does not depend on the view."""
 
     def load() -> list:
         base = ctx.deals().filter(status=WON)
+        before = Deal.objects.filter(status=WON, customer_id=OuterRef("customer_id")).filter(
+            Q(closed_on__lt=OuterRef("closed_on"))
+            | Q(closed_on=OuterRef("closed_on"), id__lt=OuterRef("id"))
+        )
         if rolled.spells_serve(ctx):
             return list(
                 base.filter(
@@ -363,13 +371,13 @@ def new_customer_deals(ctx: KpiContext, p: Period) -> list[tuple[int, int | None
                     closed_on__lt=p.end,
                     customer_id__in=rolled.new_customer_ids(p),
                 )
+                .filter(~Exists(before))
                 .order_by("closed_on", "id")
                 .values_list("customer_id", "owner_id", "closed_on")
             )
-        earlier = base.filter(customer_id=OuterRef("customer_id"), closed_on__lt=p.start)
         return list(
             base.filter(closed_on__gte=p.start, closed_on__lt=p.end)
-            .filter(~Exists(earlier))
+            .filter(~Exists(before))
             .order_by("closed_on", "id")
             .values_list("customer_id", "owner_id", "closed_on")
         )
@@ -437,7 +445,8 @@ def k_avg_deal_size(ctx: KpiContext) -> Decimal | None:
 
 @kpi("new_customers", Kind.COUNT, _("New customers"))
 def k_new_customers(ctx: KpiContext) -> int:
-    """Customers whose first won deal (earliest closed_on) is in P."""
+    """Customers whose first won deal in the organisation (earliest closed_on) is in P,
+    counted where that deal falls (`new_customer_deals`)."""
     if rolled.spells_serve(ctx):
         return int(rolled.new_customer_ids(ctx.period).count())
     return len({c for c, _o, _d in new_customer_deals(ctx, ctx.period)})
@@ -713,10 +722,41 @@ def attainment_values(ctx: KpiContext) -> dict[str, dict[str, dict[str, float | 
     """{metric: {"users": {id: rate}, "teams": {id: rate}}} for the targets set for
     exactly P (visible to the viewer, within the filters). Team actuals add up the
     members of the team and its sub-teams."""
-    return ctx.memo("attainment", lambda: _attainment_values(ctx))
+    return {
+        metric: {bucket: {k: a.rate for k, a in row.items()} for bucket, row in buckets.items()}
+        for metric, buckets in target_actuals(ctx).items()
+    }
 
 
-def _attainment_values(ctx: KpiContext) -> dict[str, dict[str, dict[str, float | None]]]:
+@dataclass(frozen=True)
+class Attained:
+    """A target's actual (money in the base currency, or a count), value and rate."""
+
+    actual: Decimal
+    value: Decimal
+    rate: float | None
+
+
+def target_actuals(ctx: KpiContext) -> dict[str, dict[str, dict[str, Attained]]]:
+    """{metric: {"users" | "teams": {id: Attained}}}: what `attainment` is made of, for
+    a page to show the actual beside the rate (never worked back from a rounded rate).
+
+    The filters choose which targets are shown; the actuals themselves are the
+    targets' own (the viewer's scope, no filter), so that the same target reads the
+    same in every view: the organisation's, a parent team's, its own."""
+    return ctx.memo("attainment", lambda: _target_actuals(ctx))
+
+
+def _unfiltered(ctx: KpiContext) -> KpiContext:
+    if ctx.filters == Filters():
+        return ctx
+    return ctx.memo(
+        "unfiltered",
+        lambda: KpiContext(viewer=ctx.viewer, period=ctx.period, today=ctx.today),
+    )
+
+
+def _target_actuals(ctx: KpiContext) -> dict[str, dict[str, dict[str, Attained]]]:
     p = ctx.period
     targets = Target.objects.visible_to(ctx.viewer).filter(period_start=p.start)
     if ctx.filters.owner is not None:
@@ -728,17 +768,20 @@ def _attainment_values(ctx: KpiContext) -> dict[str, dict[str, dict[str, float |
         )
     rows = [t for t in targets if period_of(t.period_kind, t.period_start) == p]
     members = team_members([t.team_id for t in rows if t.team_id])
-    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    out: dict[str, dict[str, dict[str, Attained]]] = {}
+    own = _unfiltered(ctx)
+    if own is not ctx:
+        own.wanted = {"attainment"}
     for t in rows:
-        actuals = METRIC_ACTUALS[t.metric](ctx, p)
+        actuals = METRIC_ACTUALS[t.metric](own, p)
         if t.user_id:
             actual = actuals.get(t.user_id, 0)
             bucket, key = "users", str(t.user_id)
         else:
             actual = sum((actuals.get(u, 0) for u in members[t.team_id]), Decimal(0))
             bucket, key = "teams", str(t.team_id)
-        out.setdefault(t.metric, {"users": {}, "teams": {}})[bucket][key] = fx.ratio(
-            actual, t.value
+        out.setdefault(t.metric, {"users": {}, "teams": {}})[bucket][key] = Attained(
+            Decimal(actual), t.value, fx.ratio(actual, t.value)
         )
     return out
 

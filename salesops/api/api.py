@@ -9,14 +9,17 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Router
 from ninja.openapi.docs import Swagger
+from ninja.parser import Parser
 
 from salesops.api import errors, exports, imports, kpis, notifications, objects, objects_doc
 from salesops.api.auth import SessionAuth, TokenAuth, rate_headers
 from salesops.api.framework import register
 from salesops.api.idempotency import idempotent
 from salesops.api.resources import ALL
+from salesops.lib.text import NUL_MESSAGE, nul_path
 
 
 def _with_rate_headers(run: Any) -> Any:
@@ -25,6 +28,25 @@ def _with_rate_headers(run: Any) -> Any:
         return rate_headers(request, run(request, *args, **kwargs))
 
     return wrapper
+
+
+class NulRefusingParser(Parser):
+    """JSON bodies and query strings, refusing a NUL character anywhere in them
+    (422 naming the field), which PostgreSQL could not store nor compare."""
+
+    def _refuse_nul(self, data: Any) -> Any:
+        path = nul_path(data)
+        if path is not None:
+            raise errors.ApiError(422, NUL_MESSAGE, {path: [str(NUL_MESSAGE)]})
+        return data
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return self._refuse_nul(super().parse_body(request))
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> Any:
+        return self._refuse_nul(super().parse_querydict(data, list_fields, request))
 
 
 IDEMPOTENCY_KEY = {
@@ -83,6 +105,11 @@ class SalesopsAPI(NinjaAPI):
         for path, operations in schema["paths"].items():
             for method, op in operations.items():
                 params = op.setdefault("parameters", [])
+                responses = op["responses"]
+                if "requestBody" in op and 422 in responses:
+                    responses.setdefault(
+                        413, {**responses[422], "description": "The body is over the limit"}
+                    )
                 if method == "post":
                     params.append(IDEMPOTENCY_KEY)
                 if method in ("patch", "delete") or (method == "post" and "{id}" in path):
@@ -114,6 +141,7 @@ def build() -> SalesopsAPI:
         docs=Swagger(settings={"persistAuthorization": False}),
         docs_url="/docs",
         openapi_url="/openapi.json",
+        parser=NulRefusingParser(),
     )
     errors.install(api)
     resources = Router()

@@ -6,7 +6,8 @@
 about the record as a whole). Status codes: 401 not signed in, 403 the role or the
 token's scope does not allow it, 404 not found or outside the caller's data scope,
 409 a business rule or a uniqueness conflict (and a possible duplicate lead, customer
-or contact, with the records it looks like in "duplicates"), 412 a stale If-Match, 422
+or contact, with the records it looks like in "duplicates"), 412 a stale If-Match, 413 a
+body over the upload limit (the limit stated; on a bulk route, its row limit too), 422
 bad input, 429 too many requests.
 """
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -127,13 +129,33 @@ def ninja_errors(exc: NinjaValidationError) -> dict[str, list[str]]:
     return out
 
 
-def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+BULK_MAX = 1000  # rows per bulk request; the schemas' max_length reads it
+
+
+def too_big(request: HttpRequest | None) -> dict[str, Any]:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    detail = gettext("The request body is larger than the limit of %(n)s bytes.") % {
+        "n": f"{limit:,}"
+    }
+    if request is not None and request.path.rstrip("/").endswith("/bulk"):
+        detail = gettext(
+            "The request body is larger than the limit of %(n)s bytes; "
+            "a bulk request takes at most %(rows)s rows, and fewer when they are long."
+        ) % {"n": f"{limit:,}", "rows": BULK_MAX}
+    return body(detail)
+
+
+def describe(
+    exc: Exception, request: HttpRequest | None = None
+) -> tuple[int, dict[str, Any], dict[str, str]] | None:
     """(status, body, headers) for an exception the API answers, None for a bug (500)."""
     if isinstance(exc, ApiError):
         return exc.status, body(exc.detail, exc.errors), exc.headers
     if isinstance(exc, PossibleDuplicates):
         found = [{"id": c.pk, "name": c.name, "matched": list(c.matched)} for c in exc.candidates]
         return 409, {**body(exc.messages[0]), "duplicates": found}, {}
+    if isinstance(exc, RequestDataTooBig):
+        return 413, too_big(request), {}
     if isinstance(exc, DjangoValidationError):
         errors = django_errors(exc)
         return 422, body(next(iter(errors.values()))[0], errors), {}
@@ -157,6 +179,8 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
             body(_("Sign in, or send a valid API token as “Authorization: Bearer <token>”.")),
             {"WWW-Authenticate": 'Bearer realm="salesops"'},
         )
+    if isinstance(exc, HttpError) and isinstance(exc.__cause__, ApiError):
+        return describe(exc.__cause__, request)  # our parser's refusal, wrapped by ninja
     if isinstance(exc, HttpError) and exc.status_code == 400:
         invalid = gettext("The body is not valid JSON.")
         return 422, body(invalid, {"__all__": [invalid]}), {}
@@ -170,6 +194,7 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
 
 HANDLED = (
     ApiError,
+    RequestDataTooBig,
     DjangoValidationError,
     NinjaValidationError,
     PermissionDenied,
@@ -183,7 +208,7 @@ HANDLED = (
 
 def install(api: NinjaAPI) -> None:
     def handle(request: HttpRequest, exc: Any) -> HttpResponse:
-        described = describe(exc)
+        described = describe(exc, request)
         if described is None:
             raise exc
         status, data, headers = described

@@ -22,12 +22,11 @@ from ninja import Query, Router, Schema
 from pydantic import Field, create_model
 
 from salesops.api import querying
-from salesops.api.errors import NOT_FOUND, ApiError, describe
+from salesops.api.errors import BULK_MAX, NOT_FOUND, ApiError, describe
 from salesops.api.schemas import ErrorOut, Strict, in_schema, out_schema
 from salesops.customization import policy, registry
 
 REGISTRY: dict[str, "Resource"] = {}
-BULK_MAX = 1000
 
 #: The error statuses every route may answer, documented on each operation.
 READ_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}

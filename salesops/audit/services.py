@@ -279,7 +279,16 @@ __all__ = [
     "record",
     "record_import",
     "record_many",
+    "record_saved",
     "snapshot",
     "source",
     "values",
 ]
+
+
+def record_saved(*, by: Any, obj: models.Model, shot: Snapshot, created: bool) -> AuditEntry | None:
+    """The entry of a create-or-change service: `shot` was taken before the fields
+    were set. A create records the values set; a change what changed (nothing: no entry)."""
+    if created:
+        return record(by=by, obj=obj, action=Action.CREATED, changes=values(obj, shot.names))
+    return record(by=by, obj=obj, action=Action.UPDATED, changes=shot.changes(obj))

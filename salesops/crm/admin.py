@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from salesops.crm import services
 from salesops.crm.models import (
     Contact,
     Contract,
@@ -107,6 +108,13 @@ def read_only(object_type: str, *extra: str) -> tuple[str, ...]:
     return (*keys, *(e for e in extra if e not in keys))
 
 
+class RecordAdmin(SoftDeleteAdmin):
+    """A main record: read-only here; soft-delete and restore through the services."""
+
+    delete_service = staticmethod(services.delete_record)
+    restore_service = staticmethod(services.restore_record)
+
+
 class StageFilter(admin.RelatedFieldListFilter):
     """Stages are labelled "pipeline: stage"; fetch the pipelines in the same query."""
 
@@ -140,7 +148,7 @@ class TagAdmin(BaseAdmin):
 
 
 @admin.register(Lead)
-class LeadAdmin(SoftDeleteAdmin):
+class LeadAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("lead"))
     list_select_related = FromRegistry(lambda: related("lead"))
     list_filter = (
@@ -155,7 +163,7 @@ class LeadAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SoftDeleteAdmin):
+class CustomerAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("customer"))
     list_select_related = FromRegistry(lambda: related("customer"))
     list_filter = (
@@ -172,7 +180,7 @@ class CustomerAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(SoftDeleteAdmin):
+class ContactAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("contact", first=("name",)))
     list_select_related = FromRegistry(lambda: related("contact", first=("name",)))
     list_filter = ("is_primary", ("owner__team", OwnerTeamFilter), ("created_at", DATE))
@@ -181,7 +189,7 @@ class ContactAdmin(SoftDeleteAdmin):
 
 
 @admin.register(PoolRule)
-class PoolRuleAdmin(BaseAdmin):
+class PoolRuleAdmin(ReadOnlyAdminMixin, BaseAdmin):
     list_display = (
         "name",
         "team",
@@ -208,7 +216,7 @@ class PoolEventAdmin(ReadOnlyAdminMixin, BigTableAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(SoftDeleteAdmin):
+class ProductAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("product"))
     list_select_related = FromRegistry(lambda: related("product"))
     list_filter = ("active", "currency", "category")
@@ -260,7 +268,7 @@ class StageHistoryInline(ReadOnlyTabularInline):
 
 
 @admin.register(Deal)
-class DealAdmin(SoftDeleteAdmin):
+class DealAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("deal"))
     # (a stage is shown as "pipeline: stage")
     list_select_related = FromRegistry(lambda: (*related("deal"), "stage__pipeline"))
@@ -290,7 +298,7 @@ class DealAdmin(SoftDeleteAdmin):
 
 
 @admin.register(DealLine)
-class DealLineAdmin(BigTableAdmin):
+class DealLineAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_display = ("deal", "product", "quantity", "unit_price", "discount_pct")
     list_select_related = ("deal", "product")
     search_fields = ("deal__name", "product__name", "product__sku", "=deal__id")
@@ -317,7 +325,7 @@ class QuoteLineInline(TabularInline):
 
 
 @admin.register(Quote)
-class QuoteAdmin(SoftDeleteAdmin):
+class QuoteAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("quote"))
     list_select_related = FromRegistry(lambda: related("quote"))
     list_filter = (
@@ -333,7 +341,7 @@ class QuoteAdmin(SoftDeleteAdmin):
 
 
 @admin.register(QuoteLine)
-class QuoteLineAdmin(BigTableAdmin):
+class QuoteLineAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_display = ("quote", "product", "description", "quantity", "unit_price", "discount_pct")
     list_select_related = ("quote", "product")
     search_fields = ("quote__number", "description", "product__name", "product__sku")
@@ -353,7 +361,7 @@ class PaymentPlanInline(TabularInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(SoftDeleteAdmin):
+class ContractAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("contract"))
     list_select_related = FromRegistry(lambda: related("contract"))
     list_filter = (
@@ -369,7 +377,7 @@ class ContractAdmin(SoftDeleteAdmin):
 
 
 @admin.register(PaymentPlan)
-class PaymentPlanAdmin(SoftDeleteAdmin):
+class PaymentPlanAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("payment_plan"))
     list_select_related = FromRegistry(lambda: related("payment_plan"))
     list_filter = (("owner__team", OwnerTeamFilter), ("due_on", DATE))
@@ -380,7 +388,7 @@ class PaymentPlanAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SoftDeleteAdmin):
+class PaymentAdmin(RecordAdmin):
     list_display = FromRegistry(lambda: columns("payment", first=("contract",)))
     list_select_related = FromRegistry(lambda: related("payment", first=("contract",)))
     list_filter = (

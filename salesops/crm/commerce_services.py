@@ -15,7 +15,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
@@ -41,16 +41,13 @@ from salesops.lib.services import ensure_can, ensure_right
 from salesops.lib.updates import apply, check_fields, check_version
 from salesops.org.models import Currency, ExchangeRate
 from salesops.pipeline.models import Pipeline, Stage
+from salesops.users import admin_services
 from salesops.users.models import User
 
 
 def ensure_admin(user: User | None) -> None:
     """Set-up (pipelines, fields, rates) is for administrators."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        raise PermissionDenied(_("Sign in first."))
-    role = getattr(user, "role", None)
-    if not (user.is_superuser or (role is not None and role.is_admin)):
-        raise PermissionDenied(_("Only an administrator may change the organisation's set-up."))
+    admin_services.ensure_admin(user)
 
 
 def _amount(value: Any, field: str, *, positive: bool = False) -> Decimal:
@@ -450,6 +447,12 @@ def create_pipeline(
     pipeline = Pipeline(name=name, is_default=is_default, active=active, order=order)
     _finish(pipeline)
     pipeline.save()
+    audit.record(
+        by=by,
+        obj=pipeline,
+        action=audit.Action.CREATED,
+        changes=audit.values(pipeline, ["name", "is_default", "active", "order"]),
+    )
     spec = stages or [
         {"name": str(_("Open")), "probability": 10},
         {"name": str(_("Won")), "probability": 100, "kind": Stage.Kind.WON},
@@ -469,14 +472,16 @@ def create_pipeline(
             }
         )
     for i, stage in enumerate(spec, start=1):
-        _new_stage(pipeline, i, stage, field=f"stages.{i - 1}")
+        _new_stage(pipeline, i, stage, field=f"stages.{i - 1}", by=by)
     return pipeline
 
 
 STAGE_FIELDS = {"name", "probability", "forecast_category", "kind", "required_fields"}
 
 
-def _new_stage(pipeline: Pipeline, order: int, data: dict[str, Any], *, field: str) -> Stage:
+def _new_stage(
+    pipeline: Pipeline, order: int, data: dict[str, Any], *, field: str, by: User
+) -> Stage:
     unknown = set(data) - STAGE_FIELDS
     if unknown:
         raise ValidationError(
@@ -488,6 +493,7 @@ def _new_stage(pipeline: Pipeline, order: int, data: dict[str, Any], *, field: s
     except ValidationError as e:
         raise ValidationError({f"{field}.{k}": v for k, v in e.message_dict.items()}) from None
     stage.save()
+    audit.record(by=by, obj=stage, action=audit.Action.CREATED, changes=audit.values(stage, data))
     return stage
 
 
@@ -542,7 +548,7 @@ def add_stage(
     new_order = index + 1
     for i, s in enumerate(stages):
         Stage.objects.filter(pk=s.pk).update(order=i + 1 if i < index else i + 2)
-    return _new_stage(pipeline, new_order, data, field="stage")
+    return _new_stage(pipeline, new_order, data, field="stage", by=by)
 
 
 @transaction.atomic
@@ -734,6 +740,12 @@ def create_price_list(
     _check_price_list(price_list)
     price_list.save()
     _price_items(price_list, by, items or [])
+    audit.record(
+        by=by,
+        obj=price_list,
+        action=audit.Action.CREATED,
+        changes=audit.values(price_list, sorted(PRICE_LIST_FIELDS)),
+    )
     return price_list
 
 
@@ -752,11 +764,15 @@ def update_price_list(
     check_fields(data, PRICE_LIST_FIELDS)
     if "currency" in data:
         data["currency"] = _currency(data["currency"])
+    shot = audit.snapshot(price_list, data)
     apply(price_list, data)
     _check_price_list(price_list)
     price_list.save()
+    changes = shot.changes(price_list)
     if items is not None:
         _price_items(price_list, by, items)
+        changes["items"] = {"new": len(items)}
+    audit.record(by=by, obj=price_list, action=audit.Action.UPDATED, changes=changes)
     return price_list
 
 
@@ -764,6 +780,14 @@ def update_price_list(
 def retire_price_list(*, price_list: PriceList, by: User, active: bool = False) -> PriceList:
     """Take a price list out of use (`active=False`) or back into use, items kept."""
     ensure_admin(by)
+    was = price_list.active
     PriceList.objects.filter(pk=price_list.pk).update(active=active)
     price_list.refresh_from_db()
+    if was != active:
+        audit.record(
+            by=by,
+            obj=price_list,
+            action=audit.Action.UPDATED,
+            changes={"active": {"old": was, "new": active}},
+        )
     return price_list

@@ -356,6 +356,8 @@ def register() -> None:
                 "probability",
                 list_default=True,
                 aliases=("赢率", "成交概率", "概率", "probability", "win probability"),
+                shown_as="effective_probability",
+                percent=True,
             ),
             D("forecast_category", list_default=True),
             D("lost_reason", picklist="lost_reason", editable=False),

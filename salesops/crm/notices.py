@@ -30,15 +30,37 @@ def reason_text(reason: str, days: int) -> str:
 
 
 def _reclaimed(notice: Notice) -> tuple[str, str]:
-    reason = reason_text(notice.params.get("reason", ""), int(notice.params.get("days", 0)))
+    # Whole sentences per case: nothing glued from translated pieces.
+    days = int(notice.params.get("days", 0))
+    values = {"name": notice.name, "days": days}
+    by_followup = notice.params.get("reason", "") == BY_FOLLOWUP
     if notice.name is None:
-        return _(
-            "A customer you can no longer open has returned to the public pool: %(reason)s."
-        ) % {"reason": reason}, ""
-    return _("Customer “%(name)s” has returned to the public pool: %(reason)s.") % {
-        "name": notice.name,
-        "reason": reason,
-    }, ""
+        if by_followup:
+            text = ngettext(
+                "A customer you can no longer open has returned to the public pool: no follow-up for %(days)d day.",
+                "A customer you can no longer open has returned to the public pool: no follow-up for %(days)d days.",
+                days,
+            )
+        else:
+            text = ngettext(
+                "A customer you can no longer open has returned to the public pool: no deal won for %(days)d day.",
+                "A customer you can no longer open has returned to the public pool: no deal won for %(days)d days.",
+                days,
+            )
+        return text % values, ""
+    if by_followup:
+        text = ngettext(
+            "Customer “%(name)s” has returned to the public pool: no follow-up for %(days)d day.",
+            "Customer “%(name)s” has returned to the public pool: no follow-up for %(days)d days.",
+            days,
+        )
+    else:
+        text = ngettext(
+            "Customer “%(name)s” has returned to the public pool: no deal won for %(days)d day.",
+            "Customer “%(name)s” has returned to the public pool: no deal won for %(days)d days.",
+            days,
+        )
+    return text % values, ""
 
 
 def _warning(notice: Notice) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from salesops.audit import services as audit
 from salesops.crm.commerce_services import ensure_admin
 from salesops.crm.models import (
     Contract,
@@ -48,9 +49,11 @@ def assign_owner(*, obj: Any, to: User, by: User) -> Any:
     obj = _lock(model, obj)
     if obj.owner_id == to.pk:
         return obj
+    shot = audit.snapshot(obj, ["owner"])
     obj.owner = to
     obj.version += 1
     obj.save(update_fields=["owner", "version", "updated_at"])
+    audit.record(by=by, obj=obj, action=audit.Action.OWNER_CHANGED, changes=shot.changes(obj))
     if isinstance(obj, Contract):
         for child in (PaymentPlan, Payment):
             child.objects.filter(contract=obj).update(owner=to, version=F("version") + 1)
@@ -77,7 +80,9 @@ def save_pool_rule(*, by: User, data: dict[str, Any], rule: PoolRule | None = No
     rule per team, and one organisation-wide."""
     ensure_admin(by)
     check_fields(data, POOL_RULE_FIELDS)
+    created = rule is None
     rule = PoolRule() if rule is None else PoolRule.objects.select_for_update().get(pk=rule.pk)
+    shot = audit.snapshot(rule, data)
     apply(rule, data)
     if not rule.name:
         raise ValidationError({"name": _("Give the rule a name.")})
@@ -94,10 +99,12 @@ def save_pool_rule(*, by: User, data: dict[str, Any], rule: PoolRule | None = No
         )
     rule.full_clean(validate_unique=False, validate_constraints=False)
     rule.save()
+    audit.record_saved(by=by, obj=rule, shot=shot, created=created)
     return rule
 
 
 @transaction.atomic
 def delete_pool_rule(*, by: User, rule: PoolRule) -> None:
     ensure_admin(by)
+    audit.record(by=by, obj=rule, action=audit.Action.DELETED)
     PoolRule.objects.filter(pk=rule.pk).delete()

@@ -26,6 +26,7 @@ from salesops.customization import policy, registry
 from salesops.customization.models import Layout
 from salesops.customization.registry import FieldSpec
 from salesops.lib.cache import TTLCache
+from salesops.users.admin_services import is_admin
 
 #: The key of the one section shown when there is no layout.
 DEFAULT = ""
@@ -106,10 +107,7 @@ def shown_to(user: Any, section: dict[str, Any]) -> bool:
     """Whether a section is shown to `user`: it names no roles, or the user's role, or
     the user administers the organisation (who sets layouts up sees every section)."""
     roles = section.get("roles") or []
-    if not roles or getattr(user, "is_superuser", False):
-        return True
-    role = getattr(user, "role", None)
-    if role is not None and role.is_admin:
+    if not roles or is_admin(user):
         return True
     return getattr(user, "role_id", None) in roles
 

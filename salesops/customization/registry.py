@@ -134,6 +134,11 @@ class FieldSpec:
     derived: bool = False
     #: Kept out of the API, exports and forms (e.g. a denormalised sort column).
     internal: bool = False
+    #: The record attribute people read, when it differs from the stored value (a
+    #: deal's probability: its own, else its stage's) — lists and record pages alike.
+    shown_as: str = ""
+    #: A whole-number percentage (shown as "25%").
+    percent: bool = False
     #: The custom-field definition this field comes from, if any.
     custom: Any = field(default=None, compare=False, hash=False, repr=False)
 
@@ -201,6 +206,8 @@ class Declare:
     hidden_by: tuple[tuple[str, str], ...] = ()
     derived: bool | None = None
     internal: bool | None = None
+    shown_as: str | None = None
+    percent: bool | None = None
 
 
 @dataclass
@@ -506,6 +513,8 @@ def _apply(spec: FieldSpec, d: Declare) -> FieldSpec:
         "currency_path",
         "derived",
         "internal",
+        "shown_as",
+        "percent",
     ):
         value = getattr(d, name)
         if value is not None:

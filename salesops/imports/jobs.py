@@ -449,11 +449,7 @@ def _finish(job: ImportJob, status: str, message: str) -> ImportJob:
 @transaction.atomic
 def request_cancel(job: ImportJob, *, by: Any) -> ImportJob:
     """Stop a job: at once if it has not started, else after the chunk being imported."""
-    if (
-        by.pk != job.created_by_id
-        and not by.is_superuser
-        and not getattr(by.role, "is_admin", False)
-    ):
+    if by.pk != job.created_by_id and not is_admin(by):
         raise PermissionDenied(_("Only the person who started an import can cancel it."))
     if job.finished:
         return job

@@ -31,6 +31,12 @@ MAX_CELL = 1 << 20
 SEPARATORS = (",", ";", "\t", "|")
 TEXT_EXTENSIONS = {".csv", ".txt", ".tsv", ".tab"}
 XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
+#: Largest total uncompressed size of a workbook's members (a 1M-row sheet fits).
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
+#: Largest compression ratio of a member bigger than RATIO_FROM: real sheets stay far
+#: below it (5–50:1); a zip bomb is past 1,000:1.
+MAX_XLSX_RATIO = 200
+RATIO_FROM = 1024 * 1024
 
 
 class FileProblem(ValueError):
@@ -246,6 +252,15 @@ def _open_csv(stream: IO[bytes], head: bytes) -> Table:
     return table
 
 
+def _nul(line: int) -> FileProblem:
+    return FileProblem(
+        _(
+            "Row %(line)s contains a NUL character (\\0), which cannot be stored. Remove it (save the file again from Excel or WPS) and upload it."
+        )
+        % {"line": line}
+    )
+
+
 def _records(reader: Any, encoding: str) -> Iterator[Row]:
     line = 0
     while True:
@@ -258,6 +273,8 @@ def _records(reader: Any, encoding: str) -> Iterator[Row]:
                 _("Row %(line)s is malformed (%(error)s).") % {"line": line + 1, "error": e}
             ) from None
         line += 1
+        if "\x00" in "".join(cells):
+            raise _nul(line)
         if "\ufffd" in "".join(cells):
             raise FileProblem(
                 _(
@@ -311,6 +328,8 @@ class _CsvRows:
             joined = "".join(cells)
             if "\ufffd" in joined:
                 raise self._undecodable(self.line)
+            if "\x00" in joined:
+                raise _nul(self.line)
             if not joined or joined.isspace():
                 continue
             if len(cells) != width:
@@ -338,9 +357,12 @@ class _CsvRows:
         first = self.line + 1
         self.line += len(records)
         more = len(records) == n and self.problem is None  # maybe more to read
-        if "\ufffd" in "".join(chain.from_iterable(records)):
-            bad = next(i for i, cells in enumerate(records) if "\ufffd" in "".join(cells))
-            self.problem = self._undecodable(first + bad)
+        if "\ufffd" in (joined := "".join(chain.from_iterable(records))) or "\x00" in joined:
+            bad = next(
+                i for i, cells in enumerate(records) if {"\ufffd", "\x00"} & set("".join(cells))
+            )
+            text = "".join(records[bad])
+            self.problem = self._undecodable(first + bad) if "\ufffd" in text else _nul(first + bad)
             del records[bad:]
         # Blank: all cells empty or spaces; only a row whose first cell is can be.
         blank = [
@@ -372,12 +394,59 @@ class _CsvRows:
 # -- XLSX ----------------------------------------------------------------------------------
 
 
+def check_xlsx_sizes(stream: IO[bytes]) -> None:
+    """Refuse a workbook whose members would inflate past MAX_XLSX_UNCOMPRESSED, or
+    whose large members are compressed past MAX_XLSX_RATIO, before anything parses it.
+    The sizes are the zip directory's: `zipfile` never inflates a member past its
+    declared size, so a lying header cannot get round this."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # openpyxl says the file is damaged
+    finally:
+        stream.seek(0)
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise FileProblem(
+            _(
+                "The Excel file is %(size)s MB uncompressed, over the limit of %(max)s MB. Split it into smaller files or save it as CSV."
+            )
+            % {"size": total // (1024 * 1024), "max": MAX_XLSX_UNCOMPRESSED // (1024 * 1024)}
+        )
+    for m in members:
+        if m.file_size > RATIO_FROM and m.file_size > MAX_XLSX_RATIO * max(m.compress_size, 1):
+            raise FileProblem(
+                _(
+                    "The Excel file is compressed far more than a real workbook can be (a “zip bomb”) and was not opened."
+                )
+            )
+
+
+def _xml_refused(e: Exception) -> FileProblem | None:
+    from defusedxml import DefusedXmlException
+
+    cause: BaseException | None = e
+    while cause is not None and not isinstance(cause, DefusedXmlException):
+        cause = cause.__cause__ or cause.__context__  # openpyxl wraps it in a ValueError
+    if cause is not None:
+        return FileProblem(
+            _(
+                "The Excel file contains XML declarations (DTD or entities) that are not allowed. Save it again as .xlsx in Excel or WPS and retry."
+            )
+        )
+    return None
+
+
 def _open_xlsx(stream: IO[bytes]) -> Table:
     from openpyxl import load_workbook
 
+    check_xlsx_sizes(stream)
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as e:
+        if refused := _xml_refused(e):
+            raise refused from None
         raise FileProblem(
             _(
                 "The Excel file cannot be opened (%(error)s). Open it in Excel or WPS, save it again as .xlsx and retry."
@@ -399,6 +468,8 @@ def _open_xlsx(stream: IO[bytes]) -> Table:
         except FileProblem:
             raise
         except Exception as e:
+            if refused := _xml_refused(e):
+                raise refused from None
             raise FileProblem(
                 _("The Excel file is damaged (%(error)s). Save it again as .xlsx and retry.")
                 % {"error": type(e).__name__}

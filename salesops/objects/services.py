@@ -21,6 +21,7 @@ from salesops.lib.services import NotVisible, ensure_can, ensure_right
 from salesops.lib.updates import check_version
 from salesops.objects import indexes
 from salesops.objects.models import LINKABLE, CustomObject, CustomRecord
+from salesops.users.admin_services import is_admin
 from salesops.users.models import Role, User
 
 #: 2–20 characters: custom fields name their object in a 20-character column
@@ -32,7 +33,7 @@ LINK_MODELS: dict[str, Any] = {"customer": Customer, "contact": Contact, "deal":
 
 
 def _ensure_admin(by: User) -> None:
-    if not (by.is_active and (by.is_superuser or (by.role is not None and by.role.is_admin))):
+    if not is_admin(by):
         raise PermissionDenied(_("Only an administrator may define custom objects."))
 
 

@@ -26,10 +26,12 @@ every higher app's admin may import it (see the layer rule in DESIGN.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -42,13 +44,9 @@ BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
 
 def is_org_admin(user: Any) -> bool:
-    """May this user use the admin: an active staff superuser, or staff with an admin role."""
-    if not (user.is_active and user.is_staff):
-        return False
-    if user.is_superuser:
-        return True
-    role = getattr(user, "role", None)
-    return bool(role is not None and role.is_admin)
+    """May this user use the admin: staff (the admin site's own gate) who administers
+    the organisation (`User.is_org_admin`, the one rule; this app sits below users)."""
+    return bool(user.is_authenticated and user.is_staff and user.is_org_admin())
 
 
 class AdminOnlyMixin:
@@ -153,10 +151,18 @@ class DeletedListFilter(admin.SimpleListFilter):
 
 
 class SoftDeleteAdmin(BigTableAdmin):
-    """Admin of a `SoftDeleteModel`: lists `all_objects`, soft-deletes and restores,
-    never hard-deletes."""
+    """Admin of a `SoftDeleteModel` (a main record): lists `all_objects`, read-only.
+
+    Main records are written only by their services, which keep the stage history,
+    the audit log, validation and the public-pool cap: an admin form would skip them.
+    Soft-delete and restore are offered where the record's app gives the services
+    (`delete_service`, `restore_service`, set by its admin module, this app being
+    below them); never a hard delete."""
 
     actions = ("soft_delete", "restore")
+    #: (obj, by) -> None: the service that soft-deletes / restores one record.
+    delete_service: Callable[..., None] | None = None
+    restore_service: Callable[..., None] | None = None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         qs = self.model.all_objects.get_queryset()
@@ -168,10 +174,6 @@ class SoftDeleteAdmin(BigTableAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         return [*super().get_list_filter(request), DeletedListFilter]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        extra = ("deleted_at", "version", "updated_at")
-        return [*super().get_readonly_fields(request, obj), *extra]
-
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
@@ -182,27 +184,52 @@ class SoftDeleteAdmin(BigTableAdmin):
             qs = qs.filter(deleted_at__isnull=True)
         return qs, may_have_duplicates
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_soft_delete_permission(self, request: HttpRequest) -> bool:
+        return self.delete_service is not None and is_org_admin(request.user)
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
+        raise PermissionDenied(_("Records are changed in the app, where every rule applies."))
+
+    def _through(
+        self, request: HttpRequest, queryset: QuerySet[Any], service: Any, note: str
+    ) -> tuple[int, list[str]]:
+        done, refused = 0, []
+        for obj in queryset.iterator(chunk_size=500):
+            try:
+                with transaction.atomic():
+                    service(obj=obj, by=request.user)
+            except (ValidationError, PermissionDenied, IntegrityError) as e:
+                # A restored row may clash with a live one (a unique SKU), or need its
+                # customer back first: keep the others, report this one.
+                message = " ".join(getattr(e, "messages", [])) or str(e)
+                refused.append(f"{obj} ({message})" if message else str(obj))
+                continue
+            self.log_change(request, obj, note)
+            done += 1
+        return done, refused
 
     @admin.action(
-        permissions=["change"],
+        permissions=["soft_delete"],
         description=_("Soft-delete this %(verbose_name)s"),
         description_plural=_("Soft-delete selected %(verbose_name_plural)s"),
         location=BOTH_LOCATIONS,
     )
     def soft_delete(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        done = 0
-        with transaction.atomic():
-            for obj in queryset.filter(deleted_at__isnull=True).iterator(chunk_size=500):
-                obj.soft_delete()
-                self.log_change(request, obj, gettext("Soft-deleted."))
-                done += 1
+        done, _refused = self._through(
+            request,
+            queryset.filter(deleted_at__isnull=True),
+            type(self).delete_service,
+            gettext("Soft-deleted."),
+        )
         self.message_user(
             request,
             ngettext("%(n)d row soft-deleted.", "%(n)d rows soft-deleted.", done) % {"n": done},
@@ -210,25 +237,18 @@ class SoftDeleteAdmin(BigTableAdmin):
         )
 
     @admin.action(
-        permissions=["change"],
+        permissions=["soft_delete"],
         description=_("Restore this %(verbose_name)s"),
         description_plural=_("Restore selected %(verbose_name_plural)s"),
         location=BOTH_LOCATIONS,
     )
     def restore(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        done, refused = 0, []
-        with transaction.atomic():
-            for obj in queryset.filter(deleted_at__isnull=False).iterator(chunk_size=500):
-                try:
-                    # A restored row may clash with a live one (a unique SKU, a target
-                    # for the same period): keep the others, report this one.
-                    with transaction.atomic():
-                        obj.restore()
-                except IntegrityError:
-                    refused.append(str(obj))
-                    continue
-                self.log_change(request, obj, gettext("Restored."))
-                done += 1
+        done, refused = self._through(
+            request,
+            queryset.filter(deleted_at__isnull=False),
+            type(self).restore_service,
+            gettext("Restored."),
+        )
         self.message_user(
             request,
             ngettext("%(n)d row restored.", "%(n)d rows restored.", done) % {"n": done},
@@ -237,11 +257,7 @@ class SoftDeleteAdmin(BigTableAdmin):
         if refused:
             self.message_user(
                 request,
-                _(
-                    "Not restored because a live record has the same unique values; "
-                    "change or delete that one first: %(rows)s"
-                )
-                % {"rows": ", ".join(refused)},
+                _("Not restored; %(rows)s") % {"rows": ", ".join(refused)},
                 messages.ERROR,
             )
 

@@ -21,7 +21,6 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,9 +44,7 @@ def _problem(at: Where, message: str) -> TemplateError:
 
 
 def administrators() -> Any:
-    return User.objects.filter(
-        Q(is_superuser=True) | Q(role__is_admin=True), is_active=True
-    ).order_by("pk")
+    return User.administrators()
 
 
 def first_admin() -> User | None:

@@ -7,14 +7,16 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ForecastCategory(models.TextChoices):
-    PIPELINE = "pipeline", _("Pipeline")
-    BEST_CASE = "best_case", _("Best case")
-    COMMIT = "commit", _("Commit")
-    CLOSED = "closed", _("Closed")
-    OMITTED = "omitted", _("Omitted")
+    # In context: the category "Pipeline" is not the pipeline (销售流程) deals move along.
+    PIPELINE = "pipeline", pgettext_lazy("forecast category", "Pipeline")
+    BEST_CASE = "best_case", pgettext_lazy("forecast category", "Best case")
+    COMMIT = "commit", pgettext_lazy("forecast category", "Commit")
+    CLOSED = "closed", pgettext_lazy("forecast category", "Closed")
+    OMITTED = "omitted", pgettext_lazy("forecast category", "Omitted")
 
 
 class Pipeline(models.Model):

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from salesops.users.admin_services import is_admin
 from salesops.users.models import OBJECT_TYPES, Team
 
 
@@ -25,7 +26,7 @@ class SavedReportQuerySet(models.QuerySet):
         every report for an administrator."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.is_superuser or (user.role is not None and user.role.is_admin):
+        if is_admin(user):
             return self
         team_ids = user.team_ids()
         above: set[int] = set()

@@ -15,11 +15,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from salesops.audit import services as audit
 from salesops.lib.services import NotVisible, ensure_right
 from salesops.reports import running
 from salesops.reports.models import SavedReport
 from salesops.reports.query import ReportInvalid, Spec, parse
 from salesops.reports.running import ReportResult
+from salesops.users.admin_services import is_admin
 from salesops.users.models import Team
 
 __all__ = [
@@ -32,10 +34,6 @@ __all__ = [
     "run_report",
     "update_report",
 ]
-
-
-def is_admin(user: Any) -> bool:
-    return bool(user.is_superuser or (user.role is not None and user.role.is_admin))
 
 
 def can_edit(user: Any, report: SavedReport) -> bool:
@@ -122,7 +120,7 @@ def create_report(
         spec = None
     if errors or spec is None:
         raise ValidationError(errors)
-    return SavedReport.objects.create(
+    report = SavedReport.objects.create(
         name=name,
         description=(description or "")[:500],
         object_type=object_type,
@@ -130,6 +128,18 @@ def create_report(
         owner=user,
         team=team,
     )
+    return _created(user, report)
+
+
+def _created(user: Any, report: SavedReport) -> SavedReport:
+    audit.record(
+        by=user, obj=report, action=audit.Action.CREATED, changes=audit.values(report, FIELDS)
+    )
+    return report
+
+
+#: What a report's audit entries show.
+FIELDS = ("name", "description", "object_type", "definition", "team")
 
 
 def _editable(user: Any, report: SavedReport) -> SavedReport:
@@ -161,24 +171,28 @@ def update_report(
         spec = None
     if errors or spec is None:
         raise ValidationError(errors)
+    shot = audit.snapshot(row, FIELDS)
     row.name = name
     row.description = (description or "")[:500]
     row.definition = canonical(spec)
     row.team = team
     row.save()
+    audit.record(by=user, obj=row, action=audit.Action.UPDATED, changes=shot.changes(row))
     return row
 
 
 @transaction.atomic
 def delete_report(*, user: Any, report: SavedReport) -> None:
-    _editable(user, report).delete()
+    row = _editable(user, report)
+    audit.record(by=user, obj=row, action=audit.Action.DELETED)
+    row.delete()
 
 
 @transaction.atomic
 def copy_report(*, user: Any, report: SavedReport, name: str = "") -> SavedReport:
     """A private copy owned by `user` of a report they can open (not shared)."""
     source = get_report(user=user, pk=report.pk)
-    return SavedReport.objects.create(
+    copy = SavedReport.objects.create(
         name=(name or "").strip()[:200] or _("Copy of %(name)s") % {"name": source.name},
         description=source.description,
         object_type=source.object_type,
@@ -186,6 +200,7 @@ def copy_report(*, user: Any, report: SavedReport, name: str = "") -> SavedRepor
         owner=user,
         team=None,
     )
+    return _created(user, copy)
 
 
 def get_report(*, user: Any, pk: int) -> SavedReport:

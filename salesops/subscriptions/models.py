@@ -17,10 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-
-def is_admin(user: Any) -> bool:
-    role = getattr(user, "role", None)
-    return bool(user.is_superuser or (role is not None and role.is_admin))
+from salesops.users.admin_services import is_admin
 
 
 class SubscriptionQuerySet(models.QuerySet):

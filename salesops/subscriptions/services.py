@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesops.analytics import dashboard
+from salesops.audit import services as audit
 from salesops.lib.services import NotVisible
 from salesops.reports.models import SavedReport
 from salesops.subscriptions.models import Subscription
@@ -120,6 +121,12 @@ def create_subscription(*, user: Any, recipients: list[User], **values: Any) -> 
     sub.schedule_from = timezone.now()
     sub.save()
     sub.recipients.set(recipients)
+    audit.record(
+        by=user,
+        obj=sub,
+        action=audit.Action.CREATED,
+        changes=audit.values(sub, [*values, "recipients"]),
+    )
     return sub
 
 
@@ -135,6 +142,7 @@ def update_subscription(
     *, user: Any, subscription: Subscription, recipients: list[User], **values: Any
 ) -> Subscription:
     sub = get_subscription(user=user, pk=subscription.pk)
+    shot = audit.snapshot(sub, [*values, "recipients"])
     before = {f: getattr(sub, f) for f in SCHEDULE_FIELDS}
     _apply(sub, values)
     _check(sub, recipients, user=sub.owner)
@@ -143,6 +151,7 @@ def update_subscription(
         sub.schedule_from = timezone.now()
     sub.save()
     sub.recipients.set(recipients)
+    audit.record(by=user, obj=sub, action=audit.Action.UPDATED, changes=shot.changes(sub))
     return sub
 
 
@@ -155,12 +164,20 @@ def set_active(*, user: Any, subscription: Subscription, active: bool) -> Subscr
         if active:
             sub.schedule_from = timezone.now()
         sub.save(update_fields=["is_active", "schedule_from", "updated_at"])
+        audit.record(
+            by=user,
+            obj=sub,
+            action=audit.Action.UPDATED,
+            changes={"is_active": {"old": not active, "new": active}},
+        )
     return sub
 
 
 @transaction.atomic
 def delete_subscription(*, user: Any, subscription: Subscription) -> None:
-    get_subscription(user=user, pk=subscription.pk).delete()
+    sub = get_subscription(user=user, pk=subscription.pk)
+    audit.record(by=user, obj=sub, action=audit.Action.DELETED)
+    sub.delete()
 
 
 def team_choices(user: Any) -> list[Team]:

@@ -28,10 +28,8 @@ user_deactivated = Signal()
 
 
 def is_admin(user: Any) -> bool:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    role = getattr(user, "role", None)
-    return bool(user.is_superuser or (role is not None and role.is_admin))
+    """`User.is_org_admin` for anyone, signed in or not (None and anonymous: no)."""
+    return bool(user is not None and user.is_authenticated and user.is_org_admin())
 
 
 def ensure_admin(user: Any) -> None:
@@ -46,8 +44,10 @@ def set_language(*, user: User, language: str) -> None:
     if language not in {code for code, _name in settings.LANGUAGES}:
         raise ValidationError({"language": _("Choose Simplified Chinese or English.")})
     if user.language != language:
+        changes = {"language": {"old": user.language, "new": language}}
         User.objects.filter(pk=user.pk).update(language=language)
         user.language = language
+        audit.record(by=user, obj=user, action=audit.Action.UPDATED, changes=changes)
 
 
 ORG_FIELDS = {
@@ -68,9 +68,11 @@ def update_organisation(*, by: User, data: dict[str, Any]) -> Organisation:
     ensure_admin(by)
     check_fields(data, ORG_FIELDS)
     org = Organisation.objects.select_for_update().get(pk=Organisation.get().pk)
+    shot = audit.snapshot(org, data)
     apply(org, data)
     org.full_clean(validate_unique=False, validate_constraints=False)
     org.save()
+    audit.record_saved(by=by, obj=org, shot=shot, created=False)
     return org
 
 
@@ -105,6 +107,7 @@ def save_user(
     check_fields(data, USER_FIELDS)
     target = User() if user is None else User.objects.select_for_update().get(pk=user.pk)
     was_active = target.pk is not None and target.is_active
+    shot = audit.snapshot(target, data)
     apply(target, data)
     if target.pk == by.pk and (not target.is_active or not is_admin(target)):
         raise ValidationError(
@@ -128,6 +131,11 @@ def save_user(
         target.set_password(password)
     target.full_clean(exclude=["password"], validate_unique=False)
     target.save()
+    entry = audit.record_saved(by=by, obj=target, shot=shot, created=user is None)
+    if password and user is not None and entry is None:  # the password alone changed
+        audit.record(
+            by=by, obj=target, action=audit.Action.UPDATED, changes={"password": "changed"}
+        )
     target.forget_permissions()
     if was_active and not target.is_active:
         user_deactivated.send(sender=User, user=target)
@@ -139,11 +147,13 @@ def save_team(*, by: User, data: dict[str, Any], team: Team | None = None) -> Te
     ensure_admin(by)
     check_fields(data, {"name", "parent", "manager"})
     target = Team() if team is None else Team.objects.select_for_update().get(pk=team.pk)
+    shot = audit.snapshot(target, data)
     apply(target, data)
     if not target.name:
         raise ValidationError({"name": _("Give the team a name.")})
-    target.clean()
+    target.full_clean(exclude=["path"], validate_unique=False, validate_constraints=False)
     target.save()
+    audit.record_saved(by=by, obj=target, shot=shot, created=team is None)
     return target
 
 
@@ -159,6 +169,7 @@ def delete_team(*, by: User, team: Team) -> None:
         raise ValidationError(_("This team has sub-teams; move or remove them first."))
     if Target.all_objects.filter(team=team).exists():
         raise ValidationError(_("This team has targets; delete them first."))
+    audit.record(by=by, obj=team, action=audit.Action.DELETED)
     team.delete()
 
 
@@ -210,12 +221,7 @@ def save_role(*, by: User, data: dict[str, Any], role: Role | None = None) -> Ro
         raise ValidationError({"name": _("There is already a role with this name.")})
     target.full_clean(validate_unique=False)
     target.save()
-    if role is None:
-        audit.record(
-            by=by, obj=target, action=audit.Action.CREATED, changes=audit.values(target, data)
-        )
-    else:
-        audit.record(by=by, obj=target, action=audit.Action.UPDATED, changes=shot.changes(target))
+    audit.record_saved(by=by, obj=target, shot=shot, created=role is None)
     return target
 
 
@@ -257,10 +263,17 @@ def add_holiday(*, by: User, day: dt.date, kind: str, name: str = "") -> Holiday
     holiday = Holiday(day=day, kind=kind, name=name)
     holiday.full_clean(validate_unique=False)
     holiday.save()
+    audit.record(
+        by=by,
+        obj=holiday,
+        action=audit.Action.CREATED,
+        changes=audit.values(holiday, ["day", "kind", "name"]),
+    )
     return holiday
 
 
 @transaction.atomic
 def delete_holiday(*, by: User, holiday: Holiday) -> None:
     ensure_admin(by)
+    audit.record(by=by, obj=holiday, action=audit.Action.DELETED)
     Holiday.objects.filter(pk=holiday.pk).delete()

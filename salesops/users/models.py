@@ -211,16 +211,30 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    # -- who administers ----------------------------------------------------------
+    # The one rule for "is an organisation administrator": an active person who is a
+    # superuser or whose role administers. Everything asks `is_org_admin()` (or, for a
+    # query, `administrators()`, the same rule as a filter); the Django admin site adds
+    # its own gate, `is_staff`, on top.
+    def is_org_admin(self) -> bool:
+        return bool(
+            self.is_active and (self.is_superuser or (self.role is not None and self.role.is_admin))
+        )
+
+    @classmethod
+    def administrators(cls) -> Any:
+        return cls.objects.filter(
+            Q(is_superuser=True) | Q(role__is_admin=True), is_active=True
+        ).order_by("pk")
+
     # -- data permissions ------------------------------------------------------
     def has_right(self, object_type: str, right: str) -> bool:
         if not self.is_active:
             return False
-        if self.is_superuser:
+        if self.is_org_admin():
             return True
         if self.role is None:
             return False
-        if self.role.is_admin:
-            return True
         return right in (self.role.rights or {}).get(object_type, [])
 
     def hidden_fields(self, object_type: str) -> set[str]:

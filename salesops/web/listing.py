@@ -127,6 +127,10 @@ def column_of(f: FieldSpec, *, default: bool, link: bool = False, **changes: Any
         spec=f if f.type in (registry.CHOICE, registry.MULTI_CHOICE) else None,
         expression=value_of(f) if f.is_custom and f.sortable else None,
     )
+    if f.shown_as:
+        changes = {"attr": f.shown_as, **changes}
+    if f.percent:
+        changes = {"kind": "percent", **changes}
     return replace(column, **changes) if changes else column
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from salesops.audit import services as audit
 from salesops.users.models import User
 from salesops.workspace.models import SavedView
 
@@ -25,9 +26,16 @@ def save_view(*, by: User, list_key: str, name: str, query: str, shared: bool = 
         raise ValidationError({"name": _("Keep the name under 100 characters.")})
     if len(query) > 2000:
         raise ValidationError({"name": _("This view has too many filters to save.")})
-    view, _created = SavedView.objects.update_or_create(
+    existing = SavedView.objects.filter(owner=by, list_key=list_key, name=name).first()
+    shot = audit.snapshot(existing or SavedView(), ["query", "shared"])
+    view, created = SavedView.objects.update_or_create(
         owner=by, list_key=list_key, name=name, defaults={"query": query, "shared": shared}
     )
+    if created:
+        changes = audit.values(view, ["list_key", "name", "query", "shared"])
+        audit.record(by=by, obj=view, action=audit.Action.CREATED, changes=changes)
+    else:
+        audit.record(by=by, obj=view, action=audit.Action.UPDATED, changes=shot.changes(view))
     return view
 
 
@@ -35,4 +43,5 @@ def save_view(*, by: User, list_key: str, name: str, query: str, shared: bool = 
 def delete_view(*, view: SavedView, by: User) -> None:
     if view.owner_id != by.pk:
         raise PermissionDenied(_("Only the person who saved a view may delete it."))
+    audit.record(by=by, obj=view, action=audit.Action.DELETED)
     view.delete()

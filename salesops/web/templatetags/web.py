@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 # The formatting itself lives in analytics, so e-mails and exports read the same.
 from salesops.analytics.display import DASH, SYMBOLS, format_money, format_number, format_percent
 from salesops.analytics.display import to_decimal as _decimal
+from salesops.users.admin_services import is_admin
 
 __all__ = ["DASH", "SYMBOLS", "format_money", "format_number"]
 
@@ -164,13 +165,6 @@ def _nav() -> list[tuple[str, Any, str | None]]:
             ]
         )
     return NAV
-
-
-def is_admin(user: Any) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    role = getattr(user, "role", None)
-    return bool(user.is_superuser or (role is not None and role.is_admin))
 
 
 @register.filter(name="is_admin")

@@ -657,3 +657,15 @@ def test_the_grids_fast_number_format_reads_like_everywhere_else(value, places):
     from salesops.web.views.targets import fast_number
 
     assert fast_number(value, places) == format_number(value, places)
+
+
+def test_a_zip_bomb_uploaded_as_targets_is_refused_with_a_message(cast, client):
+    from salesops.imports.tests.test_xlsx_safety import _sheet, _with_member
+
+    client.force_login(cast.manager)
+    upload = io.BytesIO(_with_member("xl/worksheets/sheet1.xml", _sheet(b" " * 30_000_000)))
+    upload.name = "targets.xlsx"
+    response = client.post(reverse("targets_upload"), {**grid_params(cast.east), "file": upload})
+    assert response.status_code == 400
+    assert "compressed" in response.content.decode()
+    assert not Target.objects.exists()

@@ -122,8 +122,6 @@ class DealList(RecordList):
     key = "deals"
     model = Deal
     title = L("Deals")
-    # The probability a deal counts with: its own, or its stage's.
-    shown_as = {"probability": {"attr": "effective_probability", "kind": "percent"}}
     # Not "stage" nor "customer": joined, SQLite's planner looped over the stages (or
     # the customers) and sorted every deal; `decorate` attaches them for the page.
     related = ["owner"]

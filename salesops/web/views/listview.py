@@ -107,7 +107,6 @@ class RecordList(LoginRequiredMixin, View):
     #: Columns only this list has (values computed for the page by `decorate`), shown
     #: after the default ones; and how some fields are shown differently here.
     extra_columns: ClassVar[list[Column]] = []
-    shown_as: ClassVar[dict[str, dict[str, Any]]] = {}
     #: Filters only this list has, and generated ones it leaves out (by parameter).
     extra_filters: ClassVar[list[Filter]] = []
     without_filters: ClassVar[tuple[str, ...]] = ()
@@ -177,7 +176,7 @@ class RecordList(LoginRequiredMixin, View):
             defaults = [k for k in [link, *listed, owner] if k in by_key]
 
         def column(f: FieldSpec, default: bool) -> Column:
-            return column_of(f, default=default, link=f.key == link, **self.shown_as.get(f.key, {}))
+            return column_of(f, default=default, link=f.key == link)
 
         columns = [column(by_key[k], True) for k in defaults]
         columns += [c for c in self.extra_columns if c.default]

@@ -98,9 +98,11 @@ def display(obj: Any, spec: FieldSpec, people: dict[int, str] | None = None) -> 
     elif spec.type == registry.MANY_REF:
         return ", ".join(str(x) for x in getattr(obj, spec.key).all()) or CHOICE_NONE
     else:
-        value = getattr(obj, spec.key)
+        value = getattr(obj, spec.shown_as or spec.key)
     if value is None or value == "" or value == []:
         return CHOICE_NONE
+    if spec.percent:
+        return f"{value}%"
     t = spec.type
     if t == registry.CHOICE:
         return str(spec.choice_label(value))

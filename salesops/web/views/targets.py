@@ -747,10 +747,10 @@ def current_progress(
     viewer: Any, today: Any, *, user: Any = None, team: Any = None
 ) -> list[dict[str, Any]]:
     """The targets of a person or a team whose month, quarter or year includes `today`,
-    each with its attainment from the KPI engine (as the viewer, for exactly that
-    period), the actual it implies and a meter value. One KPI run per period."""
-    from salesops.analytics.engine import compute
-    from salesops.analytics.kpis import period_of
+    each with its actual and attainment from the KPI engine (as the viewer, for exactly
+    that period) and a meter value. One KPI run per period."""
+    from salesops.analytics.formulas import MissingRate
+    from salesops.analytics.kpis import period_of, target_actuals
 
     qs = Target.objects.visible_to(viewer).filter(
         period_start__lte=today, period_start__gt=add_months(today.replace(day=1), -12)
@@ -763,21 +763,26 @@ def current_progress(
     )
     bucket, key = ("users", str(user.pk)) if user is not None else ("teams", str(team.pk))
     filters = Filters(owner=user) if user is not None else Filters(team=team)
-    rates: dict[Period, dict[str, Any]] = {}
+    facts: dict[Period, dict[str, Any]] = {}
     out = []
     for t, period in found:
         if period.end <= today:
             continue
-        if period not in rates:
+        if period not in facts:
             ctx = KpiContext(viewer=viewer, period=period, filters=filters, today=today)
-            rates[period] = compute(ctx, ["attainment"])[0]["attainment"] or {}
-        rate = rates[period].get(t.metric, {}).get(bucket, {}).get(key)
+            ctx.wanted = {"attainment"}
+            try:
+                facts[period] = target_actuals(ctx)
+            except MissingRate:  # the dashboards say which rate to add
+                facts[period] = {}
+        attained = facts[period].get(t.metric, {}).get(bucket, {}).get(key)
+        rate = attained.rate if attained is not None else None
         out.append(
             {
                 "target": t,
                 "period": period_label(t.period_kind, t.period_start),
                 "rate": rate,
-                "actual": (Decimal(str(rate)) * t.value) if rate is not None else None,
+                "actual": attained.actual if attained is not None else None,
                 "money": t.metric in MONEY_METRICS,
                 "meter": min(rate or 0, 1.5),
             }

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from salesops.customization import computed, registry
 
@@ -28,5 +29,10 @@ class Command(BaseCommand):
             changed = computed.recompute_object(name)
             if opts["object"] or changed:
                 self.stdout.write(
-                    _("%(object)s: %(n)s records changed") % {"object": name, "n": changed}
+                    ngettext(
+                        "%(object)s: %(n)s record changed",
+                        "%(object)s: %(n)s records changed",
+                        changed,
+                    )
+                    % {"object": name, "n": changed}
                 )
