@@ -261,25 +261,3 @@ def test_rules_are_cached_and_a_saved_rule_applies_at_once(cast, django_assert_n
     assert len(rules.active_rules("lead")) == 2
     fields_admin.deactivate_validation_rule(rule=r, by=cast.admin)
     assert len(rules.active_rules("lead")) == 1
-
-
-def test_the_django_admins_lead_form_is_refused_by_a_rule(cast):
-    from django.contrib import admin
-    from django.forms.models import model_to_dict
-    from django.test import RequestFactory
-
-    lead = crm.create_lead(by=cast.rep, name="Ada", source="web", company="Acme")
-    rule(cast.admin)
-    request = RequestFactory().post("/")
-    request.user = cast.admin
-    model_admin = admin.site.get_model_admin(Lead)
-    form_class = model_admin.get_form(request, lead, change=True)
-    data = {
-        k: v for k, v in model_to_dict(lead, fields=form_class.base_fields).items() if v is not None
-    }
-    with translation.override("en"):
-        form = form_class(data | {"company": ""}, instance=lead)
-        assert not form.is_valid()
-        assert form.errors["company"] == ["A lead from the website needs its company."]
-    lead.refresh_from_db()
-    assert lead.company == "Acme"

@@ -21,6 +21,7 @@ from salesops.customization.models import CustomField, ValidationRule
 from salesops.imports.models import ImportJob
 from salesops.imports.tests import corpus
 from salesops.objects.models import CustomRecord
+from salesops.users.models import User
 from salesops.web.tests.test_browser_custom_objects import define_the_object
 from salesops.web.tests.test_browser_imports import run_worker_beside
 
@@ -58,17 +59,24 @@ def add_rule(page, url):
 
 def add_layout(page, url):
     page.goto(f"{url}/settings/layouts/site_visit/")
+    before = page.locator("#layout-sections .layout-section").count()
     add = page.locator("#layout-sections form.inline-form").last
     add.locator('input[name="title_zh"]').fill("拜访结果")
     add.locator('input[name="title_en"]').fill("Visit outcome")
     add.locator("button[type=submit]").click()
-    expect(page.locator("#layout-sections .layout-section")).to_have_count(1)
+    expect(page.locator("#layout-sections .layout-section")).to_have_count(before + 1)
     fields = page.locator("#layout-fields")
+    chosen = {}
     for name in ("outcome", "score"):
-        select = fields.locator(f'select[name$="{name}"][name^="place_"]')
-        select.select_option(index=0)  # the one section
+        select = fields.locator(f'select[name^="place_"][name$="{name}"]')
+        value = select.evaluate(
+            """s => [...s.options].find(o => ["拜访结果", "Visit outcome"].includes(o.text)).value"""
+        )
+        select.select_option(value)
+        chosen[name] = value
     fields.locator("button.primary[type=submit]").click()
-    expect(page.locator("#layout-fields h3").first).to_have_text("Visit outcome")
+    for name, value in chosen.items():
+        expect(fields.locator(f'select[name^="place_"][name$="{name}"]')).to_have_value(value)
 
 
 def new_visit(page, customer, title, score):
@@ -97,7 +105,8 @@ def test_an_admin_customises_without_code_and_a_rep_works_with_the_object(
     assert CustomField.objects.get(object_type="site_visit", key="score_pct").computed
     assert ValidationRule.objects.filter(object_type="site_visit").count() == 1
 
-    rep = new_page()
+    User.objects.filter(pk=cast.rep.pk).update(language="en")
+    rep = new_page(locale="en-GB")
     rep.set_default_timeout(60_000)
     sign_in(rep, url, "rep")
     rep.goto(f"{url}/o/site_visit/")

@@ -165,6 +165,7 @@ def test_the_organisation_setting_is_on_the_organisation_page(cast, signed_in):
             "locale": org.locale,
             "activity_window_days": org.activity_window_days,
             "gross_margin": org.gross_margin,
+            "recycle_retention_days": org.recycle_retention_days,
             "require_admin_two_factor": "on",
         },
     )
