@@ -95,7 +95,8 @@ def test_a_new_admin_gets_through_day_one_in_the_app(
     page.locator(".export-menu summary").click()
     with page.expect_download() as download:
         page.locator(".export-menu a", has_text="XLSX").click()
-    sheet = openpyxl.load_workbook(download.value.path(), read_only=True).active
+    download.value.save_as(tmp_path / "customers.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "customers.xlsx", read_only=True).active
     names = sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0])
     expected = sorted(
         Customer.objects.filter(name__startswith="导入客户0004").values_list("name", flat=True)
