@@ -11,6 +11,8 @@ from salesops.analytics.periods import parse_period
 from salesops.customization import policy
 from salesops.web.tests.test_dashboards import Q3, books, tile  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.usefixtures("books")
+
 NOTE = "hidden for your role"
 AMOUNT_TILES = ["bookings", "avg_deal_size", "open_pipeline", "weighted_pipeline", "attainment"]
 
@@ -29,7 +31,7 @@ def test_withheld_names_the_kpis_that_read_a_hidden_field(cast):
     assert withheld(cast.rep, ids) == {"bookings", "open_pipeline"}
 
 
-def test_the_engine_gives_null_with_a_reason_for_a_withheld_kpi(cast, books):
+def test_the_engine_gives_null_with_a_reason_for_a_withheld_kpi(cast):
     hide_amount(cast.rep)
     ctx = engine.KpiContext(viewer=cast.rep, period=parse_period(Q3))
     values, errors = engine.compute(ctx, ["bookings", "won_deals", "rep_performance"])
@@ -41,11 +43,9 @@ def test_the_engine_gives_null_with_a_reason_for_a_withheld_kpi(cast, books):
     assert row["collections"] == "300.00"
 
 
-def test_amount_tiles_are_withheld_while_counts_show(cast, books, signed_in):
+def test_amount_tiles_are_withheld_while_counts_show(cast, signed_in):
     hide_amount(cast.rep)
-    response = signed_in(cast.rep).get(
-        reverse("dashboard_rep", args=[cast.rep.pk]), {"period": Q3}
-    )
+    response = signed_in(cast.rep).get(reverse("dashboard_rep", args=[cast.rep.pk]), {"period": Q3})
     assert response.status_code == 200
     for kpi_id in AMOUNT_TILES:
         t = tile(response, kpi_id)
@@ -59,17 +59,15 @@ def test_amount_tiles_are_withheld_while_counts_show(cast, books, signed_in):
         assert figure not in html, figure
 
 
-def test_a_role_hiding_nothing_sees_every_tile(cast, books, signed_in):
-    response = signed_in(cast.rep).get(
-        reverse("dashboard_rep", args=[cast.rep.pk]), {"period": Q3}
-    )
+def test_a_role_hiding_nothing_sees_every_tile(cast, signed_in):
+    response = signed_in(cast.rep).get(reverse("dashboard_rep", args=[cast.rep.pk]), {"period": Q3})
     assert tile(response, "bookings")["text"] == "¥1,700.00"
     assert tile(response, "open_pipeline")["text"] == "¥800.00"
     assert tile(response, "attainment")["text"] == "85.0%"
     assert NOTE not in response.content.decode()
 
 
-def test_chart_data_carries_no_amount_for_a_role_hiding_it(cast, books, signed_in):
+def test_chart_data_carries_no_amount_for_a_role_hiding_it(cast, signed_in):
     hide_amount(cast.rep)
     response = signed_in(cast.rep).get(reverse("dashboard_data"), {"period": Q3})
     charts = response.json()["charts"]
@@ -86,7 +84,7 @@ def test_chart_data_carries_no_amount_for_a_role_hiding_it(cast, books, signed_i
         assert figure not in text, figure
 
 
-def test_chart_data_is_whole_for_a_role_hiding_nothing(cast, books, signed_in):
+def test_chart_data_is_whole_for_a_role_hiding_nothing(cast, signed_in):
     charts = signed_in(cast.rep).get(reverse("dashboard_data"), {"period": Q3}).json()["charts"]
     assert [s["name"] for s in charts["trend"]["series"]] == ["Bookings", "Collections"]
     assert charts["pipeline_month"]["labels"] and "withheld" not in charts["pipeline_month"]
@@ -94,7 +92,7 @@ def test_chart_data_is_whole_for_a_role_hiding_nothing(cast, books, signed_in):
 
 
 @pytest.mark.parametrize("hidden", [True, False])
-def test_the_home_page_withholds_amount_figures(cast, books, signed_in, hidden):
+def test_the_home_page_withholds_amount_figures(cast, signed_in, hidden):
     if hidden:
         hide_amount(cast.analyst)
     response = signed_in(cast.analyst).get(reverse("home"))
@@ -110,7 +108,7 @@ def test_the_home_page_withholds_amount_figures(cast, books, signed_in, hidden):
         assert NOTE not in response.content.decode()
 
 
-def test_the_targets_grid_withholds_bookings_actuals(cast, books, signed_in):
+def test_the_targets_grid_withholds_bookings_actuals(cast, signed_in):
     hide_amount(cast.manager)
     client = signed_in(cast.manager)
     url = reverse("targets")
