@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from salesops.analytics import engine
 from salesops.analytics.display import format_money, format_number, format_percent
-from salesops.analytics.kpis import period_of, team_members
+from salesops.analytics.kpis import WITHHELD_NOTE, period_of, team_members, withheld
 from salesops.analytics.models import DashboardLayout
 from salesops.analytics.periods import Period
 from salesops.pipeline.models import Pipeline
@@ -222,7 +222,9 @@ def attainment_of(values: dict[str, Any], scope: Scope) -> float | None:
 def tiles(viewer: Any, scope: Scope, period: Period, currency: str) -> list[dict[str, Any]]:
     """The layout's tiles in its order: id, label, kind, drill (the drill-down list that holds the
     records behind the number), value and its text, and comparisons (label, value, text,
-    delta, dir) with the previous period, a year before and, when set, the target."""
+    delta, dir) with the previous period, a year before and, when set, the target. A
+    figure that reads a field hidden from the viewer is "—" with a `note`, and no
+    comparisons."""
     specs = {t[0]: t for t in [*TILES, ATTAINMENT]}
     chosen = [specs[i] for i in layout().tiles]
     if not chosen:
@@ -240,6 +242,9 @@ def tiles(viewer: Any, scope: Scope, period: Period, currency: str) -> list[dict
         )
         values["attainment"] = attainment_of(values, scope)
         runs[key] = values
+    # the attainment tile is the bookings target's
+    figure = {ATTAINMENT[0]: Target.Metric.BOOKINGS}
+    hidden = withheld(viewer, {figure.get(i, i) for i in ids})
     out = []
     for kpi_id, label, kind, drill, metric in chosen:
         now = runs["now"][kpi_id]
@@ -252,6 +257,10 @@ def tiles(viewer: Any, scope: Scope, period: Period, currency: str) -> list[dict
             "text": show(kind, now, currency),
             "compare": [],
         }
+        if figure.get(kpi_id, kpi_id) in hidden:
+            tile.update(value=None, text="—", note=str(WITHHELD_NOTE))
+            out.append(tile)
+            continue
         for key, name in (("previous", _("Previous period")), ("year", _("A year before"))):
             before = runs[key][kpi_id]
             delta, direction = change(kind, now, before)

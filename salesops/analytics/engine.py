@@ -236,8 +236,9 @@ def compute(
     ctx: KpiContext, ids: Iterable[str] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Compute KPIs by id (default: all registered). Returns (values, errors): a KPI that
-    cannot be computed (e.g. a missing exchange rate) is null with a message."""
-    from salesops.analytics import kpis  # noqa: F401  (registers the KPIs)
+    cannot be computed (e.g. a missing exchange rate), or that reads a field hidden from
+    the viewer (`kpis.withheld`), is null with a message."""
+    from salesops.analytics import kpis  # registers the KPIs
 
     wanted = list(ids) if ids is not None else list(REGISTRY)
     unknown = [i for i in wanted if i not in REGISTRY]
@@ -251,8 +252,13 @@ def compute(
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     ctx.wanted = set(wanted)
+    hidden = kpis.withheld(ctx.viewer, wanted)
     for kpi_id in wanted:
         definition = REGISTRY[kpi_id]
+        if kpi_id in hidden:
+            values[kpi_id] = None
+            errors[kpi_id] = _gettext("Withheld: it reads a field hidden for your role.")
+            continue
         try:
             values[kpi_id] = render(definition.kind, definition.compute(ctx))
         except MissingRate as e:

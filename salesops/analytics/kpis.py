@@ -39,10 +39,76 @@ from salesops.analytics.engine import Filters, Kind, KpiContext, kpi
 from salesops.analytics.periods import Period
 from salesops.crm.models import Deal, Lead
 from salesops.crm.models.deals import StageHistory
+from salesops.customization.policy import hidden_keys
 from salesops.pipeline.models import Stage
 from salesops.users.models import Target, Team, User
 
 WON, LOST, OPEN = Deal.Status.WON, Deal.Status.LOST, Deal.Status.OPEN
+
+
+# -- which fields a KPI reads ------------------------------------------------------------------
+
+_WON = frozenset({("deal", "status"), ("deal", "closed_on")})
+_AMOUNT = frozenset({("deal", "amount"), ("deal", "currency")})
+_OPEN = frozenset({("deal", "status"), ("deal", "expected_close")}) | _AMOUNT
+_PAID = frozenset({("payment", "amount"), ("payment", "currency"), ("payment", "received_on")})
+
+#: The fields (object type, key) a figure depends on: a viewer from whom one is hidden
+#: gets no such figure (ADR 0012: "never a result that depends on it"). KPI ids, and
+#: target metrics (attainment and the targets grid are figures per metric).
+READS: dict[str, frozenset[tuple[str, str]]] = {
+    "bookings": _WON | _AMOUNT,
+    "collections": _PAID,
+    "won_deals": _WON,
+    "avg_deal_size": _WON | _AMOUNT,
+    "new_customers": _WON,
+    "active_customers": _WON,
+    "churn_rate": _WON,
+    "clv_historical": _WON | _AMOUNT,
+    "sales_cycle_median": _WON | {("deal", "created_on")},
+    "sales_cycle_mean": _WON | {("deal", "created_on")},
+    "win_rate": _WON,
+    "win_rate_by_amount": _WON | _AMOUNT,
+    "lead_conversion_rate": frozenset({("lead", "status"), ("lead", "created_on")}),
+    "stage_conversion": frozenset({("deal", "stage")}),
+    "touchpoints_per_rep_day": frozenset({("followup", "kind"), ("followup", "occurred_at")}),
+    "open_pipeline": _OPEN,
+    "weighted_pipeline": _OPEN | {("deal", "probability"), ("deal", "stage")},
+    "pipeline_coverage": _WON | _OPEN,
+    "sales_velocity": _WON | _AMOUNT | {("deal", "created_on")},
+    # per target metric (`attainment`, `rep_performance`, targets grid)
+    Target.Metric.BOOKINGS: _WON | _AMOUNT,
+    Target.Metric.COLLECTIONS: _PAID,
+    Target.Metric.WON_DEALS: _WON,
+    Target.Metric.NEW_CUSTOMERS: _WON,
+    Target.Metric.FOLLOWUPS: frozenset({("followup", "occurred_at")}),
+}
+#: Parts of `rep_performance`'s rows, by the figure they are.
+REP_PARTS = {
+    "bookings": "bookings",
+    "collections": "collections",
+    "won_deals": "won_deals",
+    "win_rate": "win_rate",
+    "avg_deal_size": "avg_deal_size",
+    "sales_cycle_median": "sales_cycle_median",
+    "sales_cycle_mean": "sales_cycle_mean",
+    "touchpoints_per_day": "touchpoints_per_rep_day",
+    "attainment": Target.Metric.BOOKINGS,
+}
+
+
+def withheld(viewer: Any, ids: Any) -> set[str]:
+    """Of these KPI ids (or target metrics), those that read a field hidden from
+    `viewer`: surfaces show "—" (`WITHHELD_NOTE`) instead of the figure."""
+    out = set()
+    for kpi_id in ids:
+        if any(key in hidden_keys(viewer, obj) for obj, key in READS.get(kpi_id, ())):
+            out.add(kpi_id)
+    return out
+
+
+#: What a surface says in place of a withheld figure.
+WITHHELD_NOTE = _("hidden for your role")
 
 
 # -- shared facts --------------------------------------------------------------------------
@@ -766,7 +832,12 @@ def _target_actuals(ctx: KpiContext) -> dict[str, dict[str, dict[str, Attained]]
             Q(team__path__startswith=ctx.filters.team.path)
             | Q(user_id__in=ctx.team_member_ids or [])
         )
-    rows = [t for t in targets if period_of(t.period_kind, t.period_start) == p]
+    hidden = withheld(ctx.viewer, Target.Metric.values)
+    rows = [
+        t
+        for t in targets
+        if period_of(t.period_kind, t.period_start) == p and t.metric not in hidden
+    ]
     members = team_members([t.team_id for t in rows if t.team_id])
     out: dict[str, dict[str, dict[str, Attained]]] = {}
     own = _unfiltered(ctx)
@@ -826,4 +897,9 @@ def k_rep_performance(ctx: KpiContext) -> dict[str, dict[str, Any]]:
             rank = i
             previous = value
         out[key]["rank"] = rank
+    hidden = withheld(ctx.viewer, set(REP_PARTS.values()))
+    for row in out.values():
+        for part, figure in REP_PARTS.items():
+            if figure in hidden:
+                row[part] = None
     return out

@@ -326,3 +326,24 @@ def test_the_mail_holds_the_tiles_of_the_dashboard_layout_in_its_order(cast, wee
     rows = mail.workbook_rows()
     assert [r[0] for r in rows[1:]] == ["Won deals", "Bookings"]
     assert "Win rate" not in mail.part("text/html")
+
+
+def test_a_recipient_whose_role_hides_the_amount_gets_no_amount_figure(cast, week, smtp):
+    from salesops.customization import policy
+
+    role = cast.manager.role
+    role.hidden_fields = {"deal": ["amount"]}
+    role.save()
+    policy.forget(cast.manager)
+    subscribe(cast.manager, [cast.manager], what="team", team=cast.east, name="East weekly")
+    assert sending.send_due(now=MONDAY_8 + dt.timedelta(minutes=5)) == 1
+
+    [mail] = smtp.received
+    east = bookings(cast, {"rep", "rep_east1"}, *LAST_WEEK)
+    html, text = mail.part("text/html"), mail.part("text/plain")
+    for part in (html, text):
+        assert money(east) not in part
+        assert "hidden for your role" in part
+    rows = mail.workbook_rows()
+    assert kpi_row(rows, "Bookings")[1:] == (None, None, None, None)
+    assert kpi_row(rows, "Won deals")[1] == 3

@@ -65,13 +65,45 @@ def month_key(day: dt.date) -> str:
     return day.strftime("%Y-%m")
 
 
-def trend(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, Any]:
-    """Bookings and collections per month (at the event date's rate)."""
+#: The figures (`kpis.READS` ids) each chart draws: a chart whose figures are all
+#: withheld from the viewer draws nothing but a note; the trend drops a withheld series.
+CHART_FIGURES: dict[str, tuple[str, ...]] = {
+    "trend": ("bookings", "collections"),
+    "funnel": ("stage_conversion",),
+    "win_rate": ("win_rate",),
+    "cycle": ("sales_cycle_median",),
+    "leaderboard": ("bookings",),
+    "gauges": (),  # attainment leaves out the targets of withheld metrics
+    "pipeline_stage": ("open_pipeline",),
+    "pipeline_month": ("open_pipeline",),
+    "heatmap": ("touchpoints_per_rep_day",),
+}
+assert set(CHART_FIGURES) == set(CHARTS)
+
+
+def withheld_chart(name: str) -> dict[str, Any]:
+    """A chart with no data, saying why (drawn as an empty chart with its message)."""
+    return {
+        "type": "bars",
+        "title": str(CHARTS[name]),
+        "withheld": True,
+        "empty": str(k.WITHHELD_NOTE),
+        "labels": [],
+        "series": [],
+    }
+
+
+def trend(
+    ctx: engine.KpiContext, scope: Scope, period: Period, hidden: set[str] | frozenset = frozenset()
+) -> dict[str, Any]:
+    """Bookings and collections per month (at the event date's rate); a series withheld
+    from the viewer is left out."""
     months = months_of(period)
     span = Period(months[0].start, months[-1].end)
     booked: dict[str, Decimal] = defaultdict(Decimal)
-    for _o, code, day, s, _n in k.won_rows(ctx, span):
-        booked[month_key(day)] += Decimal(s) * ctx.rates.rate_on(code, day)
+    if "bookings" not in hidden:
+        for _o, code, day, s, _n in k.won_rows(ctx, span):
+            booked[month_key(day)] += Decimal(s) * ctx.rates.rate_on(code, day)
     collected: dict[str, Decimal] = defaultdict(Decimal)
     # grouped by stretches of one month and one exchange rate: a few rows, not one a day
     stretch = rolled.rate_segment(ctx, span, "received_on", also=[m.start for m in months])
@@ -83,7 +115,7 @@ def trend(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, Any
         .annotate(s=Sum("amount"))
         .order_by()
     )
-    for code, day, s in rows:
+    for code, day, s in rows if "collections" not in hidden else []:
         collected[month_key(day)] += Decimal(s) * ctx.rates.rate_on(code, day)
     labels = [str(m) for m in months]
     return {
@@ -93,19 +125,17 @@ def trend(ctx: engine.KpiContext, scope: Scope, period: Period) -> dict[str, Any
         "labels": labels,
         "series": [
             {
-                "name": _("Bookings"),
+                "name": name,
                 "points": [
-                    {"value": float(booked[m.label]), "url": drill_url(scope, m, "won")}
+                    {"value": float(sums[m.label]), "url": drill_url(scope, m, drill)}
                     for m in months
                 ],
-            },
-            {
-                "name": _("Collections"),
-                "points": [
-                    {"value": float(collected[m.label]), "url": drill_url(scope, m, "payments")}
-                    for m in months
-                ],
-            },
+            }
+            for figure, name, sums, drill in (
+                ("bookings", _("Bookings"), booked, "won"),
+                ("collections", _("Collections"), collected, "payments"),
+            )
+            if figure not in hidden
         ],
     }
 
@@ -407,8 +437,9 @@ def chart_data(request: HttpRequest) -> JsonResponse:
     shown = layout().charts
     needs = {"funnel": "stage_conversion", "leaderboard": "rep_performance", "gauges": "attainment"}
     values, _errors = engine.compute(ctx, [needs[c] for c in shown if c in needs])
+    hidden = k.withheld(viewer, {f for c in shown for f in CHART_FIGURES[c]})
     make: dict[str, Callable[[], dict[str, Any]]] = {
-        "trend": lambda: trend(ctx, scope, period),
+        "trend": lambda: trend(ctx, scope, period, hidden),
         "funnel": lambda: funnel(ctx, scope, values),
         "win_rate": lambda: win_rate(ctx, scope, period),
         "cycle": lambda: cycle(ctx, scope, period),
@@ -419,5 +450,10 @@ def chart_data(request: HttpRequest) -> JsonResponse:
         "heatmap": lambda: heatmap(ctx, scope, period),
     }
     # only the charts of the organisation's layout, in its order
-    charts = {name: make[name]() for name in shown}
+    charts = {
+        name: withheld_chart(name)
+        if CHART_FIGURES[name] and set(CHART_FIGURES[name]) <= hidden
+        else make[name]()
+        for name in shown
+    }
     return JsonResponse({"currency": org.base_currency_id, "charts": charts})

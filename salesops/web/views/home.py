@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from salesops.activities import queries as activity_queries
 from salesops.analytics import engine
+from salesops.analytics.kpis import WITHHELD_NOTE, withheld
 from salesops.analytics.periods import preset
 from salesops.crm import queries
 from salesops.crm.models import Deal
@@ -134,19 +135,9 @@ def role_of(user: Any) -> str:
     return "rep"
 
 
-#: KPIs that are sums of a field, by (object type, field): not computed for a reader
-#: from whom that field is hidden.
-SUMS_OF = {
-    "bookings": ("deal", "amount"),
-    "avg_deal_size": ("deal", "amount"),
-    "open_pipeline": ("deal", "amount"),
-    "weighted_pipeline": ("deal", "amount"),
-    "collections": ("payment", "amount"),
-}
-
-
 def _kpis(user: Any, today: dt.date, ids: list[str], **filters: Any) -> dict[str, Any]:
-    ids = [i for i in ids if i not in SUMS_OF or policy.can_see(user, *SUMS_OF[i])]
+    """This month's KPIs; those withheld from the user (`kpis.withheld`) are None and
+    listed under "withheld" for the page to say why."""
     ctx = engine.KpiContext(
         viewer=user,
         period=preset("this_month", today=today),
@@ -213,11 +204,9 @@ def team_home(user: Any, today: dt.date) -> dict[str, Any]:
         ({"user": names.get(int(k)), **v} for k, v in reps.items()),
         key=lambda r: -Decimal(r["bookings"] or 0),
     )
-    money = {
-        "bookings": policy.can_see(user, "deal", "amount"),
-        "collections": policy.can_see(user, "payment", "amount"),
-    }
-    return {"kpis": values, "reps": rows, "rep_money": money}
+    hidden = withheld(user, [*values, "collections"])
+    money = {"bookings": "bookings" not in hidden, "collections": "collections" not in hidden}
+    return {"kpis": values, "reps": rows, "rep_money": money, **withheld_context(user, values)}
 
 
 def org_home(user: Any, today: dt.date) -> dict[str, Any]:
@@ -237,7 +226,11 @@ def org_home(user: Any, today: dt.date) -> dict[str, Any]:
             "sales_cycle_median",
         ],
     )
-    return {"kpis": values}
+    return {"kpis": values, **withheld_context(user, values)}
+
+
+def withheld_context(user: Any, values: dict[str, Any]) -> dict[str, Any]:
+    return {"withheld": withheld(user, values), "withheld_note": WITHHELD_NOTE}
 
 
 @login_required

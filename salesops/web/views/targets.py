@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 
 from salesops.analytics.engine import Filters, KpiContext
 from salesops.analytics.formulas import MissingRate
-from salesops.analytics.kpis import team_members
+from salesops.analytics.kpis import team_members, withheld
 from salesops.analytics.periods import Period
 from salesops.analytics.target_actuals import monthly_actuals
 from salesops.imports.exporting import write_xlsx
@@ -131,6 +131,10 @@ def attach_actuals(request: HttpRequest, grid: Grid) -> str:
     members = team_members([r.team.pk for r in grid.rows if r.team is not None])
     needed = {r.user.pk for r in grid.rows if r.user is not None}
     needed.update(*(members[r.team.pk] for r in grid.rows if r.team is not None))
+    if withheld(viewer, [grid.metric]):
+        for row in grid.rows:
+            row.actuals = [None] * 12  # type: ignore[attr-defined]
+        return _("Actuals are not shown: they read a field hidden for your role.")
     try:
         actuals = monthly_actuals(ctx, grid.metric, months, owners=needed)
     except MissingRate as e:
