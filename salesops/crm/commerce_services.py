@@ -145,7 +145,7 @@ def unit_price_for(
             price, source = item.price, str(price_list.currency_id)
             break
     if source == currency:
-        return price
+        return money(price)
     try:
         rate = org.rate_on(source, day) / org.rate_on(currency, day)
     except ValidationError:
@@ -158,7 +158,7 @@ def unit_price_for(
                 % {"p": product.name, "from": source, "to": currency}
             }
         ) from None
-    return money(price * rate)
+    return money(Decimal(price) * rate)
 
 
 # -- quotes (报价) --------------------------------------------------------------------
