@@ -154,3 +154,19 @@ def test_a_role_that_hides_the_amount_sees_no_line_prices(world, signed_in):
     assert _post(client, "deal_line_change", deal, line.pk, unit_price="1").status_code == 403
     line.refresh_from_db()
     assert line.unit_price == Decimal("4321.99")
+
+
+def test_the_price_lists_are_set_through_the_record_services(world, lists):
+    from salesops.crm import services as crm
+
+    customer_list, deal_list = lists
+    rep = world.cast.rep
+    customer = Customer.objects.get(pk=world.east.customer.pk)
+    crm.update_record(obj=customer, by=rep, data={"price_list": customer_list.pk})
+    deal = Deal.objects.get(pk=world.east.deal.pk)
+    line = commerce.add_deal_line(deal=deal, by=rep, product=world.product)
+    assert line.unit_price == Decimal("80.00")
+    crm.update_record(obj=deal, by=rep, data={"price_list": deal_list.pk})
+    deal.refresh_from_db()
+    line = commerce.add_deal_line(deal=deal, by=rep, product=world.product, quantity=2)
+    assert line.unit_price == Decimal("70.00")
