@@ -891,7 +891,7 @@ def add_deal_line(
     *,
     deal: Deal,
     by: User,
-    product: Product | int,
+    product: Product | int | str,
     quantity: Decimal | int | str = 1,
     unit_price: Decimal | int | str | None = None,
     discount_pct: Decimal | int | str = 0,
@@ -899,7 +899,7 @@ def add_deal_line(
     """A product line on `deal`; without a unit price, the price list's (`unit_price_for`)."""
     deal = _deal_for_lines(deal, by)
     if not isinstance(product, Product):
-        found = (
+        found: Product | None = (
             Product.objects.visible_to(by).filter(pk=product).first()
             if str(product).isdigit()
             else None

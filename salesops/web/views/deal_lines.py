@@ -64,7 +64,7 @@ def line_add(request: HttpRequest, pk: int) -> HttpResponse:
     if "product" not in data:
         return _done(request, deal, ValueError(_("Choose a product.")), "")
     try:
-        commerce.add_deal_line(deal=deal, by=me(request), **data)  # type: ignore[arg-type]
+        commerce.add_deal_line(deal=deal, by=me(request), **data)
     except REFUSALS as e:
         return _done(request, deal, e, "")
     return _done(request, deal, None, _("The product line was added."))
