@@ -170,3 +170,11 @@ def test_the_price_lists_are_set_through_the_record_services(world, lists):
     deal.refresh_from_db()
     line = commerce.add_deal_line(deal=deal, by=rep, product=world.product, quantity=2)
     assert line.unit_price == Decimal("70.00")
+
+
+def test_the_edit_pages_offer_the_price_list(world, lists, signed_in):
+    client = signed_in(world.cast.rep)
+    for kind, record in (("deal", world.east.deal), ("customer", world.east.customer)):
+        page = client.get(reverse(f"{kind}_edit", args=[record.pk])).content.decode()
+        assert 'name="price_list"' in page, kind
+        assert "Deal list" in page and "Customer list" in page, kind
