@@ -26,6 +26,7 @@ from salesops.crm.models import (
     Contract,
     Customer,
     Deal,
+    DealLine,
     PaymentPlan,
     PriceList,
     PriceListItem,
@@ -39,7 +40,7 @@ from salesops.customization.services import clean_custom_values
 from salesops.lib.money import money
 from salesops.lib.services import ensure_can, ensure_right
 from salesops.lib.updates import apply, check_fields, check_version
-from salesops.org.models import Currency, ExchangeRate
+from salesops.org.models import Currency, ExchangeRate, Organisation
 from salesops.pipeline.models import Pipeline, Stage
 from salesops.users import admin_services
 from salesops.users.models import User
@@ -99,6 +100,67 @@ def _finish(obj: Any) -> None:
     obj.full_clean(validate_unique=False, validate_constraints=False)
 
 
+# -- unit prices from price lists ------------------------------------------------------
+
+
+def _list_applies(price_list: PriceList | None, day: dt.date) -> bool:
+    return (
+        price_list is not None
+        and price_list.active
+        and (price_list.valid_from is None or price_list.valid_from <= day)
+        and (price_list.valid_until is None or day <= price_list.valid_until)
+    )
+
+
+def unit_price_for(
+    product: Product,
+    *,
+    currency: str,
+    deal: Deal | None = None,
+    customer: Customer | None = None,
+    day: dt.date | None = None,
+) -> Decimal:
+    """The default unit price of `product` on a quote's or a deal's line in `currency`.
+
+    The one rule: the deal's price list if it has one, else the customer's, else the
+    product's list price. A list passes its turn when it is retired, out of its dates
+    on `day`, or has no entry for the product. The price is in the list's currency (the
+    product's for its list price); in another currency it is converted at the
+    organisation's exchange rates of `day`, and refused (a ValidationError on
+    `unit_price` saying to add a rate or type the price) when there is no rate. A price
+    typed on the line always wins: this is only the default."""
+    org = Organisation.get()
+    day = day or org.local_date()
+    if customer is None and deal is not None:
+        customer = deal.customer
+    price, source = product.price, str(product.currency_id)
+    for price_list in (
+        deal.price_list if deal else None,
+        customer.price_list if customer else None,
+    ):
+        if price_list is None or not _list_applies(price_list, day):
+            continue
+        item = PriceListItem.objects.filter(price_list=price_list, product=product).first()
+        if item is not None:
+            price, source = item.price, str(price_list.currency_id)
+            break
+    if source == currency:
+        return money(price)
+    try:
+        rate = org.rate_on(source, day) / org.rate_on(currency, day)
+    except ValidationError:
+        raise ValidationError(
+            {
+                "unit_price": _(
+                    "The price of “%(p)s” is in %(from)s and there is no exchange rate to "
+                    "%(to)s: add the rate, or type the unit price."
+                )
+                % {"p": product.name, "from": source, "to": currency}
+            }
+        ) from None
+    return money(Decimal(price) * rate)
+
+
 # -- quotes (报价) --------------------------------------------------------------------
 
 LINE_FIELDS = {"product", "description", "quantity", "unit_price", "discount_pct"}
@@ -131,9 +193,14 @@ def _lines(quote: Quote, by: User, lines: list[dict[str, Any]]) -> None:
             errors[f"lines.{i}.quantity"] = [_("The quantity must be more than zero.")]
             continue
         price = line.get("unit_price")
-        if price is None and product is not None:
-            price = product.price
         try:
+            if price is None and product is not None:
+                price = unit_price_for(
+                    product,
+                    currency=str(quote.currency_id),
+                    deal=quote.deal,
+                    customer=quote.customer,
+                )
             unit_price = _amount(price, "unit_price")
             discount = _pct(line.get("discount_pct", 0), "discount_pct")
         except ValidationError as e:
@@ -791,3 +858,113 @@ def retire_price_list(*, price_list: PriceList, by: User, active: bool = False) 
             changes={"active": {"old": was, "new": active}},
         )
     return price_list
+
+
+# -- a deal's product lines ---------------------------------------------------------------
+
+
+def _describe(line: DealLine) -> str:
+    # No price: the audit trail is read by people a role may hide the deal's amount from.
+    return f"{line.product} × {line.quantity}"
+
+
+def _deal_for_lines(deal: Deal, by: User) -> Deal:
+    """The deal locked for a change of its lines: editing the deal is the right needed,
+    and a line's price is a share of the amount, so a role that hides it may not."""
+    ensure_can(by, deal, "edit")
+    policy.refuse_hidden_writes(by, "deal", {"amount"})
+    return _lock(Deal, deal)
+
+
+def _quantity(value: Any) -> Decimal:
+    try:
+        result = Decimal(str(value)).quantize(Decimal("0.01"))
+        if not result.is_finite() or result <= 0:
+            raise ValueError
+    except Exception:
+        raise ValidationError({"quantity": _("The quantity must be more than zero.")}) from None
+    return result
+
+
+@transaction.atomic
+def add_deal_line(
+    *,
+    deal: Deal,
+    by: User,
+    product: Product | int | str,
+    quantity: Decimal | int | str = 1,
+    unit_price: Decimal | int | str | None = None,
+    discount_pct: Decimal | int | str = 0,
+) -> DealLine:
+    """A product line on `deal`; without a unit price, the price list's (`unit_price_for`)."""
+    deal = _deal_for_lines(deal, by)
+    if not isinstance(product, Product):
+        found: Product | None = (
+            Product.objects.visible_to(by).filter(pk=product).first()
+            if str(product).isdigit()
+            else None
+        )
+        if found is None:
+            raise ValidationError({"product": _("There is no such product that you may see.")})
+        product = found
+    if unit_price is None or unit_price == "":
+        unit_price = unit_price_for(product, currency=str(deal.currency_id), deal=deal)
+    line = DealLine(
+        deal=deal,
+        product=product,
+        quantity=_quantity(quantity),
+        unit_price=_amount(unit_price, "unit_price"),
+        discount_pct=_pct(discount_pct, "discount_pct"),
+    )
+    line.save()
+    audit.record(
+        by=by,
+        obj=deal,
+        action=audit.Action.UPDATED,
+        changes={"lines": {"old": None, "new": _describe(line)}},
+    )
+    return line
+
+
+@transaction.atomic
+def update_deal_line(*, line: DealLine, by: User, data: dict[str, Any]) -> DealLine:
+    """Change a line's quantity, unit price or discount (the product stays: remove and
+    add another)."""
+    deal = _deal_for_lines(line.deal, by)
+    line = DealLine.objects.select_for_update().get(pk=line.pk, deal=deal)
+    unknown = set(data) - {"quantity", "unit_price", "discount_pct"}
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be set: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+    before = (_describe(line), line.unit_price, line.discount_pct)
+    if "quantity" in data:
+        line.quantity = _quantity(data["quantity"])
+    if "unit_price" in data:
+        line.unit_price = _amount(data["unit_price"], "unit_price")
+    if "discount_pct" in data:
+        line.discount_pct = _pct(data["discount_pct"], "discount_pct")
+    if before == (_describe(line), line.unit_price, line.discount_pct):
+        return line
+    line.save()
+    audit.record(
+        by=by,
+        obj=deal,
+        action=audit.Action.UPDATED,
+        changes={"lines": {"old": before[0], "new": _describe(line)}},
+    )
+    return line
+
+
+@transaction.atomic
+def remove_deal_line(*, line: DealLine, by: User) -> None:
+    deal = _deal_for_lines(line.deal, by)
+    line = DealLine.objects.select_for_update().get(pk=line.pk, deal=deal)
+    described = _describe(line)
+    line.delete()
+    audit.record(
+        by=by,
+        obj=deal,
+        action=audit.Action.UPDATED,
+        changes={"lines": {"old": described, "new": None}},
+    )

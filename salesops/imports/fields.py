@@ -47,12 +47,13 @@ def importable_types() -> list[tuple[str, Any]]:
 #: Editable fields the create services set themselves, so no column maps to them: a
 #: lead starts new; a customer's tags are set on its page; a contact follows its
 #: customer's owner; a deal's forecast category comes from its stage; a follow-up is the
-#: importer's; a payment belongs to its contract's owner, currency and plan.
+#: importer's; a payment belongs to its contract's owner, currency and plan. A price
+#: list is chosen on the customer's or deal's page.
 LEFT_OUT: dict[str, frozenset[str]] = {
     "lead": frozenset({"status"}),
-    "customer": frozenset({"tags"}),
+    "customer": frozenset({"tags", "price_list"}),
     "contact": frozenset({"owner"}),
-    "deal": frozenset({"forecast_category"}),
+    "deal": frozenset({"forecast_category", "price_list"}),
     "followup": frozenset({"owner"}),
     "payment": frozenset({"owner", "plan", "currency"}),
 }

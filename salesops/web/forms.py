@@ -70,7 +70,7 @@ def form_name(spec: FieldSpec) -> str:
 
 def ref_model(spec: FieldSpec) -> Any:
     """The model a reference points to."""
-    from salesops.crm.models import Tag
+    from salesops.crm.models import PriceList, Tag
     from salesops.org.models import Currency
     from salesops.pipeline.models import Pipeline, Stage
     from salesops.users.models import Team
@@ -82,6 +82,7 @@ def ref_model(spec: FieldSpec) -> Any:
         "pipeline": Pipeline,
         "currency": Currency,
         "tag": Tag,
+        "pricelist": PriceList,
     }
     if spec.ref in fixed:
         return fixed[spec.ref]
@@ -100,7 +101,7 @@ def _ref_queryset(spec: FieldSpec, user: Any) -> Any:
         qs = User.objects.filter(is_active=True).order_by("username")
         visible = user.visible_owner_ids() if not spec.is_custom else None
         return qs.filter(pk__in=list(visible)) if visible is not None else qs
-    if spec.ref in ("currency", "pipeline"):
+    if spec.ref in ("currency", "pipeline", "pricelist"):
         return model.objects.filter(active=True)
     if spec.ref == "stage":
         return model.objects.filter(pipeline__active=True)

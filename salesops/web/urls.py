@@ -12,6 +12,7 @@ from salesops.web.views import (
     dashboard_charts,
     dashboard_drill,
     dashboards,
+    deal_lines,
     exports,
     home,
     imports,
@@ -143,6 +144,11 @@ urlpatterns = [
     path("customers/<int:pk>/claim/", actions.claim, name="customer_claim"),
     path("customers/<int:pk>/release/", actions.release, name="customer_release"),
     path("deals/<int:pk>/move/", actions.deal_move, name="deal_move"),
+    path("deals/<int:pk>/lines/add/", deal_lines.line_add, name="deal_line_add"),
+    path("deals/<int:pk>/lines/<int:line>/", deal_lines.line_change, name="deal_line_change"),
+    path(
+        "deals/<int:pk>/lines/<int:line>/remove/", deal_lines.line_remove, name="deal_line_remove"
+    ),
     path("tasks/<int:pk>/done/", actions.task_done, name="task_done"),
     path("delete/<str:kind>/<int:pk>/", actions.delete, name="record_delete"),
     path("duplicates/", merge.finder, name="duplicates"),

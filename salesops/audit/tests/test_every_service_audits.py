@@ -47,7 +47,10 @@ READ_ONLY = {
         "check_stage_requirements": "a check before a stage move",
         "received_on_plan": "a read of a payment plan",
     },
-    "crm.commerce_services": {"ensure_admin": "a permission check"},
+    "crm.commerce_services": {
+        "ensure_admin": "a permission check",
+        "unit_price_for": "a read: the default price of a line the calling service writes",
+    },
     "customization.admin_services": {
         "field_object_types": "a read",
         "hideable_fields": "a read",

@@ -223,6 +223,15 @@ class Customer(OwnedModel, Mergeable):
 
     name = models.CharField(_("name"), max_length=200)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
+    price_list = models.ForeignKey(
+        "crm.PriceList",
+        verbose_name=_("price list"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Quotes and deals for this customer take unit prices from it."),
+    )
     size = models.CharField(_("size"), max_length=10, choices=Size.choices, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True)
     lifecycle_stage = models.CharField(

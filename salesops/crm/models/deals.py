@@ -67,6 +67,15 @@ class Deal(OwnedModel):
     currency = models.ForeignKey(
         "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, related_name="+"
     )
+    price_list = models.ForeignKey(
+        "crm.PriceList",
+        verbose_name=_("price list"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Product lines take their unit price from it; else the customer's."),
+    )
     expected_close = models.DateField(_("expected close date"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True, editable=False)
     status = models.CharField(

@@ -30,6 +30,7 @@ from salesops.crm.models import (
 from salesops.customization import policy, registry
 from salesops.web.auth import me
 from salesops.web.forms import RecordForm, allows_duplicate
+from salesops.web.views import deal_lines
 from salesops.web.views.objects import linked_sections
 from salesops.web.views.records import RecordPage
 
@@ -155,6 +156,8 @@ class DealPage(RecordPage):
             "lines": list(obj.lines.select_related("product"))
             if policy.can_see(user, "deal", "amount")
             else [],
+            "can_edit_lines": (can_lines := deal_lines.may_edit_lines(user, obj)),
+            "line_products": deal_lines.line_products(user) if can_lines else [],
             "object_sections": linked_sections(user, "deal", obj),
         }
 
