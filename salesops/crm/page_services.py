@@ -25,6 +25,7 @@ from salesops.crm.models import (
 )
 from salesops.crm.services import _check_owner, _lock, assign_customer
 from salesops.customization import computed
+from salesops.lib.models import run_record_checks
 from salesops.lib.services import ensure_can
 from salesops.lib.updates import apply, check_fields
 from salesops.notifications import services as notifications
@@ -51,6 +52,8 @@ def assign_owner(*, obj: Any, to: User, by: User) -> Any:
         return obj
     shot = audit.snapshot(obj, ["owner"])
     obj.owner = to
+    # A hand-over is an edit: the organisation's validation rules check it.
+    run_record_checks(obj)
     obj.version += 1
     obj.save(update_fields=["owner", "version", "updated_at"])
     audit.record(by=by, obj=obj, action=audit.Action.OWNER_CHANGED, changes=shot.changes(obj))

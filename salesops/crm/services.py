@@ -37,6 +37,7 @@ from salesops.crm.models.deals import StageHistory
 from salesops.crm.pool import rule_for_user
 from salesops.customization import computed, policy, registry, rules
 from salesops.customization.services import check_picklist_value, clean_custom_values
+from salesops.lib.models import run_record_checks
 from salesops.lib.money import money
 from salesops.lib.services import ensure_can, ensure_right
 from salesops.notifications import services as notifications
@@ -432,7 +433,7 @@ def assign_customer(*, customer: Customer, to: User, by: User) -> Customer:
     if customer.owner_id == to.pk:
         return customer
     _check_cap(owner=to)
-    moved = _move_customer(customer, to=to, now=timezone.now())
+    moved = _move_customer(customer, to=to, now=timezone.now(), checked=True)
     PoolEvent.objects.create(customer=customer, user=to, kind=PoolEvent.Kind.ASSIGNED)
     audit.record(by=by, obj=customer, action=audit.Action.OWNER_CHANGED, changes=moved)
     notifications.assigned(obj=customer, to=to, by=by)
@@ -455,13 +456,19 @@ def release_customer(*, customer: Customer, by: User, reason: str = "") -> Custo
     return customer
 
 
-def _move_customer(customer: Customer, *, to: User | None, now: dt.datetime) -> dict[str, Any]:
+def _move_customer(
+    customer: Customer, *, to: User | None, now: dt.datetime, checked: bool = False
+) -> dict[str, Any]:
     """Change the owner; the customer's contacts follow it (open deals stay with their owner).
-    Returns the change in the audit log's format."""
+    `checked`: a hand-over by a person, which the organisation's validation rules check
+    like any other edit (the pool's own moves do not). Returns the change in the audit
+    log's format."""
     before = audit.snapshot(customer, ["owner"])
     customer.owner = to
     customer.owned_since = now if to is not None else None
     customer.pool_entered_at = None if to is not None else now
+    if checked:
+        run_record_checks(customer)
     customer.version += 1
     customer.save(
         update_fields=["owner", "owned_since", "pool_entered_at", "version", "updated_at"]

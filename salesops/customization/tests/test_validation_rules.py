@@ -261,3 +261,30 @@ def test_rules_are_cached_and_a_saved_rule_applies_at_once(cast, django_assert_n
     assert len(rules.active_rules("lead")) == 2
     fields_admin.deactivate_validation_rule(rule=r, by=cast.admin)
     assert len(rules.active_rules("lead")) == 1
+
+
+def test_a_hand_over_is_checked_like_any_edit(cast):
+    from salesops.crm import page_services
+    from salesops.crm.models import Customer
+    from salesops.crm.tests.factories import CustomerFactory, LeadFactory
+
+    lead = LeadFactory(owner=cast.rep, company="Acme")
+    customer = CustomerFactory(owner=cast.rep)
+    for object_type in ("lead", "customer"):
+        rule(
+            cast.admin,
+            object_type=object_type,
+            name=f"Not to {cast.rep_east1} ({object_type})",
+            condition=f'owner == "{cast.rep_east1}"',
+            message_en="Records of this kind do not go to that rep.",
+            field="",
+        )
+    with pytest.raises(ValidationError, match="do not go to that rep"):
+        page_services.assign_owner(obj=lead, to=cast.rep_east1, by=cast.manager)
+    with pytest.raises(ValidationError, match="do not go to that rep"):
+        crm.assign_customer(customer=customer, to=cast.rep_east1, by=cast.manager)
+    assert Lead.objects.get(pk=lead.pk).owner == cast.rep
+    assert Customer.objects.get(pk=customer.pk).owner == cast.rep
+    # to anyone else, the same hand-overs go through
+    page_services.assign_owner(obj=lead, to=cast.manager, by=cast.manager)
+    assert Lead.objects.get(pk=lead.pk).owner == cast.manager
