@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from salesops.analytics import dashboard
 from salesops.analytics.periods import Period, preset
 from salesops.imports.exporting import write_xlsx
+from salesops.lib.services import may_export
 from salesops.org.models import Organisation
 from salesops.reports.exporting import report_xlsx
 from salesops.reports.services import run_report
@@ -160,7 +161,8 @@ def report_content(sub: Any, recipient: Any, day: dt.date) -> Content:
         }
         text = render_to_string("subscriptions/email/report.txt", context)
         html = render_to_string("subscriptions/email/report.html", context)
-        xlsx = report_xlsx(result)
+        # The workbook is an export: only for a recipient whose role may export.
+        xlsx = report_xlsx(result) if may_export(recipient, report.object_type) else b""
     return Content(subject, text, html, f"report-{report.pk}-{day.isoformat()}.xlsx", xlsx)
 
 
@@ -192,7 +194,8 @@ def _plain(value: Any) -> Any:
 
 
 def message(content: Content, recipient: Any) -> EmailMultiAlternatives:
-    """A multipart e-mail: plain text, HTML alternative, the workbook attached."""
+    """A multipart e-mail: plain text, HTML alternative, the workbook attached (when
+    there is one: a report's workbook goes only to recipients who may export)."""
     mail = EmailMultiAlternatives(
         subject=content.subject,
         body=content.text,
@@ -200,5 +203,6 @@ def message(content: Content, recipient: Any) -> EmailMultiAlternatives:
         to=[recipient.email],
     )
     mail.attach_alternative(content.html, "text/html")
-    mail.attach(content.filename, content.xlsx, XLSX_TYPE)
+    if content.xlsx:
+        mail.attach(content.filename, content.xlsx, XLSX_TYPE)
     return mail

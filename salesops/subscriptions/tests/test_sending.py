@@ -306,6 +306,33 @@ def test_a_saved_report_is_mailed_as_each_recipient_sees_it(cast, week, smtp):
     assert "rep_east1" not in rep_mail.part("text/plain")
 
 
+def test_a_recipient_without_the_export_right_gets_the_report_without_its_workbook(
+    cast, week, smtp
+):
+    from salesops.reports.services import create_report
+
+    report = create_report(
+        user=cast.manager,
+        name="Amount by owner",
+        object_type="deal",
+        definition={
+            "group_by": [{"field": "owner"}],
+            "measures": [{"agg": "sum", "field": "amount"}],
+        },
+        team=cast.east,
+    )
+    role = cast.rep.role
+    role.rights = {**role.rights, "deal": [r for r in role.rights.get("deal", []) if r != "export"]}
+    role.save()
+    subscribe(cast.manager, [cast.manager, cast.rep], what="report", report=report, name="Owners")
+    assert sending.send_due(now=MONDAY_8) == 1
+    [manager_mail] = smtp.to(cast.manager.email)
+    [rep_mail] = smtp.to(cast.rep.email)
+    assert manager_mail.workbook_rows()  # the manager may export
+    assert "Amount by owner" in rep_mail.part("text/html")
+    assert not [p for p in rep_mail.message.walk() if p.get_filename()]
+
+
 def test_names_in_the_e_mail_are_text_not_markup(cast, week, smtp):
     subscribe(cast.manager, [cast.manager], name='<svg onload="alert(1)">')
     sending.send_due(now=MONDAY_8)
