@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from salesops.audit.models import AuditEntry
 from salesops.audit.services import object_type_of
@@ -53,7 +54,7 @@ def test_a_list_in_another_currency_is_converted_or_refused(world, lists):
     usd_list = PriceListFactory(name="Dollar list", currency_id="USD")
     PriceListItemFactory(price_list=usd_list, product=world.product, price="10.00")
     Deal.objects.filter(pk=world.east.deal.pk).update(price_list=usd_list)
-    with pytest.raises(ValidationError) as refused:
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         _price(world)
     assert "exchange rate" in str(refused.value)
     ExchangeRate.objects.create(
