@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, connections
-from django_tasks_db.management.commands.db_worker import Worker
 from playwright.sync_api import expect
 
 from salesops.crm import services as crm
 from salesops.crm.models import Customer
 from salesops.imports.models import ImportJob
 from salesops.imports.tests import corpus
+from salesops.lib.tasks import drain_queue
 
 pytestmark = [
     pytest.mark.browser,
@@ -47,20 +47,6 @@ def customers_file(path):
     return path
 
 
-def worker() -> Worker:
-    """django-tasks-db's worker in batch mode: it stops when the queue is empty."""
-    return Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="browser-test",
-        excluded_queue_names=[],
-    )
-
-
 def run_worker_beside(page) -> threading.Thread | None:
     """Run the queue while the page polls. On PostgreSQL the worker runs in a thread
     with its own connection, as a worker process would, and the bar is polled while
@@ -71,12 +57,12 @@ def run_worker_beside(page) -> threading.Thread | None:
     running the worker) until the queue is done, then answered."""
     if connection.vendor == "sqlite":
         page.route(re.compile(r"/progress/$"), lambda route: route.continue_())
-        worker().run()
+        drain_queue("browser-test")
         return None
 
     def run():
         try:
-            worker().run()
+            drain_queue("browser-test")
         finally:
             connections.close_all()
 
