@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "salesops.analytics",
     "salesops.automation",
     "salesops.imports",
+    "salesops.forecasting",
+    "salesops.receivables",
     "ninja",
     "salesops.api",
     "salesops.workspace",

@@ -1,0 +1,1 @@
+"""Collections (回款): receivables ageing, overdue reminders and the cash forecast."""
