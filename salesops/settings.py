@@ -167,6 +167,11 @@ AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
 AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# Before the lock, sign-in is slowed: from the LOGIN_SLOW_AFTER-th failure for an account
+# or an address, the next try waits LOGIN_SLOW_SECONDS, doubling with each failure
+# (0 turns the slowing off; the lock still applies).
+LOGIN_SLOW_AFTER = envint("LOGIN_SLOW_AFTER", "3")
+LOGIN_SLOW_SECONDS = envint("LOGIN_SLOW_SECONDS", "5")
 AXES_LOCKOUT_CALLABLE = "salesops.web.views.account.locked_out"
 AXES_VERBOSE = False
 # Password reset and invitation links stay valid this long (seconds).

@@ -1,6 +1,7 @@
-"""Guessing passwords (django-axes): after LOGIN_FAILURE_LIMIT failures for one account,
-or from one address, sign-in is refused, the right password too, for the cool-off
-period, with a message saying so; API tokens keep working."""
+"""Guessing passwords (django-axes): from LOGIN_SLOW_AFTER failures for one account or
+from one address, each next try must wait (doubling), and after LOGIN_FAILURE_LIMIT
+failures sign-in is refused, the right password too, for the cool-off period, with a
+message saying so; API tokens keep working."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def _limits(settings):
     settings.AXES_FAILURE_LIMIT = LIMIT
     settings.LANGUAGE_CODE = "en"  # signed-out pages in English (the reader is unknown)
     settings.AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+    settings.LOGIN_SLOW_AFTER = 3
+    # The lock's tests try faster than the slowing allows: the slowing has its own tests.
+    settings.LOGIN_SLOW_SECONDS = 0
 
 
 def sign_in(client: Client, username: str, password: str, ip: str = "10.0.0.1"):
@@ -124,3 +128,76 @@ def test_the_lockout_message_is_in_the_readers_language(cast, settings):
     with translation.override("zh-hans"):
         html = sign_in(client, "rep", PASSWORD).content.decode()
     assert "登录失败次数过多" in html and "15" in html
+
+
+def _age_attempts(seconds: float) -> None:
+    """As if the last failures happened `seconds` earlier."""
+    for attempt in AccessAttempt.objects.all():
+        attempt.attempt_time -= dt.timedelta(seconds=seconds)
+        attempt.save(update_fields=["attempt_time"])
+
+
+SLOWED = "Several sign-ins failed"
+
+
+def test_sign_in_is_slowed_before_it_is_locked(cast, settings):
+    settings.LOGIN_SLOW_SECONDS = 5
+    client = Client()
+    for _i in range(2):
+        assert sign_in(client, "rep", "wrong").status_code == 200
+    # Two failures: the next try is at once.
+    assert sign_in(client, "rep", "wrong").status_code == 200
+    # Three: the next try waits 5 s, the right password too, and is not counted.
+    response = sign_in(client, "rep", PASSWORD)
+    assert response.status_code == 429 and not signed_in(client)
+    html = response.content.decode()
+    assert SLOWED in html and "Wait 5 seconds" in html
+    assert int(response["Retry-After"]) == 5
+    assert sum(a.failures_since_start for a in AccessAttempt.objects.all()) == 3
+    # From another address too: the account is slowed.
+    assert sign_in(Client(), "rep", PASSWORD, ip="10.9.9.9").status_code == 429
+    # Once the wait has passed, a fourth failure doubles it.
+    _age_attempts(6)
+    assert sign_in(client, "rep", "wrong").status_code == 200
+    response = sign_in(client, "rep", "wrong")
+    assert response.status_code == 429 and "Wait 10 seconds" in response.content.decode()
+    # A fifth failure after the wait locks for the cool-off period.
+    _age_attempts(11)
+    assert LOCKED in sign_in(client, "rep", "wrong").content.decode()
+    _age_attempts(60)
+    response = sign_in(client, "rep", PASSWORD)
+    assert response.status_code == 429 and "try again in 15 minutes" in response.content.decode()
+
+
+def test_a_slowed_account_signs_in_after_the_wait(cast, settings):
+    settings.LOGIN_SLOW_SECONDS = 5
+    client = Client()
+    for _i in range(3):
+        sign_in(client, "rep", "wrong")
+    assert sign_in(client, "rep", PASSWORD).status_code == 429
+    _age_attempts(6)
+    assert sign_in(client, "rep", PASSWORD).status_code == 302
+    assert signed_in(client)
+    # Someone else from another address was never slowed.
+    assert sign_in(Client(), "manager", PASSWORD, ip="10.5.5.5").status_code == 302
+
+
+def test_one_address_guessing_many_accounts_is_slowed(cast, settings):
+    settings.LOGIN_SLOW_SECONDS = 5
+    client = Client()
+    for name in ("b1", "b2", "b3"):
+        sign_in(client, name, "wrong", ip="10.0.0.9")
+    response = sign_in(client, "manager", PASSWORD, ip="10.0.0.9")
+    assert response.status_code == 429 and SLOWED in response.content.decode()
+    assert sign_in(Client(), "manager", PASSWORD, ip="10.0.0.10").status_code == 302
+
+
+def test_the_wait_message_is_in_the_readers_language(cast, settings):
+    settings.LOGIN_SLOW_SECONDS = 5
+    client = Client()
+    for _i in range(3):
+        sign_in(client, "rep", "wrong")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    with translation.override("zh-hans"):
+        html = sign_in(client, "rep", PASSWORD).content.decode()
+    assert "请等待 5 秒" in html

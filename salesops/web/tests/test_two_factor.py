@@ -28,6 +28,7 @@ def _no_throttle(settings):
     settings.AXES_FAILURE_LIMIT = 5
     settings.LANGUAGE_CODE = "en"  # signed-out pages in English (the reader is unknown)
     settings.AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+    settings.LOGIN_SLOW_SECONDS = 0  # our own slowing has its own test below
 
 
 def code(device: TOTPDevice, drift: int = 0) -> str:
@@ -127,6 +128,18 @@ def test_guessing_codes_locks_the_account_out(cast):
     assert statuses[-1] == 429
     locked = client.post(reverse("login_code"), {"code": code(device, 1)}, REMOTE_ADDR="10.1.1.1")
     assert locked.status_code == 429 and "Too many failed sign-ins" in locked.content.decode()
+    assert not is_in(client)
+
+
+def test_wrong_codes_slow_the_code_step_like_passwords(cast, settings):
+    settings.LOGIN_SLOW_SECONDS = 5
+    device, _codes = enrol(cast.rep)
+    client = Client()
+    password_step(client, "rep")
+    for _i in range(3):
+        client.post(reverse("login_code"), {"code": "000001"}, REMOTE_ADDR="10.1.1.1")
+    slowed = client.post(reverse("login_code"), {"code": code(device)}, REMOTE_ADDR="10.1.1.1")
+    assert slowed.status_code == 429 and "Wait 5 seconds" in slowed.content.decode()
     assert not is_in(client)
 
 

@@ -6,6 +6,7 @@ Everything that changes something goes through `users.account_services`."""
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -20,10 +21,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
+from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as L
 from django.utils.translation import ngettext, pgettext_lazy
@@ -48,10 +50,60 @@ def _signed_in(request: HttpRequest, response: HttpResponse, user: User) -> Http
     return response
 
 
+def seconds_to_wait(request: HttpRequest, credentials: dict[str, Any]) -> int:
+    """How long a sign-in must wait before its next try: nothing until an account or an
+    address has LOGIN_SLOW_AFTER failures within the cool-off period, then
+    LOGIN_SLOW_SECONDS after the last failure, doubled with each further failure, until
+    django-axes locks at LOGIN_FAILURE_LIMIT. The failures are axes' own (its database
+    table), so every process counts the same; a try refused here is not a failure."""
+    base = settings.LOGIN_SLOW_SECONDS
+    if base <= 0:
+        return 0
+    AxesProxyHandler.update_request(request)
+    handler = AxesProxyHandler.get_implementation()
+    get_attempts = getattr(handler, "get_user_attempts", None)
+    if get_attempts is None:  # a handler that keeps no attempt times
+        return 0
+    now = timezone.now()
+    wait = 0.0
+    for attempts in get_attempts(request, credentials):
+        seen = attempts.aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+        failures = seen["failures"] or 0
+        if failures < settings.LOGIN_SLOW_AFTER or seen["last"] is None:
+            continue
+        delay = base * 2 ** (failures - settings.LOGIN_SLOW_AFTER)
+        wait = max(wait, (seen["last"] - now).total_seconds() + delay)
+    return math.ceil(wait) if wait > 0 else 0
+
+
+def slowed(request: HttpRequest, seconds: int, template: str, context: dict) -> HttpResponse:
+    """The page again, with how long to wait (429), the credentials not tried."""
+    message = ngettext(
+        "Several sign-ins failed for this account or from this address. Wait %(seconds)d "
+        "second before trying again.",
+        "Several sign-ins failed for this account or from this address. Wait %(seconds)d "
+        "seconds before trying again.",
+        seconds,
+    ) % {"seconds": seconds}
+    response = render(request, template, {**context, "locked": message}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 class LoginView(auth_views.LoginView):
-    """Sign in; someone with two-factor sign-in is asked for a code next."""
+    """Sign in; someone with two-factor sign-in is asked for a code next. Sign-in is
+    slowed after a few failures (`seconds_to_wait`) and then locked (django-axes)."""
 
     template_name = "web/login.html"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        credentials = {"username": request.POST.get("username", "")}
+        if AxesProxyHandler.is_allowed(request, credentials):
+            seconds = seconds_to_wait(request, credentials)
+            if seconds:
+                form = AuthenticationForm(request, initial=credentials)
+                return slowed(request, seconds, self.template_name, {"form": form})
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
@@ -121,6 +173,11 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if not AxesProxyHandler.is_allowed(request, credentials):
         return get_lockout_response(request, None, credentials)
     form = CodeForm(request.POST or None)
+    if request.method == "POST":
+        seconds = seconds_to_wait(request, credentials)
+        if seconds:
+            context = {"form": CodeForm(), "title": _("Sign in")}
+            return slowed(request, seconds, "web/account/login_code.html", context)
     if request.method == "POST" and form.is_valid():
         device = accounts.verify_code(user, form.cleaned_data["code"])
         if device is not None:
