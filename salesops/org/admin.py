@@ -50,7 +50,13 @@ def is_org_admin(user: Any) -> bool:
 
 
 class AdminOnlyMixin:
-    """Every permission check answered by `is_org_admin` (for ModelAdmins and inlines)."""
+    """Administrators may look (for ModelAdmins and inlines); nobody writes here.
+
+    Every Salesops table is written by its services, which check the rules and write
+    the audit entry; the app's settings pages (people, teams, roles, the organisation,
+    currencies and rates, holidays, pipelines, fields, picklists, pool rules, price
+    lists) call them. An admin form would skip both, so the admin is a read-only window
+    (soft-delete and restore of records go through the services: `SoftDeleteAdmin`)."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_org_admin(request.user)
@@ -59,13 +65,18 @@ class AdminOnlyMixin:
         return is_org_admin(request.user)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_org_admin(request.user)
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_org_admin(request.user)
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_org_admin(request.user)
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        raise PermissionDenied(
+            _("Settings and records are changed in the app, where every rule applies.")
+        )
 
 
 class BaseAdmin(AdminOnlyMixin, admin.ModelAdmin):
@@ -274,16 +285,10 @@ class CurrencyAdmin(BaseAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(BaseAdmin):
-    """The one row of settings: it can be edited, never added twice or deleted."""
+    """The one row of settings (edited at Settings ▸ Organisation)."""
 
     list_display = ("name", "base_currency", "time_zone", "fiscal_year_start_month", "locale")
     list_select_related = ("base_currency",)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_add_permission(request) and not Organisation.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ExchangeRate)

@@ -1,7 +1,8 @@
-"""The Django admin is no back door: main records (and the pool rules, deal and quote
-lines) are read-only there, so no admin edit skips the stage history, the audit log,
-validation or the public-pool cap; soft-delete and restore there go through the
-services and are on record."""
+"""The Django admin is no back door: every Salesops table (main records, and the
+people, teams, roles, organisation, rates, holidays, pipelines, fields and rules that
+the settings pages change through audited services) is read-only there, so no admin
+edit skips the stage history, the audit log, validation or the public-pool cap;
+soft-delete and restore there go through the services and are on record."""
 
 from typing import Any
 
@@ -13,15 +14,14 @@ from django.urls import reverse
 from salesops.audit.models import AuditEntry
 from salesops.crm.models import Customer, Deal, DealLine, PoolRule, QuoteLine
 from salesops.crm.tests.factories import CustomerFactory, DealFactory
-from salesops.org.admin import SoftDeleteAdmin
+from salesops.org.admin import AdminOnlyMixin
 
 READ_ONLY = sorted(
     [
         model
         for model, model_admin in admin.site._registry.items()
-        if isinstance(model_admin, SoftDeleteAdmin)
-    ]
-    + [PoolRule, DealLine, QuoteLine],
+        if isinstance(model_admin, AdminOnlyMixin)
+    ],
     key=lambda m: m._meta.label,
 )
 
@@ -42,6 +42,8 @@ def staff_admin(cast: Any) -> Client:
 def test_the_main_records_are_all_covered():
     labels = {m._meta.label for m in READ_ONLY}
     assert {"crm.Customer", "crm.Deal", "crm.Lead", "activities.Task", "users.Target"} <= labels
+    assert {"users.User", "users.Team", "users.Role", "org.Organisation", "org.Holiday"} <= labels
+    assert {m._meta.label for m in (PoolRule, DealLine, QuoteLine)} <= labels
 
 
 @pytest.mark.parametrize("model", READ_ONLY, ids=[m._meta.label for m in READ_ONLY])
@@ -50,6 +52,7 @@ def test_nothing_can_be_added_or_changed_there(model, staff_admin, cast):
     model_admin = admin.site.get_model_admin(model)
     request = type("R", (), {"user": cast.admin})()
     assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
     assert model_admin.has_view_permission(request)
 
 
@@ -77,3 +80,22 @@ def test_soft_delete_and_restore_in_the_admin_go_through_the_services(staff_admi
     )
     assert actions == ["deleted", "restored"]
     assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+def test_a_posted_change_to_a_person_or_a_role_changes_nothing(staff_admin, cast):
+    from salesops.users.models import Role, User
+
+    before = User.objects.values().get(pk=cast.rep.pk)
+    response = staff_admin.post(
+        url(User, "change", cast.rep.pk), {"username": "rep", "is_staff": "on", "role": ""}
+    )
+    assert response.status_code == 403
+    assert User.objects.values().get(pk=cast.rep.pk) == before
+    password = reverse("admin:auth_user_password_change", args=[cast.rep.pk])
+    assert staff_admin.post(password, {"password1": "x", "password2": "x"}).status_code == 403
+    role = cast.rep.role
+    response = staff_admin.post(url(Role, "change", role.pk), {"name": "Boss", "is_admin": "on"})
+    assert response.status_code == 403
+    role.refresh_from_db()
+    assert not role.is_admin
+    assert staff_admin.get(url(User, "change", cast.rep.pk)).status_code == 200  # viewable
