@@ -31,6 +31,9 @@ class _Table:
     db_table: str
     sql: str
     extra: tuple[Any, ...]
+    #: Duplicate-key columns written after the given ones: {field: its index in a row}
+    #: of the sources (leads, customers, contacts), as `save()` would compute them.
+    key_sources: dict[str, int] | None = None
 
 
 class Loader:
@@ -64,6 +67,11 @@ class Loader:
         meta = model._meta
         given = [meta.get_field(name) for name in fields]
         columns: list[str] = [str(f.column) for f in given]  # type: ignore[union-attr]
+        key_sources = None
+        dedup = getattr(model, "dedup_sources", None)
+        if dedup and not any(c in columns for c in dedup):
+            key_sources = {src: fields.index(src) for src, _k in dedup.values() if src in fields}
+            columns.extend(dedup)
         extra_values = []
         for f in meta.concrete_fields:
             if f.column in columns:
@@ -86,13 +94,21 @@ class Loader:
             sql = f"INSERT INTO {qn(meta.db_table)} ({cols}) VALUES ({marks})"  # noqa: S608
         else:
             sql = f"COPY {qn(meta.db_table)} ({cols}) FROM STDIN"
-        return _Table(model, meta.db_table, sql, tuple(extra_values))
+        return _Table(model, meta.db_table, sql, tuple(extra_values), key_sources)
 
     def write(self, key: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
         started = time.perf_counter()
         t = self.table(key)
+        if t.key_sources is not None:
+            n = len(rows)
+            sources = {src: [row[i] for row in rows] for src, i in t.key_sources.items()}
+            keys = t.model.key_columns(sources, n)  # type: ignore[attr-defined]
+            rows = [
+                row + tuple(values)
+                for row, values in zip(rows, zip(*keys.values(), strict=True), strict=True)
+            ]
         if t.extra:
             rows = [row + t.extra for row in rows]
         if self.vendor == "sqlite":

@@ -316,8 +316,13 @@ class BulkContactImporter:
         self.computes = bool(computed.formulas("contact") or computed.initial_rollups("contact"))
         self.rolled_up = bool(computed.child_links("contact"))
         names = ["created_at", "updated_at", "version", "owner", "custom", "customer"]
+        #: The duplicate keys are written with the row (as `save()` would), so that the
+        #: duplicate finder never has to compute them for imported rows.
+        self.key_names = list(Contact.dedup_sources)
+        self.key_sources = {source for source, _kind in Contact.dedup_sources.values()}
         self.db_columns: list[str] = [
-            getattr(meta.get_field(n), "column", n) for n in [*names, *self.written]
+            getattr(meta.get_field(n), "column", n)
+            for n in [*names, *self.written, *self.key_names]
         ]
 
     def written_index(self, name: str) -> int:
@@ -582,6 +587,16 @@ class BulkContactImporter:
                 alive,
             )
         )
+        if out:
+            # The living rows' duplicate keys (a row left out may hold no value at all).
+            sources = {
+                name: list(compress(column, alive))
+                for name, column in zip(self.written, field_values, strict=True)
+                if name in self.key_sources
+            }
+            keys = Contact.key_columns(sources, len(out))
+            columns = zip(*(keys[name] for name in self.key_names), strict=True)
+            out = [row + k for row, k in zip(out, columns, strict=True)]
         self.write(out)
         if out and self.rolled_up:
             # The roll-ups over contacts, once per chunk for the customers in it.

@@ -82,12 +82,18 @@ def phone_key(phone: str) -> str:
     return phone.split("x", 1)[0]
 
 
+#: A number already in international form (as imports store it): its own key.
+_INTERNATIONAL = re.compile(r"\+(?!860)[1-9]\d{4,19}")
+
+
 def stored_phone_key(phone: str | None) -> str:
     """The key of a phone number as stored (maybe typed in a page): its international
     form as the import's parser reads it, without the extension; a number that parser
     refuses is compared as it is written."""
     if not phone:
         return ""
+    if type(phone) is str and _INTERNATIONAL.fullmatch(phone):
+        return phone  # what the steps below make of it, without them (bulk writes)
     text = unicodedata.normalize("NFKC", str(phone)).strip()
     if SCIENTIFIC.match(text):
         return phone_key(phone)

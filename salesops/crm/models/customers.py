@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -32,8 +33,9 @@ class Mergeable(models.Model):
     and found as a likely duplicate by the normalised keys stored beside it.
 
     The keys are computed by `save()` from their fields with the one de-duplication rule
-    (`lib.dedup`), so every write path that saves keeps them; rows inserted in bulk
-    without `save()` have NULL keys until `crm.duplicates.fill_keys` computes them."""
+    (`lib.dedup`), so every write path that saves keeps them; the bulk writers (the
+    contacts import's COPY path, the demo loader) add them with `key_columns`. Rows
+    written any other way have NULL keys until `crm.duplicates.fill_keys` computes them."""
 
     #: {key column: (field it is read from, kind of key)}.
     dedup_sources: ClassVar[dict[str, tuple[str, str]]] = {}
@@ -57,6 +59,21 @@ class Mergeable(models.Model):
         if fields is not None and changed:
             kwargs["update_fields"] = {*fields, *changed}
         super().save(*args, **kwargs)
+
+    @classmethod
+    def key_columns(cls, sources: Mapping[str, Sequence[Any]], n: int) -> dict[str, list[str]]:
+        """The key columns of `n` rows written in bulk, from their source fields' columns
+        (`sources`: field -> one value per row; a source not given is empty)."""
+        out: dict[str, list[str]] = {}
+        for column, (source, kind) in cls.dedup_sources.items():
+            fn = KEY_FUNCTIONS[kind]
+            values = sources.get(source)
+            if values is None:
+                out[column] = [fn("")] * n
+            else:
+                empty = fn("")
+                out[column] = [fn(v) if v else empty for v in values]
+        return out
 
     def compute_keys(self, fields: Any = None) -> list[str]:
         """Set the key columns whose source is among `fields` (None: all); returns them."""

@@ -125,8 +125,9 @@ def outcome(run, data: bytes, user, **options):
                 owner or 0,
                 json.dumps(custom, sort_keys=True),
                 version,
+                keys,
             )
-            for name, title, phone, mobile, email, wechat, is_primary, notes, customer, owner, custom, version in Contact.objects.filter(
+            for name, title, phone, mobile, email, wechat, is_primary, notes, customer, owner, custom, version, *keys in Contact.objects.filter(
                 id__gt=before
             ).values_list(
                 "name",
@@ -141,8 +142,11 @@ def outcome(run, data: bytes, user, **options):
                 "owner_id",
                 "custom",
                 "version",
+                # the duplicate keys, as `save()` stores them (the finder reads them)
+                *Contact.dedup_sources,
             )
         )
+        assert all(None not in r[-1] for r in records), "a row without its duplicate keys"
         transaction.set_rollback(True)
     errors = [(line, p.column, p.value, p.reason) for line, p in report.errors]
     return report.counts(), report.rolled_back, errors, records

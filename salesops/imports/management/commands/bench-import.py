@@ -125,8 +125,12 @@ class Command(BaseCommand):
         )
 
         def clean_row(c: list[str]) -> tuple[Any, ...]:
-            return (stamp, stamp, 1, user.pk, "{}", ids[c[0]], c[1], c[2], "",
-                    f"+86{c[3]}", c[4], c[5], False, c[6])  # fmt: skip
+            row = (stamp, stamp, 1, user.pk, "{}", ids[c[0]], c[1], c[2], "",
+                   f"+86{c[3]}", c[4], c[5], False, c[6])  # fmt: skip
+            # Stored as the import stores it: with its duplicate keys.
+            fields = dict(zip(writer.written, row[6:], strict=True))
+            keys = Contact.key_columns({k: [fields[k]] for k in writer.key_sources}, 1)
+            return row + tuple(keys[k][0] for k in writer.key_names)
 
         def file_row(i: int) -> list[str]:
             # Every 100th row repeats an e-mail of the existing base: a duplicate.
