@@ -659,13 +659,16 @@ def move_deal_stage(
         deal.closed_on = None
         deal.lost_reason = ""
         deal.lost_note = ""
-        deal.forecast_category = stage.forecast_category
+        # The owner's own choice of category survives moves between open stages.
+        if not deal.forecast_category_overridden:
+            deal.forecast_category = stage.forecast_category
     else:
         deal.status = Deal.Status.WON if stage.kind == Stage.Kind.WON else Deal.Status.LOST
         deal.closed_on = closed_on
         deal.forecast_category = (
             ForecastCategory.CLOSED if stage.kind == Stage.Kind.WON else ForecastCategory.OMITTED
         )
+        deal.forecast_category_overridden = False
         deal.lost_reason = lost_reason if stage.kind == Stage.Kind.LOST else ""
         deal.lost_note = lost_note if stage.kind == Stage.Kind.LOST else ""
     # The organisation's validation rules see the deal in its new stage ("won without
