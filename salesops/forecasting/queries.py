@@ -164,18 +164,17 @@ class Current:
         return Numbers(e.commit, e.best_case) if e is not None else None
 
 
-def history(fp: ForecastPeriod, person_ids: Iterable[int]) -> list[Submission]:
-    return list(
-        Submission.objects.filter(
-            period_kind=fp.kind, period_start=fp.start, person_id__in=list(person_ids)
-        )
-        .select_related("by", "person", "original")
-        .order_by("-submitted_at", "-id")
-    )
+def history(fp: ForecastPeriod, person_ids: Iterable[int] | None) -> list[Submission]:
+    """Submissions of these people (None: everyone) for the period, newest first."""
+    qs = Submission.objects.filter(period_kind=fp.kind, period_start=fp.start)
+    if person_ids is not None:
+        qs = qs.filter(person_id__in=list(person_ids))
+    return list(qs.select_related("by", "person", "original").order_by("-submitted_at", "-id"))
 
 
-def current(fp: ForecastPeriod, person_ids: Iterable[int]) -> dict[int, Current]:
-    """{person id: Current} for those with any submission, in one query."""
+def current(fp: ForecastPeriod, person_ids: Iterable[int] | None) -> dict[int, Current]:
+    """{person id: Current} for those with any submission (of these people, None:
+    everyone), in one query."""
     latest: dict[tuple[int, str], Submission] = {}
     for row in history(fp, person_ids):  # newest first
         latest.setdefault((row.person_id, row.kind), row)
