@@ -67,7 +67,7 @@ def test_drill_down_lists_exactly_the_deals_behind_each_figure(client, cast, dat
         reverse("forecast_deals", args=[fig]), {"period": "FY2026-Q3", "person": cast.rep.pk}
     )
     html = r.content.decode()
-    linked = set(int(pk) for pk in re.findall(r'href="/deals/(\d+)/"', html))
+    linked = {int(pk) for pk in re.findall(r'href="/deals/(\d+)/"', html)}
     assert linked == {data[k].pk for k in expected}
     assert re.search(r'id="drill-count">(\d+)<', html).group(1) == str(len(expected))
     total = re.search(r'id="drill-total" data-value="([^"]+)"', html).group(1)
@@ -139,7 +139,7 @@ def test_submit_override_and_roll_up_through_the_pages(client, cast, data, q3):
     html = page(client, cast.manager).content.decode()
     # East's roll-up: rep (overridden 2500/4000) + East-1's roll-up (100/200).
     assert 'data-value="2600.00"' in html
-    assert re.search(r'data-team="%d".*?data-value="100.00"' % cast.east1.pk, html, re.S)
+    assert re.search(rf'data-team="{cast.east1.pk}".*?data-value="100.00"', html, re.S)
     assert "Acme slips" in html and "steady" in html
     # The outsider can't override East's rep: a 404, nothing written.
     client.force_login(cast.outsider)
