@@ -45,8 +45,8 @@ class Submission(models.Model):
         related_name="+",
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OWN)
-    commit = models.DecimalField(_("commit"), max_digits=18, decimal_places=2)
-    best_case = models.DecimalField(_("best case"), max_digits=18, decimal_places=2)
+    commit = models.DecimalField(_("commit amount"), max_digits=18, decimal_places=2)
+    best_case = models.DecimalField(_("best case amount"), max_digits=18, decimal_places=2)
     #: The currency of the numbers: the organisation's base currency when submitted.
     currency = models.CharField(_("currency"), max_length=3)
     note = models.TextField(_("note"), blank=True)
@@ -129,8 +129,12 @@ class CategoryChange(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
     )
-    from_category = models.CharField(_("from"), max_length=20, choices=ForecastCategory.choices)
-    to_category = models.CharField(_("to"), max_length=20, choices=ForecastCategory.choices)
+    from_category = models.CharField(
+        _("from category"), max_length=20, choices=ForecastCategory.choices
+    )
+    to_category = models.CharField(
+        _("to category"), max_length=20, choices=ForecastCategory.choices
+    )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),

@@ -251,7 +251,7 @@ def forecast_override(request: HttpRequest) -> HttpResponse:
         request,
         default,
         None,
-        _("Your override of %(name)s's forecast was saved.") % {"name": person},
+        _("Your override of the forecast of %(name)s was saved.") % {"name": person},
     )
 
 
