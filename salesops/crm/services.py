@@ -885,6 +885,9 @@ def update_record(
         obj, [*data, *(["tags"] if tags is not None else [])], custom=custom is not None
     )
     apply(obj, data)
+    if model is Deal and "forecast_category" in data:
+        # A category set by hand is the owner's choice: kept through open-stage moves.
+        obj.forecast_category_overridden = obj.forecast_category != obj.stage.forecast_category
     if custom is not None:
         obj.custom = clean_custom_values(
             object_type=object_type, values=custom, existing=obj.custom

@@ -221,3 +221,14 @@ def test_the_daily_job_is_on_the_schedule():
     from salesops.automation.schedule import all_jobs
 
     assert "forecasting.reminders" in {j.name for j in all_jobs()}
+
+
+@pytest.mark.django_db
+def test_a_category_set_by_a_record_edit_is_kept_too(cast, org, pipeline):
+    deal = make_deal(pipeline, cast.rep, "1000", category="pipeline")
+    deal.stage = pipeline.stages.get(name="Qualify")
+    deal.save()
+    deal = crm.update_record(obj=deal, by=cast.rep, data={"forecast_category": "best_case"})
+    assert deal.forecast_category_overridden
+    deal = crm.move_deal_stage(deal=deal, stage=pipeline.stages.get(name="Propose"), by=cast.rep)
+    assert deal.forecast_category == "best_case"
