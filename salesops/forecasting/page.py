@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404
 
 from salesops.analytics import kpis as base
@@ -113,14 +114,16 @@ class Forecast:
 
 
 def _people_of(scope: Scope) -> list[User]:
-    """Whose submissions the page lists: the person; a team's own members (its
-    manager's number is the team's, shown on top); everyone expected to submit."""
+    """Whose submissions the page lists: the person; a team's own members and its
+    manager's direct reports (the manager's number is the team's, shown on top);
+    everyone expected to submit."""
     if scope.kind == "rep" and scope.person is not None:
         return [scope.person]
     if scope.kind == "team" and scope.team is not None:
+        manager = scope.team.manager_id or 0
         return list(
-            User.objects.filter(team=scope.team, is_active=True)
-            .exclude(pk=scope.team.manager_id or 0)
+            User.objects.filter(Q(team=scope.team) | Q(reports_to_id=manager), is_active=True)
+            .exclude(pk=manager)
             .order_by("username")
         )
     return fq.who_submits()

@@ -185,3 +185,13 @@ def test_deal_page_category_control(client, cast, data):
     r = client.post(reverse("deal_forecast_category", args=[deal.pk]), {"category": "omitted"})
     assert r.status_code == 404
     assert CategoryChange.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_manager_sees_each_direct_report(client, cast, data, q3):
+    svc.submit_forecast(by=cast.rep_east1, period=q3, commit="100", best_case="200", note="e1")
+    html = page(client, cast.manager).content.decode()
+    people = set(map(int, re.findall(r'tr class="forecast-person" data-person="(\d+)"', html)))
+    # East's members and the manager's direct reports (rep_east1 is in East-1).
+    assert people == {cast.rep.pk, cast.teammate.pk, cast.rep_east1.pk}
+    assert "e1" in html
