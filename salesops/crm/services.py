@@ -659,13 +659,16 @@ def move_deal_stage(
         deal.closed_on = None
         deal.lost_reason = ""
         deal.lost_note = ""
-        deal.forecast_category = stage.forecast_category
+        # The owner's own choice of category survives moves between open stages.
+        if not deal.forecast_category_overridden:
+            deal.forecast_category = stage.forecast_category
     else:
         deal.status = Deal.Status.WON if stage.kind == Stage.Kind.WON else Deal.Status.LOST
         deal.closed_on = closed_on
         deal.forecast_category = (
             ForecastCategory.CLOSED if stage.kind == Stage.Kind.WON else ForecastCategory.OMITTED
         )
+        deal.forecast_category_overridden = False
         deal.lost_reason = lost_reason if stage.kind == Stage.Kind.LOST else ""
         deal.lost_note = lost_note if stage.kind == Stage.Kind.LOST else ""
     # The organisation's validation rules see the deal in its new stage ("won without
@@ -882,6 +885,9 @@ def update_record(
         obj, [*data, *(["tags"] if tags is not None else [])], custom=custom is not None
     )
     apply(obj, data)
+    if model is Deal and "forecast_category" in data:
+        # A category set by hand is the owner's choice: kept through open-stage moves.
+        obj.forecast_category_overridden = obj.forecast_category != obj.stage.forecast_category
     if custom is not None:
         obj.custom = clean_custom_values(
             object_type=object_type, values=custom, existing=obj.custom

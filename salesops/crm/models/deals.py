@@ -94,6 +94,11 @@ class Deal(OwnedModel):
         choices=ForecastCategory.choices,
         default=ForecastCategory.PIPELINE,
     )
+    #: Set when the owner chose the category (`override_forecast_category`): moves
+    #: between open stages keep it; closing the deal clears it.
+    forecast_category_overridden = models.BooleanField(
+        _("forecast category chosen by the owner"), default=False, editable=False
+    )
     lost_reason = models.CharField(_("lost reason"), max_length=100, blank=True)
     lost_note = models.TextField(_("lost note"), blank=True)
     source = models.CharField(_("source"), max_length=100, blank=True)
@@ -225,6 +230,20 @@ class Deal(OwnedModel):
                 name="deal_closed_on_id",
                 condition=Q(deleted_at__isnull=True),
             ),
+            # The forecast by category: open deals expected to close in a period, per
+            # owner, read from the index alone.
+            models.Index(
+                fields=[
+                    "status",
+                    "expected_close",
+                    "forecast_category",
+                    "owner",
+                    "currency",
+                    "amount",
+                ],
+                name="deal_open_forecast",
+                condition=Q(deleted_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="deal_amount_nonneg"),
@@ -256,6 +275,14 @@ class Deal(OwnedModel):
             ids = list(through.objects.filter(user_id=user.pk).values_list("deal_id", flat=True))
             user._collaborator_deal_ids = ids  # one request, one user object
         return Q(**{f"{prefix}pk__in": ids}) if ids else None
+
+    def override_forecast_category(self, category: str) -> str:
+        """The owner's choice of forecast category for this open deal; the category it
+        had before. Choosing the stage's own default ends the override. Not saved."""
+        before = self.forecast_category
+        self.forecast_category = category
+        self.forecast_category_overridden = category != self.stage.forecast_category
+        return before
 
     @property
     def effective_probability(self) -> int:

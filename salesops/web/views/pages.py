@@ -28,6 +28,8 @@ from salesops.crm.models import (
     Quote,
 )
 from salesops.customization import policy, registry
+from salesops.forecasting.models import CategoryChange
+from salesops.forecasting.services import CHOOSABLE
 from salesops.web.auth import me
 from salesops.web.forms import RecordForm, allows_duplicate
 from salesops.web.views import deal_lines
@@ -159,7 +161,21 @@ class DealPage(RecordPage):
             "can_edit_lines": (can_lines := deal_lines.may_edit_lines(user, obj)),
             "line_products": deal_lines.line_products(user) if can_lines else [],
             "object_sections": linked_sections(user, "deal", obj),
+            **forecast_category_context(user, obj),
         }
+
+
+def forecast_category_context(user: Any, obj: Any) -> dict[str, Any]:
+    """The owner's forecast category control and its history (only for whoever sees
+    the category)."""
+    if not policy.can_see(user, "deal", "forecast_category"):
+        return {}
+    return {
+        "forecast_choices": [(c.value, c.label) for c in CHOOSABLE]
+        if obj.status == "open" and (obj.owner_id == user.pk or user.is_org_admin())
+        else [],
+        "forecast_history": list(CategoryChange.objects.filter(deal=obj).select_related("by")[:20]),
+    }
 
 
 class ProductPage(RecordPage):
