@@ -1,3 +1,6 @@
+"""Forecasting (销售预测): forecast submissions and manager overrides, pipeline snapshots
+and as-of reports, the statistical forecast and forecast accuracy."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +9,15 @@ class ForecastingConfig(AppConfig):
     name = "salesops.forecasting"
     label = "forecasting"
     verbose_name = _("Forecasting")
+
+    def ready(self) -> None:
+        import datetime as dt
+
+        from salesops.automation.schedule import Job, register
+        from salesops.forecasting.snapshots import take_due_snapshot
+
+        # The snapshot hour is a setting: one job per hour of the day, each enqueued once
+        # a day; the task takes the snapshot when today is the day and its hour has come
+        # (once: unique day).
+        for hour in range(24):
+            register(Job(f"forecasting.snapshot.{hour:02d}", take_due_snapshot, dt.time(hour)))

@@ -1,1 +1,3 @@
 """Forecasting models."""
+
+from salesops.forecasting.models_snapshots import *  # noqa: F403
