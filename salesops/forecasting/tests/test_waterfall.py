@@ -114,7 +114,7 @@ AMOUNTS = ["0.00", "13.37", "250.00"]
 
 
 @pytest.mark.parametrize(
-    "s, e, fate, a, b",
+    ("s", "e", "fate", "a", "b"),
     list(itertools.product(STATES, STATES, ["won", "lost", "deleted", None], AMOUNTS, AMOUNTS)),
 )
 def test_every_combination_lands_in_one_bar_and_adds_up(s, e, fate, a, b):
