@@ -34,6 +34,10 @@ FIRST, SECOND, TODAY = D(2026, 7, 10), D(2026, 8, 20), D(2026, 9, 1)
 
 @pytest.fixture
 def org(cast):
+    return set_up_org(cast)
+
+
+def set_up_org(cast):
     org = cast.org
     org.base_currency_id = "CNY"
     org.time_zone = "Asia/Shanghai"
@@ -51,6 +55,10 @@ class History:
 
 @pytest.fixture
 def history(cast, org):
+    return build_history(cast)
+
+
+def build_history(cast):
     pipeline = PipelineFactory(is_default=True)
     rep, outsider = cast.rep, cast.outsider
     acme = services.create_customer(by=rep, name="Acme")
