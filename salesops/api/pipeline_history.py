@@ -6,6 +6,7 @@ the waterfall, which reads the amounts, answers no bars but the reason."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -104,7 +105,7 @@ def as_of(request: HttpRequest, params: Query[AsOfParams]) -> HttpResponse:
         "source": result.source,
         "currency": str(org.base_currency_id),
         "count": len(rows),
-        "total": money_text(sum(r.amount for r in rows)) if show["amount"] else None,
+        "total": money_text(sum((r.amount for r in rows), Decimal(0))) if show["amount"] else None,
         "deals": deals,
     }
     if not all(show.values()):
