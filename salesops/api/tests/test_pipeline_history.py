@@ -1,5 +1,5 @@
 """`/api/v1/pipeline/as-of` and `/api/v1/pipeline/waterfall` on the crafted history of
-`forecasting/tests/conftest.py`: the page's figures, the caller's scope (every response is
+`forecasting/tests/history.py`: the page's figures, the caller's scope (every response is
 checked against its OpenAPI schema by the client)."""
 
 from decimal import Decimal
@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from salesops.customization import policy
-from salesops.forecasting.tests import conftest as made
+from salesops.forecasting.tests import history as made
 
 PARAMS = {"start": "2026-07-10", "end": "2026-08-20", "period": "2026-Q3"}
 

@@ -1,6 +1,6 @@
 """The snapshot job (once per weekly day and per month end, at the set hour), the
 snapshot's rows, the pipeline as of a day, and the waterfall query on crafted history
-(conftest)."""
+(`history.py`)."""
 
 import datetime as dt
 from decimal import Decimal
@@ -11,7 +11,7 @@ from salesops.crm.models import Deal
 from salesops.crm.models.deals import StageHistory
 from salesops.forecasting import snapshots, waterfall
 from salesops.forecasting.models import PipelineSnapshot, SnapshotRow, SnapshotSettings
-from salesops.forecasting.tests.conftest import FIRST, Q3, SECOND, TODAY
+from salesops.forecasting.tests.history import FIRST, Q3, SECOND, TODAY
 from salesops.org.models import ExchangeRate
 
 D = dt.date

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from salesops.forecasting.tests import conftest as made
+from salesops.forecasting.tests import history as made
 from salesops.users.models import User
 
 pytestmark = [

@@ -1,5 +1,5 @@
 """Pipeline history pages: the as-of list, the waterfall and its drill-downs, the trend
-and the snapshot settings, on the crafted history of `forecasting/tests/conftest.py`,
+and the snapshot settings, on the crafted history of `forecasting/tests/history.py`,
 with people who must not see the data."""
 
 import re
@@ -10,7 +10,7 @@ import pytest
 from salesops.audit.models import AuditEntry
 from salesops.customization import policy
 from salesops.forecasting.models import SnapshotSettings
-from salesops.forecasting.tests import conftest as made
+from salesops.forecasting.tests import history as made
 
 
 @pytest.fixture
