@@ -141,7 +141,13 @@ def as_of_page(request: HttpRequest) -> HttpResponse:
     except MissingRate as e:
         context["error"] = missing_rate(e)
         return render(request, "web/pipeline_history/as_of.html", context)
-    rows = sorted(result.rows.values(), key=lambda r: (-r.amount, r.deal_id))
+    show_amount = not ({"amount", "currency"} & hidden)
+    # The largest first; by deal (newest first) when the amount is hidden: never sorted
+    # on a hidden field.
+    if show_amount:
+        rows = sorted(result.rows.values(), key=lambda r: (-r.amount, r.deal_id))
+    else:
+        rows = sorted(result.rows.values(), key=lambda r: -r.deal_id)
     shown = rows[:SHOWN]
     known = names(viewer, [r.deal_id for r in shown])
     owners = dict(
@@ -149,7 +155,6 @@ def as_of_page(request: HttpRequest) -> HttpResponse:
     )
     stages = dict(Stage.objects.values_list("pk", "name"))
     categories = dict(ForecastCategory.choices)
-    show_amount = not ({"amount", "currency"} & hidden)
     columns = [
         ("owner", _("Owner")),
         ("stage", _("Stage")),
