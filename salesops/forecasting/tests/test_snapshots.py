@@ -166,3 +166,15 @@ def test_before_any_snapshot_the_pipeline_is_rebuilt_from_the_stage_history(cast
     assert rows(D(2026, 7, 3)) == {}
     assert rows(D(2026, 7, 1), viewer=cast.outsider) == {}
     assert snapshots.as_of(viewer=cast.rep, day=D(2026, 7, 1), today=TODAY).source == "history"
+
+
+def test_without_an_exchange_rate_the_job_writes_nothing_and_says_why(cast, org, caplog):
+    from salesops.crm.tests.factories import PipelineFactory
+
+    PipelineFactory(is_default=True)
+    acme = services.create_customer(by=cast.rep, name="Acme")
+    services.create_deal(by=cast.rep, customer=acme, name="x", amount=10, currency="EUR")
+    SnapshotSettings.objects.create(pk=1, weekday=4, hour=22)
+    assert snapshots.take_due_snapshot_now(local(2026, 7, 10, 23)) is None
+    assert not PipelineSnapshot.objects.exists() and not SnapshotRow.objects.exists()
+    assert "no exchange rate for EUR" in caplog.text
