@@ -227,24 +227,38 @@ def as_of(
     deal_ids: Iterable[int] | None = None,
     today: dt.date | None = None,
     rates: RateTable | None = None,
+    closing: tuple[dt.date, dt.date] | None = None,
 ) -> AsOf:
     """The open pipeline at the end of `day` (module docstring's rule), visible to
     `viewer`; `viewer=None`: everyone's, each row marked not visible (used with
-    `deal_ids` to tell where a few deals went). MissingRate without a rate."""
+    `deal_ids` to tell where a few deals went); `closing` (start, end): only deals
+    expected to close in [start, end). MissingRate without a rate."""
     org = Organisation.get()
     today = today or org.local_date()
     ids = None if deal_ids is None else list(deal_ids)
     if day < today:
         snap = snapshot_at_or_before(day)
         if snap is not None:
-            return AsOf(day, snap.taken_on, "snapshot", _snapshot_rows(snap, viewer, ids))
-        source, rows = "history", _history_rows(day, viewer, ids, rates or rate_table())
-        return AsOf(day, day, source, rows)
-    return AsOf(day, today, "live", _live_rows(today, viewer, ids, rates or rate_table()))
+            rows = _snapshot_rows(snap, viewer, ids, closing)
+            return AsOf(day, snap.taken_on, "snapshot", rows)
+        rows = _history_rows(day, viewer, ids, rates or rate_table(), closing)
+        return AsOf(day, day, "history", rows)
+    return AsOf(day, today, "live", _live_rows(today, viewer, ids, rates or rate_table(), closing))
 
 
-def _snapshot_rows(snap: PipelineSnapshot, viewer: Any, ids: list[int] | None) -> dict[int, Row]:
-    qs = SnapshotRow.objects.filter(snapshot=snap)
+def _closing_q(closing: tuple[dt.date, dt.date] | None) -> Q:
+    if closing is None:
+        return Q()
+    return Q(expected_close__gte=closing[0], expected_close__lt=closing[1])
+
+
+def _snapshot_rows(
+    snap: PipelineSnapshot,
+    viewer: Any,
+    ids: list[int] | None,
+    closing: tuple[dt.date, dt.date] | None = None,
+) -> dict[int, Row]:
+    qs = SnapshotRow.objects.filter(snapshot=snap).filter(_closing_q(closing))
     visible = viewer is not None
     if visible:
         rule = row_scope(viewer)
@@ -277,9 +291,14 @@ def _deals(viewer: Any, ids: list[int] | None, manager: Any) -> Any:
 
 
 def _live_rows(
-    today: dt.date, viewer: Any, ids: list[int] | None, rates: RateTable
+    today: dt.date,
+    viewer: Any,
+    ids: list[int] | None,
+    rates: RateTable,
+    closing: tuple[dt.date, dt.date] | None = None,
 ) -> dict[int, Row]:
     qs = _deals(viewer, ids, Deal.objects).filter(status=Deal.Status.OPEN)
+    qs = qs.filter(_closing_q(closing))
     out = {}
     for d, o, s, c, e, cur, a in qs.values_list(
         "id", "owner_id", "stage_id", "forecast_category", "expected_close", "currency_id", "amount"
@@ -295,7 +314,11 @@ def end_of(day: dt.date) -> dt.datetime:
 
 
 def _history_rows(
-    day: dt.date, viewer: Any, ids: list[int] | None, rates: RateTable
+    day: dt.date,
+    viewer: Any,
+    ids: list[int] | None,
+    rates: RateTable,
+    closing: tuple[dt.date, dt.date] | None = None,
 ) -> dict[int, Row]:
     end = end_of(day)
     stay = StageHistory.objects.filter(deal=OuterRef("pk"), entered_at__lt=end).filter(
@@ -305,6 +328,7 @@ def _history_rows(
     qs = (
         _deals(viewer, ids, Deal.all_objects)
         .filter(created_on__lte=day)
+        .filter(_closing_q(closing))
         .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gte=end))
         .annotate(
             stay_stage=Subquery(stay.order_by("-entered_at", "-id").values("stage_id")[:1]),

@@ -135,6 +135,10 @@ class Result:
     end: AsOf
     window: Period | None
     waterfall: Waterfall
+    #: every row read at each day: the viewer's in the window and the deals that left or
+    #: joined it (the drill-down shows both amounts)
+    start_rows: dict[int, Row] = field(default_factory=dict)
+    end_rows: dict[int, Row] = field(default_factory=dict)
 
 
 def between(
@@ -150,33 +154,30 @@ def between(
     at the other day among everyone's (to tell pushed out from transferred, new from
     pulled in), and their fates read once. MissingRate without a rate."""
     rates = snapshots.rate_table()
-    a = snapshots.as_of(viewer=viewer, day=start, today=today, rates=rates)
-    b = snapshots.as_of(viewer=viewer, day=end, today=today, rates=rates)
-    left = [
-        d for d, r in a.rows.items() if in_window(r, window) and not _counted(b.rows, d, window)
-    ]
-    joined = [
-        d for d, r in b.rows.items() if in_window(r, window) and not _counted(a.rows, d, window)
-    ]
+    closing = (window.start, window.end) if window is not None else None
+
+    def read(day: dt.date, who: Any = viewer, ids: list[int] | None = None) -> AsOf:
+        only = closing if ids is None else None
+        return snapshots.as_of(
+            viewer=who, day=day, deal_ids=ids, today=today, rates=rates, closing=only
+        )
+
+    # The viewer's pipelines in the window, then the few deals that left or joined it,
+    # looked up at the other day without the window: first among the viewer's (pushed
+    # out, pulled in), then among everyone's (transferred).
+    a, b = read(start), read(end)
     start_rows: dict[int, Row] = dict(a.rows)
     end_rows: dict[int, Row] = dict(b.rows)
-    missing_end = [d for d in left if d not in b.rows]
-    if missing_end:
-        others = snapshots.as_of(
-            viewer=None, day=end, deal_ids=missing_end, today=today, rates=rates
-        )
-        end_rows.update(others.rows)
-    missing_start = [d for d in joined if d not in a.rows]
-    if missing_start:
-        others = snapshots.as_of(
-            viewer=None, day=start, deal_ids=missing_start, today=today, rates=rates
-        )
-        start_rows.update(others.rows)
+    left = [d for d in a.rows if d not in b.rows]
+    joined = [d for d in b.rows if d not in a.rows]
+    for rows, day, ids in ((end_rows, end, left), (start_rows, start, joined)):
+        if not ids:
+            continue
+        rows.update(read(day, viewer, ids).rows)
+        others = [d for d in ids if d not in rows]
+        if others:
+            rows.update(read(day, None, others).rows)
     gone = [d for d in left if d not in end_rows]
     fates = snapshots.fates(gone, b.effective_on) if gone else {}
-    return Result(a, b, window, compute(start_rows, end_rows, fates, window))
-
-
-def _counted(rows: Mapping[int, Row], deal: int, window: Period | None) -> bool:
-    row = rows.get(deal)
-    return row is not None and row.visible and in_window(row, window)
+    waterfall = compute(start_rows, end_rows, fates, window)
+    return Result(a, b, window, waterfall, start_rows, end_rows)

@@ -282,7 +282,7 @@ def waterfall_drill(request: HttpRequest, bar: str) -> HttpResponse:
     if result is not None:
         currency = context["currency"]
         ids = result.waterfall.bars[bar].deal_ids
-        a, b = result.start.rows, result.end.rows
+        a, b = result.start_rows, result.end_rows
 
         def amount(rows: dict[int, Any], pk: int) -> str:
             row = rows.get(pk)
