@@ -63,7 +63,10 @@ class SnapshotRow(models.Model):
     person removed, leaves history as it was."""
 
     pk = models.CompositePrimaryKey("snapshot_id", "deal_id")
-    snapshot = models.ForeignKey(PipelineSnapshot, on_delete=models.CASCADE, related_name="rows")
+    # The primary key (snapshot, deal) is the index of a snapshot's rows: no other.
+    snapshot = models.ForeignKey(
+        PipelineSnapshot, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
     deal = models.ForeignKey(
         "crm.Deal",
         on_delete=models.DO_NOTHING,
