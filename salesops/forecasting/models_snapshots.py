@@ -46,7 +46,7 @@ class PipelineSnapshot(models.Model):
     month_end = models.BooleanField(_("month end"), default=False)
     quarter_end = models.BooleanField(_("fiscal quarter end"), default=False)
     base_currency = models.CharField(_("base currency"), max_length=3)
-    deals = models.PositiveIntegerField(_("open deals"), default=0)
+    deals = models.PositiveIntegerField(_("number of open deals"), default=0)
 
     class Meta:
         ordering = ["-taken_on"]

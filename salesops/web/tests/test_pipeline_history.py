@@ -50,7 +50,9 @@ def test_a_bar_drills_to_its_deals_with_the_same_query(cast, history, signed_in)
     won = client.get(f"/pipeline-history/waterfall/won/{QUERY}").content.decode()
     assert ">e<" in won and 'data-value="-4000.00"' in won
     deleted = client.get(f"/pipeline-history/waterfall/deleted/{QUERY}").content.decode()
-    assert ">g<" in deleted  # in the recycle bin: still named for its owner
+    assert ">g<" in deleted  # in the recycle bin: still named for its owner, not linked
+    assert f'href="/deals/{history.deals["g"].pk}/"' not in deleted
+    assert f'href="/deals/{history.deals["e"].pk}/"' in won
     assert client.get(f"/pipeline-history/waterfall/nonsense/{QUERY}").status_code == 404
 
 

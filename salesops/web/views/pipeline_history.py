@@ -103,22 +103,28 @@ def read_window(params: Any, org: Any, today: dt.date) -> Period | None:
     return parse_period(text, fiscal_start_month=org.fiscal_year_start_month)
 
 
-def names(viewer: Any, deal_ids: list[int]) -> dict[int, str]:
-    """Names of these deals the viewer may see (deleted ones too, as the recycle bin)."""
+def names(viewer: Any, deal_ids: list[int]) -> dict[int, tuple[str, bool]]:
+    """(name, in the recycle bin) of these deals the viewer may see (deleted ones too,
+    as the recycle bin shows them)."""
     rule = visibility(Deal, viewer)
     if rule is False or not deal_ids:
         return {}
     qs = Deal.all_objects.filter(pk__in=deal_ids)
     if rule is not True:
         qs = qs.filter(rule)
-    return dict(qs.values_list("pk", "name"))
+    return {
+        pk: (name, gone is not None)
+        for pk, name, gone in qs.values_list("pk", "name", "deleted_at")
+    }
 
 
-def deal_cell(viewer: Any, pk: int, known: dict[int, str]) -> dict[str, Any]:
-    name = known.get(pk)
-    if name is None:
+def deal_cell(viewer: Any, pk: int, known: dict[int, tuple[str, bool]]) -> dict[str, Any]:
+    """The deal's name linked to its page; a deleted one unlinked; one the viewer may
+    not see now (handed to someone outside their scope, purged) unnamed."""
+    if pk not in known:
         return {"name": _("A deal you cannot see now (#%(id)s)") % {"id": pk}, "url": ""}
-    return {"name": name, "url": reverse("deal_detail", args=[pk])}
+    name, deleted = known[pk]
+    return {"name": name, "url": "" if deleted else reverse("deal_detail", args=[pk])}
 
 
 # -- the pipeline as of a day -------------------------------------------------------------------
