@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from salesops.analytics.engine import KpiContext, compute
 from salesops.audit.models import AuditEntry
 from salesops.customization import policy
 from salesops.forecasting.models import SnapshotSettings
@@ -110,6 +111,20 @@ def test_the_trend_adds_bookings_so_far_to_commit_and_best_case(cast, history, s
         ("¥5,500.00", "¥6,700.00", "¥4,000.00"),  # 1500 + 4000; 1500 + 1200 + 4000
     ]
     assert 'data-value="4000.00"' in html  # the bookings of Q3 (KPI engine)
+    ctx = KpiContext(viewer=cast.rep, period=made.Q3, today=made.TODAY)
+    assert compute(ctx, ["bookings"])[0]["bookings"] == "4000.00"  # one number everywhere
+
+
+def test_the_pages_render_in_chinese_at_their_urls(cast, history, signed_in):
+    client = signed_in(cast.manager, "zh-hans")
+    for url in (
+        "/pipeline-history/?day=2026-08-01",
+        WATERFALL,
+        f"/pipeline-history/waterfall/won/{QUERY}",
+        "/pipeline-history/trend/?period=2026-Q3",
+    ):
+        r = client.get(url)
+        assert r.status_code == 200 and '<html lang="zh-hans">' in r.content.decode(), url
 
 
 def test_an_admin_sets_the_snapshot_day_and_hour_and_others_may_not(cast, signed_in):
