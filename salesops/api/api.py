@@ -23,6 +23,7 @@ from salesops.api import (
     notifications,
     objects,
     objects_doc,
+    pipeline_history,
 )
 from salesops.api.auth import SessionAuth, TokenAuth, rate_headers
 from salesops.api.framework import register
@@ -163,6 +164,7 @@ def build() -> SalesopsAPI:
     api.add_router("", actions.router)
     api.add_router("", kpis.router)
     api.add_router("", forecasts.router)
+    api.add_router("", pipeline_history.router)
     api.add_router("", notifications.router)
     api.add_router("", objects.router)
     api.add_router("", exports.router)

@@ -18,6 +18,13 @@ class ForecastingConfig(AppConfig):
             kpis,  # noqa: F401  (registers the forecast KPIs)
             reminders,
         )
+        from salesops.forecasting.snapshots import take_due_snapshot
 
         reminders.register_kinds()
         register(Job("forecasting.reminders", reminders.send_reminders, dt.time(9, 0)))
+
+        # The snapshot hour is a setting: one job per hour of the day, each enqueued once
+        # a day; the task takes the snapshot when today is the day and its hour has come
+        # (once: unique day).
+        for hour in range(24):
+            register(Job(f"forecasting.snapshot.{hour:02d}", take_due_snapshot, dt.time(hour)))

@@ -152,3 +152,6 @@ class CategoryChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.from_category} → {self.to_category}"
+
+
+from salesops.forecasting.models_snapshots import *  # noqa: E402, F403

@@ -115,3 +115,20 @@ def deals(cast, org, pipeline):
 def data(deals):
     deals["r_deleted"].soft_delete()
     return deals
+
+
+# -- the crafted pipeline history (history.py) of the snapshot and waterfall tests ----------
+
+
+@pytest.fixture
+def history_org(cast):
+    from salesops.forecasting.tests.history import set_up_org
+
+    return set_up_org(cast)
+
+
+@pytest.fixture
+def history(cast, history_org):
+    from salesops.forecasting.tests.history import build_history
+
+    return build_history(cast)
