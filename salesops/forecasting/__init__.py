@@ -1,3 +1,6 @@
+"""Forecasting (销售预测): forecast submissions and manager overrides, pipeline snapshots
+and as-of reports, the statistical forecast and forecast accuracy."""
+
 import os
 
 # The statistical forecast fits small models (tens of points): BLAS threads gain nothing,
