@@ -89,3 +89,53 @@ def k_forecast_bias(ctx: KpiContext) -> float | None:
     was too high; undefined like `forecast_accuracy`."""
     pair = stood_at_start(ctx)
     return None if pair is None else accuracy.bias(*pair)
+
+
+# -- the accuracy ranking ---------------------------------------------------------------------
+
+
+def accuracy_rows(ctx: KpiContext) -> list[accuracy.Row]:
+    """Every stored statistical forecast of exactly ctx.period made on or before its end,
+    of the subjects whose deals the viewer sees all of (the organisation, teams, reps),
+    each against the bookings of the period: subject "org", "team:<id>" or "owner:<id>",
+    made = the day it was made. Empty for a role that may not see deal amounts."""
+    from salesops.forecasting.statistical import withheld
+
+    if withheld(ctx.viewer):
+        return []
+    p = ctx.period
+    stored = list(
+        StatForecast.objects.filter(period_start=p.start, period_end=p.end, made_on__lt=p.end)
+        .order_by("subject", "made_on")
+        .values_list("subject", "made_on", "expected")
+    )
+    visible = ctx.viewer.visible_owner_ids()
+    visible_set = None if visible is None else set(visible)
+    by_owner = kpis.bookings_by_owner(ctx, p)
+    team_ids = {int(s.split(":")[1]) for s, _m, _e in stored if s.startswith("team:")}
+    members = kpis.team_members(sorted(team_ids))
+    actual: dict[str, Decimal | None] = {}
+
+    def actual_of(subject: str) -> Decimal | None:
+        if subject in actual:
+            return actual[subject]
+        kind, _sep, key = subject.partition(":")
+        value: Decimal | None
+        if kind == "org":
+            value = kpis.bookings(ctx, p) if visible_set is None else None
+        elif kind == "owner":
+            owner = int(key)
+            seen = visible_set is None or owner in visible_set
+            value = by_owner.get(owner, Decimal(0)) if seen else None
+        else:
+            team = members.get(int(key), set())
+            seen = bool(team) and (visible_set is None or team <= visible_set)
+            value = sum((by_owner.get(u, Decimal(0)) for u in team), Decimal(0)) if seen else None
+        actual[subject] = value
+        return value
+
+    return [
+        accuracy.Row(subject, made, expected, a)
+        for subject, made, expected in stored
+        if (a := actual_of(subject)) is not None
+    ]

@@ -1,50 +1,13 @@
-import datetime as dt
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 
-from salesops.analytics.periods import Period
-from salesops.crm.models import Deal
-from salesops.crm.models.deals import StageHistory
-from salesops.crm.tests.factories import DealFactory, PipelineFactory
-from salesops.org.models import Organisation
+from salesops.forecasting.tests.data import make_closed_period, make_history
 
 
 @pytest.fixture
 def history(cast):
-    """A pipeline whose history says: of 10 deals that entered Qualify, 4 were won 10
-    days later and 6 lost; today's open deals in Qualify (just entered): the rep's
-    1,000, rep_east1's 3,000, the outsider's 5,000; the rep won 700 two days ago.
-    Returns (pipeline, period [today − 5, today + 30))."""
-    pipeline = PipelineFactory()
-    qualify = pipeline.stages.get(name="Qualify")
-    now = timezone.now()
-    org = Organisation.get()
-    entered = now - dt.timedelta(days=200)
-    for i in range(10):
-        won = i < 4
-        deal = DealFactory(
-            pipeline=pipeline,
-            owner=cast.admin,
-            stage=pipeline.stages.get(name="Won" if won else "Lost"),
-            status=Deal.Status.WON if won else Deal.Status.LOST,
-            closed_on=org.local_date(entered) + dt.timedelta(days=10),
-            amount=Decimal(100),
-        )
-        StageHistory.objects.create(
-            deal=deal, stage=qualify, entered_at=entered, left_at=entered + dt.timedelta(days=3)
-        )
-    for owner, amount in ((cast.rep, 1000), (cast.rep_east1, 3000), (cast.outsider, 5000)):
-        DealFactory(pipeline=pipeline, owner=owner, stage=qualify, amount=Decimal(amount),
-                    stage_entered_at=now)  # fmt: skip
-    today = org.local_date()
-    DealFactory(
-        pipeline=pipeline,
-        owner=cast.rep,
-        stage=pipeline.stages.get(name="Won"),
-        status=Deal.Status.WON,
-        closed_on=today - dt.timedelta(days=2),
-        amount=Decimal(700),
-    )
-    return pipeline, Period(today - dt.timedelta(days=5), today + dt.timedelta(days=30))
+    return make_history(cast)
+
+
+@pytest.fixture
+def closed_period(cast):
+    return make_closed_period(cast)

@@ -6,10 +6,8 @@ from decimal import Decimal
 import pytest
 
 from salesops.analytics.engine import Filters, KpiContext, compute
-from salesops.analytics.periods import Period
 from salesops.audit.models import AuditEntry
 from salesops.crm.models import Deal
-from salesops.crm.tests.factories import DealFactory, PipelineFactory
 from salesops.forecasting.models_stats import StatForecast
 from salesops.forecasting.stats_services import record_statistical_forecasts
 from salesops.forecasting.tasks import periods_to_record
@@ -39,29 +37,6 @@ def test_forecasts_are_recorded_at_the_start_of_a_period_and_each_monday():
     monday = dt.date(2026, 8, 10)
     assert len(periods_to_record(monday, 1)) == 2
     assert periods_to_record(monday + dt.timedelta(days=1), 1) == []
-
-
-@pytest.fixture
-def closed_period(cast):
-    """July 2026: 1,000 won by the rep; the forecast stored at its start said 800 for the
-    organisation and 1,250 for the rep (and 5,000 made later, which does not count)."""
-    p = Period(dt.date(2026, 7, 1), dt.date(2026, 8, 1))
-    pipeline = PipelineFactory()
-    DealFactory(
-        pipeline=pipeline, owner=cast.rep, stage=pipeline.stages.get(name="Won"),
-        status=Deal.Status.WON, closed_on=dt.date(2026, 7, 15), amount=Decimal(1000),
-    )  # fmt: skip
-    common = {"period_start": p.start, "period_end": p.end, "currency": "CNY",
-              "booked": 0, "low": 0, "high": 0}  # fmt: skip
-    StatForecast.objects.create(made_on=p.start, scope="org", subject="org", expected=800, **common)
-    StatForecast.objects.create(
-        made_on=dt.date(2026, 7, 13), scope="org", subject="org", expected=5000, **common
-    )
-    StatForecast.objects.create(
-        made_on=p.start, scope="owner", subject=f"owner:{cast.rep.pk}", owner=cast.rep,
-        expected=1250, **common,
-    )  # fmt: skip
-    return p
 
 
 def kpi(user, period, **filters):
