@@ -14,7 +14,16 @@ from ninja import NinjaAPI, Router
 from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 
-from salesops.api import errors, exports, imports, kpis, notifications, objects, objects_doc
+from salesops.api import (
+    errors,
+    exports,
+    forecast_stats,
+    imports,
+    kpis,
+    notifications,
+    objects,
+    objects_doc,
+)
 from salesops.api.auth import SessionAuth, TokenAuth, rate_headers
 from salesops.api.framework import register
 from salesops.api.idempotency import idempotent
@@ -153,6 +162,7 @@ def build() -> SalesopsAPI:
 
     api.add_router("", actions.router)
     api.add_router("", kpis.router)
+    api.add_router("", forecast_stats.router)
     api.add_router("", notifications.router)
     api.add_router("", objects.router)
     api.add_router("", exports.router)

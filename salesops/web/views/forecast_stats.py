@@ -155,7 +155,7 @@ def accuracy_page(request: HttpRequest) -> HttpResponse:
             "day": e.day.isoformat(),
         }
         return render(request, "web/forecast_stats/accuracy.html", context)
-    names = subject_names({r.subject for r in rows})
+    names = subject_names({str(r.subject) for r in rows})
     subjects = accuracy.by_subject(rows)
     context.update(
         ended=ctx.today is not None and period.end <= ctx.today,
