@@ -65,3 +65,45 @@ class StatForecast(models.Model):
     @property
     def value(self) -> Decimal:
         return self.expected
+
+
+class HistoryCohort(models.Model):
+    """The organisation's stage history grouped as the pipeline-based forecast reads it
+    (`statistical.history_rows`), stored by the daily job so that the page reads a few
+    thousand rows instead of aggregating millions: stays in an open stage by stage, age
+    bucket of the stay, the deal's status and days to its close (or to `computed_on`)."""
+
+    computed_on = models.DateField(_("computed on"))
+    stage_id = models.IntegerField(_("stage"))  # no foreign key: a derived roll-up
+    bucket = models.PositiveSmallIntegerField(_("age bucket"))
+    status = models.CharField(_("status"), max_length=10)
+    days = models.IntegerField(_("days"))
+    count = models.PositiveIntegerField(_("count"))
+
+    class Meta:
+        verbose_name = _("stage history cohort")
+        verbose_name_plural = _("stage history cohorts")
+        indexes = [models.Index(fields=["computed_on"], name="history_cohort_day")]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}/{self.bucket} {self.status} {self.days}d ×{self.count}"
+
+
+class SeriesFit(models.Model):
+    """A fitted time-series forecast, by the series it was fitted on (a hash of its
+    values and horizon): fitting takes up to seconds, and every process and viewer with
+    the same series reads the same fit. Rows unused for 40 days are purged daily."""
+
+    key = models.CharField(_("series key"), max_length=64, unique=True)
+    method = models.CharField(_("method"), max_length=40)
+    values = models.JSONField(_("forecast values"))
+    error = models.FloatField(_("backtest error"), null=True, blank=True)
+    cv = models.JSONField(_("backtest errors by method"))
+    used_on = models.DateField(_("last used on"))
+
+    class Meta:
+        verbose_name = _("time-series fit")
+        verbose_name_plural = _("time-series fits")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.key[:8]}"

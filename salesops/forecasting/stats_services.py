@@ -12,13 +12,8 @@ from salesops.analytics.engine import Filters, KpiContext
 from salesops.analytics.periods import Period
 from salesops.audit import services as audit
 from salesops.forecasting.models_stats import StatForecast
-from salesops.forecasting.statistical import pipeline_forecast
+from salesops.forecasting.statistical import pipeline_forecast, system_viewer
 from salesops.users.models import Team, User
-
-
-def _system_viewer() -> User:
-    """The instance itself, seeing the whole organisation (as `salesops kpi` does)."""
-    return User(username="salesops-forecast", is_superuser=True, is_active=True)
 
 
 @transaction.atomic
@@ -34,7 +29,7 @@ def record_statistical_forecasts(
             period_start=period.start, period_end=period.end, made_on=made_on
         ).values_list("subject", flat=True)
     )
-    viewer = _system_viewer()
+    viewer = system_viewer()
     subjects: list[tuple[str, str, Filters, dict[str, Any]]] = [("org", "org", Filters(), {})]
     for team in Team.objects.all():
         subjects.append(("team", f"team:{team.pk}", Filters(team=team), {"team": team}))

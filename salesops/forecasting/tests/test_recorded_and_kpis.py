@@ -77,3 +77,29 @@ def test_undefined_before_the_period_ends_and_when_nothing_was_booked(cast, clos
     assert compute(ctx, ["forecast_accuracy"])[0]["forecast_accuracy"] is None
     Deal.objects.update(amount=0)
     assert kpi(cast.admin, closed_period) == (None, None)
+
+
+def test_the_daily_job_stores_cohorts_records_forecasts_and_fits_the_series(cast, history):
+    from salesops.forecasting.models_stats import HistoryCohort, SeriesFit
+    from salesops.forecasting.tasks import record_forecasts
+
+    record_forecasts.call()
+    assert HistoryCohort.objects.exists()
+    assert SeriesFit.objects.count() >= 1  # bookings (and collections) of the organisation
+
+
+def test_a_fit_is_stored_once_and_read_back_by_any_process(db):
+    from salesops.forecasting import statistical
+    from salesops.forecasting.models_stats import SeriesFit
+    from salesops.lib.cache import forget_all
+
+    y = [float(10 + (i % 12)) for i in range(30)]
+    today = dt.date(2026, 12, 7)
+    first = statistical.fitted_series(y, 3, today)
+    forget_all()  # another process: nothing in its memory
+    SeriesFit.objects.update(values=[1.0, 2.0, 3.0])
+    again = statistical.fitted_series(y, 3, today)
+    assert again.values == [1.0, 2.0, 3.0]
+    assert again.method == first.method
+    assert SeriesFit.objects.count() == 1
+    assert statistical.purge_fits(today + dt.timedelta(days=41)) == 1

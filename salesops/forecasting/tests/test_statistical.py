@@ -84,3 +84,19 @@ def test_a_role_hiding_deal_amount_gets_no_figure(cast):
     cast.rep.role.save()
     rep = type(cast.rep).objects.get(pk=cast.rep.pk)
     assert statistical.withheld(rep)
+
+
+def test_the_daily_job_stores_the_history_and_the_page_reads_it(cast, history):
+    from salesops.forecasting.models_stats import HistoryCohort
+    from salesops.lib.cache import forget_all
+
+    _pipeline, period = history
+    today = period.start + dt.timedelta(days=5)
+    live = statistical.history_rows(today, dt.UTC)
+    assert statistical.store_history(today, dt.UTC) == len(live)
+    ctx = KpiContext(viewer=cast.admin, period=period, today=today)
+    assert sorted(statistical.cached_history(ctx), key=repr) == sorted(live, key=repr)
+    # what the page reads is the stored table: changing it changes the forecast
+    HistoryCohort.objects.filter(status=WON).update(count=0)
+    forget_all()
+    assert forecast(cast.admin, period).expected == Decimal(700)
