@@ -23,7 +23,7 @@ AGE_BUCKETS: tuple[int, ...] = (0, 7, 14, 30, 60, 90, 180, 365)
 MIN_AT_RISK = 10
 #: The interval reported: 80% (10th to 90th percentile).
 LEVEL = 0.8
-SIMULATIONS = 20_000
+SIMULATIONS = 10_000
 
 OPEN, WON, LOST = "open", "won", "lost"
 

@@ -31,21 +31,23 @@ def make_history(cast):
             stage=pipeline.stages.get(name="Won" if won else "Lost"),
             status=Deal.Status.WON if won else Deal.Status.LOST,
             closed_on=org.local_date(entered) + dt.timedelta(days=10),
+            created_on=org.local_date(entered),
             amount=Decimal(100),
         )
         StageHistory.objects.create(
             deal=deal, stage=qualify, entered_at=entered, left_at=entered + dt.timedelta(days=3)
         )
+    today = org.local_date()
     for owner, amount in ((cast.rep, 1000), (cast.rep_east1, 3000), (cast.outsider, 5000)):
         DealFactory(pipeline=pipeline, owner=owner, stage=qualify, amount=Decimal(amount),
-                    stage_entered_at=now)  # fmt: skip
-    today = org.local_date()
+                    stage_entered_at=now, created_on=today)  # fmt: skip
     DealFactory(
         pipeline=pipeline,
         owner=cast.rep,
         stage=pipeline.stages.get(name="Won"),
         status=Deal.Status.WON,
         closed_on=today - dt.timedelta(days=2),
+        created_on=today - dt.timedelta(days=20),
         amount=Decimal(700),
     )
     return pipeline, Period(today - dt.timedelta(days=5), today + dt.timedelta(days=30))
@@ -59,6 +61,7 @@ def make_closed_period(cast):
     DealFactory(
         pipeline=pipeline, owner=cast.rep, stage=pipeline.stages.get(name="Won"),
         status=Deal.Status.WON, closed_on=dt.date(2026, 7, 15), amount=Decimal(1000),
+        created_on=dt.date(2026, 7, 1),
     )  # fmt: skip
     common = {"period_start": p.start, "period_end": p.end, "currency": "CNY",
               "booked": 0, "low": 0, "high": 0}  # fmt: skip

@@ -11,8 +11,8 @@
     var chart = window.echarts.init(el, null, { renderer: "svg" });
     chart.setOption({
       tooltip: { trigger: "axis" },
-      legend: { data: [data.actual_label, data.forecast_label] },
-      grid: { left: 60, right: 16, top: 32, bottom: 32 },
+      legend: { data: [data.actual_label, data.forecast_label], bottom: 0 },
+      grid: { left: 60, right: 16, top: 16, bottom: 64 },
       xAxis: { type: "category", data: data.months },
       yAxis: { type: "value" },
       series: [
