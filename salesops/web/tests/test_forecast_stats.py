@@ -77,3 +77,11 @@ def test_the_accuracy_ranking_shows_the_forecasts_the_viewer_may_compare(cast, c
     html = client.get("/forecast/accuracy/", {"period": "2026-07"}).content.decode()
     assert f'data-subject="owner:{cast.rep.pk}"' in html and 'data-subject="org"' not in html
     assert p.end < dt.date.today()
+
+
+def test_the_choice_of_whose_forecast_lists_only_what_the_viewer_may_see(cast, history, client):
+    html = page(client, cast.outsider).content.decode()
+    assert f"?team={cast.west.pk}" in html
+    assert f"?team={cast.east.pk}" not in html and f"?owner={cast.rep.pk}" not in html
+    html = page(client, cast.manager, team=cast.east.pk).content.decode()
+    assert f'value="/forecast/statistical/?team={cast.east.pk}" selected' in html

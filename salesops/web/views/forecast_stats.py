@@ -28,6 +28,7 @@ from salesops.pipeline.models import Stage
 from salesops.users.models import Team, User
 from salesops.web.auth import me
 from salesops.web.views.dashboards import PRESET_LABELS, read_period, scope_from_params
+from salesops.web.views.dashboards import choices as dashboard_choices
 
 
 def bucket_label(b: int) -> str:
@@ -62,6 +63,21 @@ def _page_context(request: HttpRequest, default: str) -> tuple[Any, dict[str, An
     return viewer, context, period
 
 
+def scope_choices(viewer: Any, here: str) -> list[tuple[str, str]]:
+    """The forecasts the viewer may open (as the dashboards' choices): the organisation,
+    teams with a visible member, visible reps."""
+    out = []
+    for url, label in dashboard_choices(viewer):
+        for prefix, key in (("/dashboards/team/", "team"), ("/dashboards/rep/", "owner")):
+            if url.startswith(prefix):
+                url = f"{here}?{key}={url.removeprefix(prefix).strip('/')}"
+                break
+        else:
+            url = here
+        out.append((url, label))
+    return out
+
+
 @login_required
 def statistical_page(request: HttpRequest) -> HttpResponse:
     viewer: Any = me(request)
@@ -76,7 +92,15 @@ def statistical_page(request: HttpRequest) -> HttpResponse:
     except ValidationError as e:
         context.update(error=" ".join(e.messages), presets=list(PRESET_LABELS.items()))
         return render(request, "web/forecast_stats/statistical.html", context, status=400)
-    context.update(more, scope_params=scope.params())
+    here = reverse("forecast_stats")
+    current = here
+    if scope.team is not None:
+        current = f"{here}?team={scope.team.pk}"
+    elif scope.rep is not None:
+        current = f"{here}?owner={scope.rep.pk}"
+    context.update(
+        more, scope_params=scope.params(), choices=scope_choices(viewer, here), current=current
+    )
     if statistical.withheld(viewer):
         context["withheld"] = WITHHELD_NOTE
         return render(request, "web/forecast_stats/statistical.html", context)
