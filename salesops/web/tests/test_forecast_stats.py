@@ -85,3 +85,15 @@ def test_the_choice_of_whose_forecast_lists_only_what_the_viewer_may_see(cast, h
     assert f"?team={cast.east.pk}" not in html and f"?owner={cast.rep.pk}" not in html
     html = page(client, cast.manager, team=cast.east.pk).content.decode()
     assert f'value="/forecast/statistical/?team={cast.east.pk}" selected' in html
+
+
+def test_a_missing_exchange_rate_says_which_to_add(cast, history, client):
+    from salesops.crm.models import Deal
+    from salesops.org.models import ExchangeRate
+
+    _pipeline, period = history
+    ExchangeRate.objects.filter(currency_id="USD").delete()
+    Deal.objects.filter(owner=cast.outsider).update(currency_id="USD")
+    html = page(client, cast.admin, period=period_text(period)).content.decode()
+    assert 'id="rate-error"' in html and "USD" in html.split('id="rate-error"')[1][:80]
+    assert "¥4,300.00" not in html

@@ -78,54 +78,36 @@ def scope_choices(viewer: Any, here: str) -> list[tuple[str, str]]:
     return out
 
 
-@login_required
-def statistical_page(request: HttpRequest) -> HttpResponse:
-    viewer: Any = me(request)
-    scope = scope_from_params(viewer, request.GET)
-    context: dict[str, Any] = {
-        "title": _("Statistical forecast"),
-        "scope": scope,
-        "here": reverse("forecast_stats"),
+def missing_rate(e: MissingRate) -> str:
+    return _("There is no exchange rate for %(currency)s on or before %(day)s; add one.") % {
+        "currency": e.code,
+        "day": e.day.isoformat(),
     }
-    try:
-        viewer, more, period = _page_context(request, "this_month")
-    except ValidationError as e:
-        context.update(error=" ".join(e.messages), presets=list(PRESET_LABELS.items()))
-        return render(request, "web/forecast_stats/statistical.html", context, status=400)
-    here = reverse("forecast_stats")
-    current = here
+
+
+def current_url(here: str, scope: Any) -> str:
     if scope.team is not None:
-        current = f"{here}?team={scope.team.pk}"
-    elif scope.rep is not None:
-        current = f"{here}?owner={scope.rep.pk}"
-    context.update(
-        more, scope_params=scope.params(), choices=scope_choices(viewer, here), current=current
-    )
-    if statistical.withheld(viewer):
-        context["withheld"] = WITHHELD_NOTE
-        return render(request, "web/forecast_stats/statistical.html", context)
-    ctx = KpiContext(viewer=viewer, period=period, filters=scope.filters())
-    try:
-        out = statistical.pipeline_forecast(ctx)
-        series = [statistical.series_forecast(ctx, "bookings")]
-        if not statistical.collections_withheld(viewer):
-            series.append(statistical.series_forecast(ctx, "collections"))
-    except MissingRate as e:
-        context["error"] = _(
-            "There is no exchange rate for %(currency)s on or before %(day)s; add one."
-        ) % {
-            "currency": e.code,
-            "day": e.day.isoformat(),
-        }
-        return render(request, "web/forecast_stats/statistical.html", context)
+        return f"{here}?team={scope.team.pk}"
+    if scope.rep is not None:
+        return f"{here}?owner={scope.rep.pk}"
+    return here
+
+
+def figures(ctx: KpiContext) -> dict[str, Any]:
+    """The page's figures: the pipeline-based forecast by cohort and the monthly series
+    (collections only for a role that may see payments). Raises MissingRate."""
+    out = statistical.pipeline_forecast(ctx)
+    series = [statistical.series_forecast(ctx, "bookings")]
+    if not statistical.collections_withheld(ctx.viewer):
+        series.append(statistical.series_forecast(ctx, "collections"))
     stages = dict(Stage.objects.values_list("id", "name"))
-    context.update(
-        forecast=out,
-        lines=[
+    return {
+        "forecast": out,
+        "lines": [
             {"line": ln, "stage": stages.get(ln.stage_id, "?"), "age": bucket_label(ln.bucket)}
             for ln in out.lines
         ],
-        series=[
+        "series": [
             {
                 "s": s,
                 "chart": chart_data(s),
@@ -135,8 +117,35 @@ def statistical_page(request: HttpRequest) -> HttpResponse:
             }
             for s in series
         ],
+    }
+
+
+@login_required
+def statistical_page(request: HttpRequest) -> HttpResponse:
+    template = "web/forecast_stats/statistical.html"
+    viewer: Any = me(request)
+    scope = scope_from_params(viewer, request.GET)
+    here = reverse("forecast_stats")
+    context: dict[str, Any] = {"title": _("Statistical forecast"), "scope": scope, "here": here}
+    try:
+        viewer, more, period = _page_context(request, "this_month")
+    except ValidationError as e:
+        context.update(error=" ".join(e.messages), presets=list(PRESET_LABELS.items()))
+        return render(request, template, context, status=400)
+    context.update(
+        more,
+        scope_params=scope.params(),
+        choices=scope_choices(viewer, here),
+        current=current_url(here, scope),
     )
-    return render(request, "web/forecast_stats/statistical.html", context)
+    if statistical.withheld(viewer):
+        context["withheld"] = WITHHELD_NOTE
+        return render(request, template, context)
+    try:
+        context.update(figures(KpiContext(viewer=viewer, period=period, filters=scope.filters())))
+    except MissingRate as e:
+        context["rate_error"] = missing_rate(e)
+    return render(request, template, context)
 
 
 def subject_names(subjects: set[str]) -> dict[str, str]:
@@ -172,12 +181,7 @@ def accuracy_page(request: HttpRequest) -> HttpResponse:
     try:
         rows = accuracy_rows(ctx)
     except MissingRate as e:
-        context["error"] = _(
-            "There is no exchange rate for %(currency)s on or before %(day)s; add one."
-        ) % {
-            "currency": e.code,
-            "day": e.day.isoformat(),
-        }
+        context["rate_error"] = missing_rate(e)
         return render(request, "web/forecast_stats/accuracy.html", context)
     names = subject_names({str(r.subject) for r in rows})
     subjects = accuracy.by_subject(rows)
