@@ -18,6 +18,7 @@ from salesops.api import (
     errors,
     exports,
     forecasts,
+    forecast_stats,
     imports,
     kpis,
     notifications,
@@ -165,6 +166,7 @@ def build() -> SalesopsAPI:
     api.add_router("", kpis.router)
     api.add_router("", forecasts.router)
     api.add_router("", pipeline_history.router)
+    api.add_router("", forecast_stats.router)
     api.add_router("", notifications.router)
     api.add_router("", objects.router)
     api.add_router("", exports.router)

@@ -155,3 +155,4 @@ class CategoryChange(models.Model):
 
 
 from salesops.forecasting.models_snapshots import *  # noqa: E402, F403
+from salesops.forecasting.models_stats import *  # noqa: E402, F403

@@ -132,3 +132,20 @@ def history(cast, history_org):
     from salesops.forecasting.tests.history import build_history
 
     return build_history(cast)
+
+
+# -- the statistical forecast's data (data.py) -------------------------------------------
+
+
+@pytest.fixture
+def stat_history(cast):
+    from salesops.forecasting.tests.data import make_history
+
+    return make_history(cast)
+
+
+@pytest.fixture
+def closed_period(cast):
+    from salesops.forecasting.tests.data import make_closed_period
+
+    return make_closed_period(cast)

@@ -151,6 +151,7 @@ def _nav() -> list[tuple[str, Any, str | None]]:
                 ("board", _("Pipeline board"), "deal"),
                 ("dashboard", _("Dashboards"), "deal"),
                 ("targets", _("Targets"), "target"),
+                ("forecast_stats", _("Statistical forecast"), "deal"),
                 ("subscription_list", _("Subscriptions"), "deal"),
                 ("followup_list", _("Follow-ups"), "followup"),
                 ("task_list", _("Tasks"), "task"),

@@ -1,0 +1,3 @@
+"""Forecasting in the Django admin."""
+
+from salesops.forecasting import admin_stats  # noqa: F401
