@@ -17,8 +17,8 @@ from ninja.parser import Parser
 from salesops.api import (
     errors,
     exports,
-    forecasts,
     forecast_stats,
+    forecasts,
     imports,
     kpis,
     notifications,
