@@ -19,7 +19,7 @@ from salesops.analytics.kpis import WITHHELD_NOTE
 from salesops.analytics.periods import Period, parse_period
 from salesops.api.framework import READ_ERRORS, json_response
 from salesops.forecasting import accuracy, statistical
-from salesops.forecasting.kpis_accuracy import accuracy_rows
+from salesops.forecasting.kpis_accuracy import accuracy_rows, submission_rows
 from salesops.org.models import Organisation
 from salesops.users.models import Team, User
 
@@ -82,6 +82,11 @@ class AccuracyOut(Schema):
     currency: str
     withheld: str | None = None
     rows: list[AccuracyRowOut]
+    submitted: list[AccuracyRowOut] = Field(
+        description="The submitted forecasts (commit) by week: for each rep (owner:<id>) and "
+        "manager's team (team:<id>), the number that stood at the end of each week in which "
+        "one was submitted or overridden (made_on: that week's Monday)."
+    )
 
 
 def _period(text: str) -> Period:
@@ -176,7 +181,8 @@ def forecast_statistical(request: HttpRequest, params: Query[StatParams]) -> Htt
     operation_id="forecast_accuracy",
     summary="Forecast accuracy of a period: each recorded forecast against the bookings",
     description="Each statistical forecast recorded for exactly this period (the "
-    "organisation's, a team's, a rep's; at its start and each Monday) whose deals the caller "
+    "organisation's, a team's, a rep's; at its start and each Monday) and each week's "
+    "submitted forecast (for a month or fiscal quarter) whose deals the caller "
     "sees all of, against the bookings of the period. accuracy = 1 − |forecast − actual| ÷ "
     "actual, bias = (forecast − actual) ÷ actual; null when actual is 0.",
 )
@@ -189,20 +195,23 @@ def forecast_accuracy(request: HttpRequest, params: Query[AccuracyParams]) -> Ht
         "currency": str(ctx.org.base_currency_id),
         "withheld": str(WITHHELD_NOTE) if statistical.withheld(viewer) else None,
         "rows": [],
+        "submitted": [],
     }
     try:
         rows: list[accuracy.Row] = accuracy_rows(ctx)
+        submitted: list[accuracy.Row] = submission_rows(ctx)
     except MissingRate as e:
         raise _missing_rate(e) from e
-    out["rows"] = [
-        {
-            "subject": str(r.subject),
-            "made_on": r.made.isoformat(),
-            "forecast": money_text(r.forecast),  # type: ignore[arg-type]
-            "actual": money_text(r.actual),  # type: ignore[arg-type]
-            "accuracy": r.accuracy,
-            "bias": r.bias,
-        }
-        for r in rows
-    ]
+    for key, found in (("rows", rows), ("submitted", submitted)):
+        out[key] = [
+            {
+                "subject": str(r.subject),
+                "made_on": r.made.isoformat(),
+                "forecast": money_text(r.forecast),  # type: ignore[arg-type]
+                "actual": money_text(r.actual),  # type: ignore[arg-type]
+                "accuracy": r.accuracy,
+                "bias": r.bias,
+            }
+            for r in found
+        ]
     return json_response(out)

@@ -1,15 +1,19 @@
 """The KPIs `forecast_accuracy` and `forecast_bias` (docs/kpis.md), registered with the
 engine: the forecast as it stood at P.start against the bookings of P.
 
-For now the forecast is the stored statistical forecast (`StatForecast`) of exactly P,
-made on or before P.start, of the subject the filters name (the organisation, a team,
-a rep); forecast submissions will feed the same KPIs later.
+The forecast is the stored statistical forecast (`StatForecast`) of exactly P, made on
+or before P.start, of the subject the filters name (the organisation, a team, a rep).
+The accuracy page and API also rank the submitted forecasts (`submission_rows`) the same
+way, week by week.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from salesops.analytics import kpis
@@ -109,10 +113,23 @@ def accuracy_rows(ctx: KpiContext) -> list[accuracy.Row]:
         .order_by("subject", "made_on")
         .values_list("subject", "made_on", "expected")
     )
+    actual_of = _actuals(ctx, {s for s, _m, _e in stored})
+
+    return [
+        accuracy.Row(subject, made, expected, a)
+        for subject, made, expected in stored
+        if (a := actual_of(subject)) is not None
+    ]
+
+
+def _actuals(ctx: KpiContext, subjects: set[str]) -> Callable[[str], Decimal | None]:
+    """The bookings of ctx.period of each subject ("org", "team:<id>" with sub-teams,
+    "owner:<id>"), or None for one whose deals the viewer does not all see."""
+    p = ctx.period
     visible = ctx.viewer.visible_owner_ids()
     visible_set = None if visible is None else set(visible)
     by_owner = kpis.bookings_by_owner(ctx, p)
-    team_ids = {int(s.split(":")[1]) for s, _m, _e in stored if s.startswith("team:")}
+    team_ids = {int(s.split(":")[1]) for s in subjects if s.startswith("team:")}
     members = kpis.team_members(sorted(team_ids))
     actual: dict[str, Decimal | None] = {}
 
@@ -134,8 +151,50 @@ def accuracy_rows(ctx: KpiContext) -> list[accuracy.Row]:
         actual[subject] = value
         return value
 
+    return actual_of
+
+
+def submission_rows(ctx: KpiContext) -> list[accuracy.Row]:
+    """The submitted forecasts of ctx.period (a month or a fiscal quarter), by week: for
+    each subject, the commit number that stood at the end of each week in which one was
+    submitted (a manager's override of a person's number replaces it, as on the forecast
+    page), against the bookings of the period. A rep's number is theirs ("owner:<id>");
+    a manager's own number is their team's with its sub-teams ("team:<id>", the roll-up
+    rule of the forecast page). made = the Monday of the week (organisation's time zone).
+    Only subjects whose deals the viewer sees all of; empty for a role that may not see
+    deal amounts, or a period that is no forecast period."""
+    from salesops.forecasting.models import Submission
+    from salesops.forecasting.queries import forecast_period
+    from salesops.forecasting.statistical import withheld
+    from salesops.users.models import Team
+
+    if withheld(ctx.viewer):
+        return []
+    p = ctx.period
+    last = p.end - dt.timedelta(days=1)
+    try:
+        fp = forecast_period(f"{p.start:%Y-%m-%d}..{last:%Y-%m-%d}")
+    except ValidationError:
+        return []
+    ends = dt.datetime.combine(p.end, dt.time(), tzinfo=ctx.tz)
+    submitted = list(
+        Submission.objects.filter(period_kind=fp.kind, period_start=fp.start, submitted_at__lt=ends)
+        .order_by("submitted_at", "id")
+        .values_list("person_id", "commit", "submitted_at")
+    )
+    managers = dict(
+        Team.objects.filter(manager_id__in={person for person, _c, _t in submitted})
+        .order_by("-path")  # a manager of nested teams: the topmost one, kept last
+        .values_list("manager_id", "id")
+    )
+    latest: dict[tuple[str, dt.date], Decimal] = {}
+    for person, commit, at in submitted:
+        subject = f"team:{managers[person]}" if person in managers else f"owner:{person}"
+        day = at.astimezone(ctx.tz).date()
+        latest[subject, day - dt.timedelta(days=day.weekday())] = commit
+    actual_of = _actuals(ctx, {subject for subject, _week in latest})
     return [
-        accuracy.Row(subject, made, expected, a)
-        for subject, made, expected in stored
+        accuracy.Row(subject, week, commit, a)
+        for (subject, week), commit in sorted(latest.items())
         if (a := actual_of(subject)) is not None
     ]

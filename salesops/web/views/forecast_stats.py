@@ -22,7 +22,7 @@ from salesops.analytics.engine import KpiContext
 from salesops.analytics.formulas import MissingRate
 from salesops.analytics.kpis import WITHHELD_NOTE
 from salesops.forecasting import accuracy, statistical
-from salesops.forecasting.kpis_accuracy import accuracy_rows
+from salesops.forecasting.kpis_accuracy import accuracy_rows, submission_rows
 from salesops.forecasting.stats_maths import AGE_BUCKETS
 from salesops.pipeline.models import Stage
 from salesops.users.models import Team, User
@@ -183,8 +183,14 @@ def accuracy_page(request: HttpRequest) -> HttpResponse:
     except MissingRate as e:
         context["rate_error"] = missing_rate(e)
         return render(request, "web/forecast_stats/accuracy.html", context)
-    names = subject_names({str(r.subject) for r in rows})
+    submitted = submission_rows(ctx)
+    names = subject_names({str(r.subject) for r in (*rows, *submitted)})
     subjects = accuracy.by_subject(rows)
+    latest = {r.subject: r for r in submitted}  # rows come by week: the last is latest
+    submitters = sorted(
+        accuracy.by_subject(submitted).items(),
+        key=lambda item: (item[1].mape is None, item[1].mape or 0.0, str(item[0])),
+    )
     context.update(
         ended=ctx.today is not None and period.end <= ctx.today,
         ranking=[
@@ -192,5 +198,15 @@ def accuracy_page(request: HttpRequest) -> HttpResponse:
             for r in accuracy.ranking(rows)
         ],
         weeks=list(accuracy.by_made([r for r in rows if r.subject == "org"]).items()),
+        submitted=[
+            {
+                "subject": subject,
+                "name": names.get(str(subject), subject),
+                "all": summary,
+                "latest": latest[subject],
+            }
+            for subject, summary in submitters
+        ],
+        submitted_weeks=list(accuracy.by_made(submitted).items()),
     )
     return render(request, "web/forecast_stats/accuracy.html", context)
