@@ -62,12 +62,25 @@ APPS = (
     "reports",
     "subscriptions",
     "imports",
+    "objects",
+    "analytics",
+    "forecasting",
 )
-#: Runtime state, not data: rebuilt or re-issued on the new instance.
+#: Runtime state and derived data, not the organisation's own: rebuilt or re-issued on
+#: the new instance (the KPI roll-ups by the load's end, the statistical forecast's
+#: history cohorts and fits by their next use or the daily job).
 SKIP = {
     "imports.importjob",
     "imports.importrowerror",
     "imports.exportjob",
+    "analytics.dealday",
+    "analytics.orgdealday",
+    "analytics.followupday",
+    "analytics.stagereentry",
+    "analytics.orgstageentryhour",
+    "analytics.customerspell",
+    "forecasting.historycohort",
+    "forecasting.seriesfit",
 }
 #: Settings-like tables, small, written into the manifest as readable JSON.
 CONFIG_APPS = ("org", "pipeline", "customization")

@@ -58,6 +58,36 @@ def organisation(transactional_db: Any) -> None:
     FollowUp.all_objects.filter(pk=FollowUp.all_objects.order_by("-pk").values("pk")[:1]).update(
         deleted_at=timezone.now()
     )
+    _history_and_custom_records()
+
+
+def _history_and_custom_records() -> None:
+    """What only the organisation holds besides its records: a custom object with a
+    record, a pipeline snapshot, a forecast submission and a recorded statistical
+    forecast (history that cannot be recomputed), and the dashboard layout."""
+    from salesops.analytics.models import DashboardLayout
+    from salesops.forecasting.models import StatForecast, Submission
+    from salesops.forecasting.snapshots import take_snapshot
+    from salesops.objects import services as objects
+
+    admin = User.objects.get(username="admin")
+    objects.define_object(
+        by=admin, key="site_visit", label="Site visit", title_label="Subject", links=["customer"]
+    )
+    customer = Customer.objects.order_by("pk").first()
+    objects.create_record(
+        by=admin, object_type="site_visit", data={"title": "拜访 1", "customer": customer.pk}
+    )
+    assert take_snapshot(day=TODAY) is not None
+    Submission.objects.create(
+        period_kind="month", period_start=dt.date(2026, 11, 1), person=admin, kind="own",
+        commit=100, best_case=200, currency="CNY", by=admin, note="月度预测",
+    )  # fmt: skip
+    StatForecast.objects.create(
+        made_on=TODAY, period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 12, 1),
+        scope="org", subject="org", currency="CNY", expected=1000, booked=0, low=0, high=2000,
+    )  # fmt: skip
+    assert DashboardLayout.objects.exists()
 
 
 def _kpis() -> dict[str, Any]:
@@ -127,6 +157,9 @@ def test_restore_gives_the_same_kpis_rows_and_ids(organisation: None) -> None:
     summary = restore_org(io.BytesIO(data))
 
     assert summary.tables == counts
+    for label in ("objects.customrecord", "forecasting.snapshotrow", "forecasting.submission",
+                  "forecasting.statforecast", "analytics.dashboardlayout"):  # fmt: skip
+        assert counts[label] > 0, label
     assert _triggers() == triggers  # back after the load, roll-ups rebuilt:
     assert _kpis() == before
     # Every byte of every table comes back: a second export equals the first.
