@@ -231,7 +231,9 @@ def cycle_histograms(
             return out
         qs = (
             ctx.deals()
+            # a deal without its creation day has no cycle (as in the roll-ups)
             .filter(status=WON, closed_on__gte=p.start, closed_on__lt=p.end)
+            .exclude(created_on=None)
             .annotate(days=DaysBetween("created_on", "closed_on"))
         )
         if by_owner:
