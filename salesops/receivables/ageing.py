@@ -347,10 +347,17 @@ def instalments(
 
 def outstanding_rows(
     viewer: Any, as_of: dt.date, narrow: Narrow | None = None
-) -> list[tuple[int | None, str, dt.date, int]]:
-    """(owner, currency, due date, outstanding cents) per instalment still owed at the
-    end of `as_of`: what the KPIs and the cash forecast start from."""
-    inner, params = open_sql(visible_plans(viewer, narrow), as_of)
+) -> list[tuple[int | None, str, dt.date, int, int, int]]:
+    """(owner, currency, due date, outstanding cents, customer, instalment) per
+    instalment still owed at the end of `as_of`: what the KPIs and the forecast read."""
+    return outstanding_rows_of(visible_plans(viewer, narrow), as_of)
+
+
+def outstanding_rows_of(
+    plans: QuerySet[PaymentPlan], as_of: dt.date
+) -> list[tuple[int | None, str, dt.date, int, int, int]]:
+    """`outstanding_rows` of these instalments, whoever asks (jobs)."""
+    inner, params = open_sql(plans, as_of)
     with connection.cursor() as cur:
         cur.execute(
             f"with t as ({inner}) select t.owner_id, t.currency_id, t.due_on, t.outstanding_c, "  # noqa: S608

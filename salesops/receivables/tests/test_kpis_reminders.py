@@ -1,0 +1,123 @@
+"""The collections KPIs by hand, and the reminders sent once."""
+
+import datetime as dt
+
+import pytest
+
+from salesops.analytics.engine import Filters, KpiContext, compute
+from salesops.analytics.periods import Period, parse_period
+from salesops.notifications.models import Notification
+from salesops.receivables import reminders
+from salesops.receivables.models import CollectionSettings
+from salesops.receivables.tests.crafted import TODAY, D, build
+
+
+@pytest.fixture
+def data(cast):
+    return build(cast)
+
+
+def kpis(viewer, period, today=TODAY, **filters):
+    ctx = KpiContext(viewer=viewer, period=period, today=today, filters=Filters(**filters))
+    return compute(ctx, ["overdue_receivables", "dso"])
+
+
+def test_overdue_receivables_today(data):
+    values, errors = kpis(data.cast.admin, parse_period("2026-12"))
+    # As of 12-07: due before 12-07 and owed: A2 1,500; B1 10,800; B2 7,200; B3 7,200;
+    # B4 3,600; G1 2,000 = 32,300.
+    assert values["overdue_receivables"] == "32300.00"
+    assert errors == {}
+
+
+def test_overdue_receivables_at_a_past_period_end(data):
+    # November: as of 11-30, rate 7.2. Owed then: A2 (3,000 − 1,000 linked = 2,000, and
+    # the 3,500 unlinked of 11-20 filled A1 3,000 first, 500 to A2 → 1,500);
+    # B1 1,500×7.2 = 10,800; B2 7,200; B3 7,200; G1 2,000 (due 11-01). B4/B5 not yet due.
+    values, _ = kpis(data.cast.admin, parse_period("2026-11"))
+    assert values["overdue_receivables"] == "28700.00"
+
+
+def test_dso_by_hand(data):
+    # November 2026, as of 11-30: receivables (due ≤ 11-30, owed) = 28,700 (as above);
+    # billed in November: A2 3,000 + G1 2,000 = 5,000; days 30 → 28,700 ÷ 5,000 × 30 = 172.2
+    values, _ = kpis(data.cast.admin, parse_period("2026-11"))
+    assert values["dso"] == pytest.approx(172.2)
+
+
+def test_dso_undefined_without_billing(data):
+    values, _ = kpis(data.cast.admin, Period(D(2027, 3, 1), D(2027, 4, 1)), today=D(2027, 3, 31))
+    assert values["dso"] is None
+
+
+def test_kpis_row_permissions(data):
+    values, _ = kpis(data.cast.outsider, parse_period("2026-12"))
+    assert values["overdue_receivables"] == "2000.00"
+    values, _ = kpis(data.cast.admin, parse_period("2026-12"), owner=data.cast.outsider)
+    assert values["overdue_receivables"] == "2000.00"
+
+
+def test_kpis_withheld_when_amount_hidden(data):
+    role = data.cast.rep.role
+    role.hidden_fields = {"payment_plan": ["amount"]}
+    role.save()
+    data.cast.rep.forget_permissions()
+    values, errors = kpis(data.cast.rep, parse_period("2026-12"))
+    assert values["overdue_receivables"] is None
+    assert "overdue_receivables" in errors
+
+
+def test_reminders_once_per_instalment_and_threshold(data):
+    c = data.cast
+    CollectionSettings.objects.create(manager_after_days=60)
+    sent = reminders.send_overdue_reminders(today=TODAY)
+    rep = Notification.objects.filter(recipient=c.rep, kind=reminders.OVERDUE)
+    # Overdue of the rep: A2 (27 → threshold 1), B1 (91 → 91), B2 (60 → 31), B3 (90 → 61),
+    # B4 (1 → 1): five; the manager those ≥ 60 days: B1, B2, B3.
+    assert rep.count() == 5
+    keys = set(rep.values_list("key", flat=True))
+    assert f"receivable:{data.plans['B1'].pk}:owner:91" in keys
+    mgr = Notification.objects.filter(recipient=c.manager, kind=reminders.OVERDUE_MANAGER)
+    assert {n.object_id for n in mgr} == {data.plans[k].pk for k in ("B1", "B2", "B3")}
+    # The outsider's G1 (36 → 31); the outsider reports to nobody and West has no manager.
+    assert Notification.objects.filter(recipient=c.outsider).count() == 1
+    assert sent == 9
+    # Again (a restart, a second worker): nothing new.
+    assert reminders.send_overdue_reminders(today=TODAY) == 0
+    # A day later: B2 61 days (threshold 61), B3 91 (threshold 91), B5 1 (threshold 1):
+    # three new owner notices; the manager's were sent already.
+    assert reminders.send_overdue_reminders(today=TODAY + dt.timedelta(days=1)) == 3
+
+
+def test_reminder_text_hides_the_amount_from_a_role_that_hides_it(data):
+    from salesops.notifications import kinds
+
+    reminders.send_overdue_reminders(today=TODAY)
+    n = Notification.objects.filter(recipient=data.cast.rep, object_id=data.plans["B1"].pk).get()
+    notice = kinds.Notice(n.params, "C-B #1", data.cast.rep)
+    _title, body = kinds.get(reminders.OVERDUE).messages(notice)
+    assert "Still owed: 1,500.00 USD" in body
+    role = data.cast.rep.role
+    role.hidden_fields = {"payment": ["amount"]}
+    role.save()
+    data.cast.rep.forget_permissions()
+    from salesops.customization.policy import forget
+
+    forget(data.cast.rep)
+    _title, body = kinds.get(reminders.OVERDUE).messages(notice)
+    assert "1,500" not in body and "91 days overdue" in body
+
+
+def test_settings_service(data):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from salesops.audit.models import AuditEntry
+    from salesops.receivables.services import update_settings
+
+    with pytest.raises(PermissionDenied):
+        update_settings(by=data.cast.rep, manager_after_days=10)
+    with pytest.raises(ValidationError):
+        update_settings(by=data.cast.admin, manager_after_days="abc")
+    row = update_settings(by=data.cast.admin, manager_after_days=10)
+    assert CollectionSettings.get().manager_after_days == 10 == row.manager_after_days
+    assert AuditEntry.objects.count() >= 1
