@@ -5,7 +5,8 @@ of an instalment that was paid (at least 60 days after it fell due), and `late`,
 distribution of days late (paid date − due date, ≥ 0 counted as is, early as 0) of those
 paid in full. An open instalment of `owed`, `k` days overdue today, is expected to bring
 owed × P(paid | not paid by now) = owed × share·T ÷ (1 − share·(1 − T)), where T is the
-share of the lateness distribution at or after k, spread over due + d for those d.
+share of the lateness distribution at or after k, spread over due + d for those d. With no history at all (the default profile), an
+instalment is expected in full on its due date, or now when it is overdue.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def expected_receipts(
     owed: Decimal, due: dt.date, today: dt.date, profile: Profile
 ) -> list[tuple[dt.date, Decimal]]:
     """(day, expected amount) for an instalment still owed `owed`."""
+    if profile.source == "default":
+        # Nothing known about anyone: in full on the due date, or now when overdue.
+        return [(max(due, today), owed)] if owed > 0 else []
     k = max((today - due).days, 0)
     tail = [(d, p) for d, p in profile.late if d >= k]
     t = sum(p for _d, p in tail)
