@@ -122,3 +122,25 @@ def test_no_payment_right_no_page(client, data):
     role.rights = {"customer": ["view"]}
     role.save()
     assert get(client, data.cast.outsider, "receivables").status_code == 403
+
+
+def test_collections_targets_show_in_the_targets_grid(client, data):
+    from salesops.users.models import Target, User
+
+    User.objects.update(language="en")
+    Target.objects.create(
+        user=data.cast.rep,
+        metric="collections",
+        period_kind="month",
+        period_start=dt.date(2026, 11, 1),
+        value=9000,
+    )
+    client.force_login(data.cast.manager)
+    r = client.get(
+        reverse("targets"),
+        {"year": 2026, "basis": "calendar", "metric": "collections", "team": data.cast.east.pk},
+    )
+    assert r.status_code == 200
+    row = next(x for x in r.context["rows"] if x["row"].user == data.cast.rep)
+    # November: 1,000 + 3,500 collected on Alpha's contract of 9,000 → 50%.
+    assert row["cells"][10]["rate"] == "50%"
