@@ -218,6 +218,7 @@ class Ageing:
     totals: Row
     base_currency: str
     money: bool  # False: amounts are withheld from this viewer
+    count: int = 0  # rows in all (`rows` may be one page of them)
 
 
 def ageing(
@@ -227,10 +228,12 @@ def ageing(
     today: dt.date | None = None,
     narrow: Narrow | None = None,
     rates: RateTable | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Ageing:
     """Σ outstanding per (group, bucket) in the base currency at `today`'s rate (rows
-    sorted by the overdue amount, then the total). Aggregated in SQL per group, bucket
-    and currency; converted here."""
+    sorted by the overdue amount, then the total; `limit` of them from `offset`, the
+    totals over all). Aggregated in SQL per group, bucket and currency; converted here."""
     if group not in GROUP_KEYS:
         group = "customer"
     org = Organisation.get()
@@ -244,18 +247,29 @@ def ageing(
     with connection.cursor() as cur:
         cur.execute(sql, [*params, *bparams])
         found = cur.fetchall()
-    names = _names(group, {r[0] for r in found})
     rows: dict[Any, Row] = {}
     totals = Row(None, "")
     for key, b, code, n, cents in found:
         amount = Decimal(int(cents)) / 100 * rates.latest(str(code), today)
-        row = rows.setdefault(key, Row(key, names.get(key, "—")))
+        row = rows.setdefault(key, Row(key, ""))
         for target in (row.cells[b], totals.cells[b]):
             target.count += n
             target.amount += amount
-    ordered = sorted(rows.values(), key=lambda r: (-r.overdue.amount, -r.total.amount, r.name))
+    ordered = sorted(
+        rows.values(), key=lambda r: (-r.overdue.amount, -r.total.amount, r.key is None, r.key or 0)
+    )
+    shown = ordered[offset : offset + limit] if limit is not None else ordered[offset:]
+    names = _names(group, {r.key for r in shown})
+    for r in shown:
+        r.name = names.get(r.key, "—")
     return Ageing(
-        today, group, ordered, totals, str(org.base_currency_id), not money_hidden(viewer)
+        today,
+        group,
+        shown,
+        totals,
+        str(org.base_currency_id),
+        not money_hidden(viewer),
+        count=len(ordered),
     )
 
 

@@ -144,3 +144,24 @@ def test_collections_targets_show_in_the_targets_grid(client, data):
     row = next(x for x in r.context["rows"] if x["row"].user == data.cast.rep)
     # November: 1,000 + 3,500 collected on Alpha's contract of 9,000 → 50%.
     assert row["cells"][10]["rate"] == "50%"
+
+
+def test_overdue_tile_is_the_kpi_and_pages_split_the_rows(client, data):
+    from salesops.analytics.engine import KpiContext, compute
+    from salesops.analytics.periods import parse_period
+
+    r = get(client, data.cast.admin, "receivables")
+    values, _ = compute(
+        KpiContext(viewer=data.cast.admin, period=parse_period("2026-Q4")),
+        ["overdue_receivables"],
+    )
+    assert r.context["overdue_value"] == values["overdue_receivables"] == "32300.00"
+    with mock.patch("salesops.web.views.receivables.ROWS", 2):
+        r = get(client, data.cast.admin, "receivables", page=2)
+    assert [row["name"] for row in r.context["rows"]] == ["Alpha"]
+    assert r.context["pages"] == 2 and r.context["overdue_value"] == "32300.00"
+
+
+def test_forecast_page_shows_dso(client, data):
+    r = get(client, data.cast.admin, "receivables_forecast")
+    assert r.status_code == 200 and 'id="kpi-dso"' in r.content.decode()

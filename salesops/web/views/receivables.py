@@ -31,6 +31,8 @@ from salesops.web.views.dashboard_drill import export_response
 
 #: Most instalments shown on the drill-down page; the exports have them all.
 PAGE_ROWS = 500
+#: Rows of the ageing table per page (most overdue first; the totals cover all).
+ROWS = 100
 
 
 def _key(text: str | None) -> int | None:
@@ -57,7 +59,6 @@ def ageing(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
     group = request.GET.get("group", "customer")
     group = group if group in ag.GROUP_KEYS else "customer"
-    org: Any = request.org  # type: ignore[attr-defined]
     context: dict[str, Any] = {
         "title": _("Receivables ageing"),
         "group": group,
@@ -68,8 +69,9 @@ def ageing(request: HttpRequest) -> HttpResponse:
     }
     if context["hidden"]:
         return render(request, "web/receivables/ageing.html", context)
+    page = max(_key(request.GET.get("page")) or 1, 1)
     try:
-        table = ag.ageing(viewer, group=group)
+        table = ag.ageing(viewer, group=group, limit=ROWS, offset=(page - 1) * ROWS)
     except MissingRate as e:
         context["error"] = _missing_rate(e)
         return render(request, "web/receivables/ageing.html", context)
@@ -99,15 +101,10 @@ def ageing(request: HttpRequest) -> HttpResponse:
         "cells": [cell(None, b, table.totals.cells[b]) for b in ag.BUCKET_KEYS],
         "total": cell(None, "", table.totals.total),
     }
-    kpis, kpi_errors = engine.compute(
-        engine.KpiContext(
-            viewer=viewer,
-            period=preset(
-                "this_quarter", today=table.today, fiscal_start_month=org.fiscal_year_start_month
-            ),
-        ),
-        ["overdue_receivables", "dso"],
-    )
+    # The overdue_receivables KPI of any period that has not ended is exactly the
+    # overdue buckets' total (the same statement, as of today, at today's rate).
+    overdue = table.totals.overdue.amount
+    pages = max((table.count + ROWS - 1) // ROWS, 1)
     context.update(
         {
             "rows": rows,
@@ -115,11 +112,13 @@ def ageing(request: HttpRequest) -> HttpResponse:
             "money": money,
             "today": table.today,
             "base": table.base_currency,
-            "overdue": format_money(Decimal(kpis["overdue_receivables"]), table.base_currency)
-            if kpis.get("overdue_receivables") is not None
-            else None,
-            "dso": kpis.get("dso"),
-            "kpi_errors": kpi_errors,
+            "overdue": format_money(overdue, table.base_currency) if money else None,
+            "overdue_value": money_text(overdue) if money else "",
+            "page": page,
+            "pages": pages,
+            "count": table.count,
+            "prev_url": f"?{urlencode({'group': group, 'page': page - 1})}" if page > 1 else "",
+            "next_url": f"?{urlencode({'group': group, 'page': page + 1})}" if page < pages else "",
             "export_csv": f"{drill}?format=csv",
             "export_xlsx": f"{drill}?format=xlsx",
         }
@@ -255,6 +254,14 @@ def forecast(request: HttpRequest) -> HttpResponse:
     except MissingRate as e:
         context["error"] = _missing_rate(e)
         return render(request, "web/receivables/forecast.html", context)
+    quarter = preset(
+        "this_quarter", today=org.local_date(), fiscal_start_month=org.fiscal_year_start_month
+    )
+    kpis, _errors = engine.compute(
+        engine.KpiContext(viewer=viewer, period=quarter), ["dso", "overdue_receivables"]
+    )
+    context["dso"] = kpis.get("dso")
+    context["quarter"] = quarter
     acc = fc.accuracy_for(viewer, kind="month")
     acc_weeks = fc.accuracy_for(viewer, kind="week")
     top = max([e for _w, e in view.weeks] + [Decimal(1)])
