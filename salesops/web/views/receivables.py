@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from salesops.analytics import engine
 from salesops.analytics.formulas import MissingRate, money_text
@@ -134,7 +135,7 @@ def _headers(money: bool) -> list[str]:
         _("Owner"),
         _("Due on"),
         _("Days overdue"),
-        _("Ageing"),
+        pgettext("collections", "Ageing"),
     ]
     if money:
         headers += [_("Currency"), _("Amount"), _("Still owed"), _("Still owed (base currency)")]
