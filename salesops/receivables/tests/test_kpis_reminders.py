@@ -121,3 +121,20 @@ def test_settings_service(data):
     row = update_settings(by=data.cast.admin, manager_after_days=10)
     assert CollectionSettings.get().manager_after_days == 10 == row.manager_after_days
     assert AuditEntry.objects.count() >= 1
+
+
+def test_the_daily_job_is_scheduled_and_does_both(data):
+    from unittest import mock
+
+    from salesops.automation import schedule
+    from salesops.receivables.models import ForecastSnapshot
+    from salesops.receivables.tasks import collections_daily
+
+    job = next(j for j in schedule.all_jobs() if j.name == "receivables.daily")
+    assert job.task is collections_daily
+    moment = dt.datetime(2026, 12, 7, 4, 0, tzinfo=dt.UTC)
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        # the rep's five, the outsider's one, and the manager (default 30 days): B1, B2, B3
+        assert collections_daily.call() == 9
+        assert ForecastSnapshot.objects.filter(made_on=D(2026, 12, 7)).exists()
+        assert collections_daily.call() == 0
