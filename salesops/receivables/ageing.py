@@ -113,28 +113,45 @@ def _cents(expr: str) -> str:
     return f"cast(round({expr} * 100) as bigint)"
 
 
-def open_sql(visible: QuerySet[PaymentPlan], as_of: dt.date) -> tuple[str, list[Any]]:
-    """SQL of the instalments of `visible` still owed at the end of `as_of` (payments
-    received on or before it), one row each: id, contract_id, customer_id, owner_id,
-    currency_id, due_on, amount_cents, outstanding_cents."""
-    vis_sql, vis_params = visible.order_by().values("id").query.sql_with_params()
+def open_sql(visible: QuerySet[PaymentPlan] | None, as_of: dt.date) -> tuple[str, list[Any]]:
+    """SQL of the instalments of `visible` (None: every one) still owed at the end of
+    `as_of` (payments received on or before it), one row each: id, contract_id,
+    customer_id, owner_id, currency_id, due_on, amount_cents, outstanding_cents."""
+    if visible is None:
+        # Every instalment: the same statement without its two permission subqueries.
+        scope_cte, in_scope_pay, in_scope_pl, final = "", "", "", ""
+        head: list[Any] = []
+        tail: list[Any] = []
+    else:
+        vis_sql, vis_params = visible.order_by().values("id").query.sql_with_params()
+        scope_cte = f"""scope as (
+          select distinct v.contract_id from crm_paymentplan v where v.id in ({vis_sql})
+        ),"""  # noqa: S608 (the ORM's own SQL; values are parameters)
+        in_scope_pay = "and y.contract_id in (select contract_id from scope)"
+        in_scope_pl = "and p.contract_id in (select contract_id from scope)"
+        final = f"and o.id in ({vis_sql})"
+        head, tail = list(vis_params), list(vis_params)
     sql = f"""
-    with pl as (
+    with {scope_cte}
+    pay as (
+      select y.contract_id, y.plan_id, {_cents("sum(y.amount)")} as s from crm_payment y
+      where y.deleted_at is null and y.received_on <= %s {in_scope_pay}
+      group by y.contract_id, y.plan_id
+    ),
+    pl as (
       select p.id, p.contract_id, c.customer_id, p.owner_id, c.currency_id, p.due_on,
         {_cents("p.amount")} as amount_c,
-        {_cents("p.amount")} - coalesce((select {_cents("sum(y.amount)")} from crm_payment y
-          where y.plan_id = p.id and y.deleted_at is null and y.received_on <= %s), 0) as rem
+        {_cents("p.amount")} - coalesce(pay.s, 0) as rem
       from crm_paymentplan p join crm_contract c on c.id = p.contract_id
-      where p.deleted_at is null and c.deleted_at is null and p.contract_id in (
-        select v.contract_id from crm_paymentplan v where v.id in ({vis_sql}))
+      left join pay on pay.plan_id = p.id and pay.contract_id = p.contract_id
+      where p.deleted_at is null and c.deleted_at is null {in_scope_pl}
     ),
     pool as (
-      select y.contract_id, {_cents("sum(y.amount)")} as s from crm_payment y
-      where y.deleted_at is null and y.received_on <= %s
-        and y.contract_id in (select pl.contract_id from pl)
-        and (y.plan_id is null or not exists (select 1 from crm_paymentplan q
-             where q.id = y.plan_id and q.deleted_at is null))
-      group by y.contract_id
+      select pay.contract_id, sum(pay.s) as s from pay
+      left join crm_paymentplan q on q.id = pay.plan_id and q.contract_id = pay.contract_id
+        and q.deleted_at is null
+      where q.id is null
+      group by pay.contract_id
     ),
     w as (
       select pl.*, case when pl.rem > 0 then pl.rem else 0 end as r,
@@ -153,9 +170,21 @@ def open_sql(visible: QuerySet[PaymentPlan], as_of: dt.date) -> tuple[str, list[
     )
     select o.id, o.contract_id, o.customer_id, o.owner_id, o.currency_id, o.due_on,
       o.amount_c, o.outstanding_c from o
-    where o.outstanding_c > 0 and o.id in ({vis_sql})
+    where o.outstanding_c > 0 {final}
     """  # noqa: S608 (fixed names; values are parameters)
-    return sql, [as_of, *vis_params, as_of, *vis_params]
+    return sql, [*head, as_of, *tail]
+
+
+def sees_all(viewer: Any, narrow: Narrow | None) -> bool:
+    """Whether `viewer` sees every instalment and nothing narrows them."""
+    from salesops.lib.models import visibility
+
+    return (narrow is None or narrow == Narrow()) and visibility(PaymentPlan, viewer) is True
+
+
+def scoped(viewer: Any, narrow: Narrow | None) -> QuerySet[PaymentPlan] | None:
+    """What `open_sql` reads for `viewer`: None when it is every instalment."""
+    return None if sees_all(viewer, narrow) else visible_plans(viewer, narrow)
 
 
 def _bucket_sql(today: dt.date) -> tuple[str, list[Any]]:
@@ -240,7 +269,7 @@ def ageing(
     today = today or org.local_date()
     rates = rates or rate_table()
     column, join = _GROUP_SQL[group]
-    inner, params = open_sql(visible_plans(viewer, narrow), today)
+    inner, params = open_sql(scoped(viewer, narrow), today)
     bucket, bparams = _bucket_sql(today)
     sql = f"""with t as ({inner}) select {column}, {bucket} as b, t.currency_id, count(*),
         sum(t.outstanding_c) from t {join} group by {column}, b, t.currency_id"""  # noqa: S608
@@ -325,7 +354,7 @@ def instalments(
     org = Organisation.get()
     today = today or org.local_date()
     rates = rates or rate_table()
-    inner, params = open_sql(visible_plans(viewer, narrow), today)
+    inner, params = open_sql(scoped(viewer, narrow), today)
     sql = f"with t as ({inner}) select t.* from t"  # noqa: S608
     extra: list[Any] = []
     if bucket in BUCKET_KEYS:
@@ -364,11 +393,11 @@ def outstanding_rows(
 ) -> list[tuple[int | None, str, dt.date, int, int, int]]:
     """(owner, currency, due date, outstanding cents, customer, instalment) per
     instalment still owed at the end of `as_of`: what the KPIs and the forecast read."""
-    return outstanding_rows_of(visible_plans(viewer, narrow), as_of)
+    return outstanding_rows_of(scoped(viewer, narrow), as_of)
 
 
 def outstanding_rows_of(
-    plans: QuerySet[PaymentPlan], as_of: dt.date
+    plans: QuerySet[PaymentPlan] | None, as_of: dt.date
 ) -> list[tuple[int | None, str, dt.date, int, int, int]]:
     """`outstanding_rows` of these instalments, whoever asks (jobs)."""
     inner, params = open_sql(plans, as_of)

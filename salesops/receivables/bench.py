@@ -21,18 +21,22 @@ from typing import Any
 from django.db import connection
 
 RULE_SQL = """
-with pl as (
+with pay as (
+  select contract_id, plan_id, round(sum(amount) * 100) as s from crm_payment
+  where deleted_at is null and received_on <= %(today)s group by contract_id, plan_id
+),
+pl as (
   select p.id, p.contract_id, c.customer_id, c.currency_id, p.due_on,
-    round(p.amount * 100) - coalesce((select round(sum(y.amount) * 100) from crm_payment y
-      where y.plan_id = p.id and y.deleted_at is null and y.received_on <= %(today)s), 0) as rem
+    round(p.amount * 100) - coalesce(pay.s, 0) as rem
   from crm_paymentplan p join crm_contract c on c.id = p.contract_id
+  left join pay on pay.plan_id = p.id and pay.contract_id = p.contract_id
   where p.deleted_at is null and c.deleted_at is null
 ),
 pool as (
-  select y.contract_id, round(sum(y.amount) * 100) as s from crm_payment y
-  left join crm_paymentplan q on q.id = y.plan_id and q.deleted_at is null
-  where y.deleted_at is null and y.received_on <= %(today)s and q.id is null
-  group by y.contract_id
+  select pay.contract_id, sum(pay.s) as s from pay
+  left join crm_paymentplan q on q.id = pay.plan_id and q.contract_id = pay.contract_id
+    and q.deleted_at is null
+  where q.id is null group by pay.contract_id
 ),
 w as (
   select pl.*, case when rem > 0 then rem else 0 end as r, coalesce(pool.s, 0) as pooled,

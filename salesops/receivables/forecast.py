@@ -103,11 +103,6 @@ def forecast_by_owner(
 ) -> dict[int | None, dict[tuple[str, dt.date], Decimal]]:
     """Expected collections per owner, per ("week"|"month", start), base currency at
     today's rate."""
-    plans = (
-        plans
-        if plans is not None
-        else PaymentPlan.objects.filter(contract__deleted_at__isnull=True)
-    )
     rows = ag.outstanding_rows_of(plans, today)
     prof = profiles(today)
     industry = dict(

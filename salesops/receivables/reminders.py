@@ -99,8 +99,7 @@ def owner_threshold(days: int) -> int | None:
 def overdue_lines(today: dt.date) -> list[tuple[int, int | None, str, dt.date, int]]:
     """(instalment, owner, currency, due date, cents owed) of every instalment overdue
     at `today` (the job sees all records: it is nobody's view)."""
-    everything = PaymentPlan.objects.filter(contract__deleted_at__isnull=True)
-    rows = ag.outstanding_rows_of(everything, today)
+    rows = ag.outstanding_rows_of(None, today)
     return [(pid, o, c, d, s) for o, c, d, s, _cu, pid in rows if d < today]
 
 
