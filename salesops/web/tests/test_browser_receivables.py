@@ -25,7 +25,7 @@ def test_the_ageing_drills_to_the_right_instalments(cast, live_server, new_page,
         page = new_page()
         page.set_default_timeout(60_000)
         page.set_viewport_size({"width": 390, "height": 844})
-        errors: list[str] = []
+        errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         sign_in(page, live_server.url, "manager")
         page.goto(f"{live_server.url}/receivables/")

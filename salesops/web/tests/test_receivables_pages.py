@@ -165,3 +165,13 @@ def test_overdue_tile_is_the_kpi_and_pages_split_the_rows(client, data):
 def test_forecast_page_shows_dso(client, data):
     r = get(client, data.cast.admin, "receivables_forecast")
     assert r.status_code == 200 and 'id="kpi-dso"' in r.content.decode()
+
+
+def test_a_row_of_no_owner_has_no_drill_down(client, data):
+    from salesops.crm.models import PaymentPlan
+
+    PaymentPlan.objects.filter(pk=data.plans["G1"].pk).update(owner=None)
+    r = get(client, data.cast.admin, "receivables", group="rep")
+    nobody = next(row for row in r.context["rows"] if row["key"] is None)
+    assert nobody["name"] == "—" and all(c["url"] == "" for c in nobody["cells"])
+    assert nobody["cells"][2]["count"] == 1  # G1, 36 days overdue

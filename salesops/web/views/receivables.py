@@ -79,14 +79,17 @@ def ageing(request: HttpRequest) -> HttpResponse:
     money = table.money
     drill = reverse("receivables_instalments")
 
-    def cell(row_key: Any, bucket: str, c: ag.Cell) -> dict[str, Any]:
+    def cell(row_key: Any, bucket: str, c: ag.Cell, *, total_row: bool = False) -> dict[str, Any]:
         params = {"group": group, "bucket": bucket}
         if row_key is not None:
             params["key"] = row_key
+        # A row without a key (instalments of no owner or team) has no drill-down: it
+        # would list every instalment of the bucket.
+        linked = c.count and (total_row or row_key is not None)
         return {
             "count": c.count,
             "amount": format_money(c.amount, table.base_currency) if money else None,
-            "url": f"{drill}?{urlencode(params)}" if c.count else "",
+            "url": f"{drill}?{urlencode(params)}" if linked else "",
         }
 
     rows = [
@@ -99,8 +102,8 @@ def ageing(request: HttpRequest) -> HttpResponse:
         for r in table.rows
     ]
     totals = {
-        "cells": [cell(None, b, table.totals.cells[b]) for b in ag.BUCKET_KEYS],
-        "total": cell(None, "", table.totals.total),
+        "cells": [cell(None, b, table.totals.cells[b], total_row=True) for b in ag.BUCKET_KEYS],
+        "total": cell(None, "", table.totals.total, total_row=True),
     }
     # The overdue_receivables KPI of any period that has not ended is exactly the
     # overdue buckets' total (the same statement, as of today, at today's rate).
