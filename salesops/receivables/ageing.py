@@ -313,6 +313,17 @@ def _names(group: str, keys: set[Any]) -> dict[Any, str]:
     return dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
+def name_of(viewer: Any, group: str, key: int) -> str:
+    """The name of one row's customer, person or team, if `viewer` may see a customer
+    of that id ("" otherwise: a drill-down to someone else's customer names nobody)."""
+    from salesops.crm.models import Customer
+
+    if group == "customer":
+        found = Customer.objects.visible_to(viewer).filter(pk=key).values_list("name", flat=True)
+        return next(iter(found), "")
+    return _names(group, {key}).get(key, "")
+
+
 def narrow_for(group: str, key: int | None, base: Narrow | None = None) -> Narrow:
     """`base` further narrowed to one row of the ageing table."""
     n = Narrow(**vars(base)) if base is not None else Narrow()

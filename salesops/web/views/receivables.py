@@ -185,7 +185,10 @@ def instalments(request: HttpRequest) -> HttpResponse:
     org: Any = request.org  # type: ignore[attr-defined]
     if fmt in ("csv", "xlsx"):
         ensure_export(viewer, "payment")
-        lines = ag.instalments(viewer, narrow=narrow, bucket=bucket)
+        try:
+            lines = ag.instalments(viewer, narrow=narrow, bucket=bucket)
+        except MissingRate as e:
+            return HttpResponse(_missing_rate(e), status=409, content_type="text/plain")
         rows = (_row(line, money, labels) for line in lines)
         today = org.local_date()
         return export_response(
@@ -208,7 +211,7 @@ def instalments(request: HttpRequest) -> HttpResponse:
     title = _("Instalments still owed")
     subtitle = []
     if key is not None:
-        subtitle.append(ag._names(group, {key}).get(key, ""))
+        subtitle.append(ag.name_of(viewer, group, key))
     if bucket:
         subtitle.append(labels[bucket])
     return render(
