@@ -79,7 +79,7 @@ class Narrow:
     """What the instalments are narrowed to, besides the viewer's data scope."""
 
     owner_id: int | None = None
-    team_id: int | None = None  # the team's owners (primary team, sub-teams included)
+    team_id: int | None = None  # owners whose primary team it is
     customer_id: int | None = None
     region: str = ""
     industry: str = ""
@@ -94,10 +94,9 @@ def visible_plans(viewer: Any, narrow: Narrow | None = None) -> QuerySet[Payment
     if n.owner_id is not None:
         qs = qs.filter(owner_id=n.owner_id)
     if n.team_id is not None:
-        team = Team.objects.filter(pk=n.team_id).first()
-        paths = Team.objects.filter(path__startswith=team.path) if team else Team.objects.none()
-        members = User.objects.filter(team__in=paths).values("id")
-        qs = qs.filter(owner_id__in=members)
+        # The owners whose primary team it is: the ageing's team rows (sub-teams have rows
+        # of their own).
+        qs = qs.filter(owner_id__in=User.objects.filter(team_id=n.team_id).values("id"))
     if n.customer_id is not None:
         qs = qs.filter(contract__customer_id=n.customer_id)
     if n.region:

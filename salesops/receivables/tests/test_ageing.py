@@ -130,9 +130,15 @@ def test_per_rep_and_team(data):
     teams = {r.key: r for r in ag.ageing(c.admin, group="team", today=TODAY).rows}
     assert teams[c.east.pk].total.count == 7
     assert teams[c.west.pk].total.count == 1
-    # The drill to East (its sub-teams included) lists the rep's seven.
+    # The drill to East lists the rep's seven; East-1's row (rep_east1) is its own.
+    from salesops.receivables.tests.crafted import contract, plan
+
+    cust = data.alpha.__class__.objects.create(name="Epsilon", owner=c.rep_east1)
+    plan(contract("C-E", cust, 100), D(2026, 12, 1), 100)
     lines = ag.instalments(c.admin, today=TODAY, narrow=ag.narrow_for("team", c.east.pk))
     assert len(lines) == 7
+    teams = {r.key: r for r in ag.ageing(c.admin, group="team", today=TODAY).rows}
+    assert teams[c.east.pk].total.count == 7 and teams[c.east1.pk].total.count == 1
 
 
 def test_row_permissions(data):
