@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -132,25 +132,25 @@ def open_sql(visible: QuerySet[PaymentPlan] | None, as_of: dt.date) -> tuple[str
         head, tail = list(vis_params), list(vis_params)
     sql = f"""
     with {scope_cte}
-    pay as (
-      select y.contract_id, y.plan_id, {_cents("sum(y.amount)")} as s from crm_payment y
-      where y.deleted_at is null and y.received_on <= %s {in_scope_pay}
-      group by y.contract_id, y.plan_id
+    linked as (
+      select y.plan_id, {_cents("sum(y.amount)")} as s from crm_payment y
+      where y.deleted_at is null and y.received_on <= %s and y.plan_id is not null {in_scope_pay}
+      group by y.plan_id
     ),
     pl as (
       select p.id, p.contract_id, c.customer_id, p.owner_id, c.currency_id, p.due_on,
         {_cents("p.amount")} as amount_c,
-        {_cents("p.amount")} - coalesce(pay.s, 0) as rem
+        {_cents("p.amount")} - coalesce(linked.s, 0) as rem
       from crm_paymentplan p join crm_contract c on c.id = p.contract_id
-      left join pay on pay.plan_id = p.id and pay.contract_id = p.contract_id
+      left join linked on linked.plan_id = p.id
       where p.deleted_at is null and c.deleted_at is null {in_scope_pl}
     ),
     pool as (
-      select pay.contract_id, sum(pay.s) as s from pay
-      left join crm_paymentplan q on q.id = pay.plan_id and q.contract_id = pay.contract_id
-        and q.deleted_at is null
-      where q.id is null
-      group by pay.contract_id
+      select y.contract_id, {_cents("sum(y.amount)")} as s from crm_payment y
+      where y.deleted_at is null and y.received_on <= %s {in_scope_pay}
+        and (y.plan_id is null or y.plan_id in (
+          select q.id from crm_paymentplan q where q.deleted_at is not null))
+      group by y.contract_id
     ),
     w as (
       select pl.*, case when pl.rem > 0 then pl.rem else 0 end as r,
@@ -171,7 +171,7 @@ def open_sql(visible: QuerySet[PaymentPlan] | None, as_of: dt.date) -> tuple[str
       o.amount_c, o.outstanding_c from o
     where o.outstanding_c > 0 {final}
     """  # noqa: S608 (fixed names; values are parameters)
-    return sql, [*head, as_of, *tail]
+    return sql, [*head, as_of, as_of, *tail]
 
 
 def sees_all(viewer: Any, narrow: Narrow | None) -> bool:
@@ -184,6 +184,17 @@ def sees_all(viewer: Any, narrow: Narrow | None) -> bool:
 def scoped(viewer: Any, narrow: Narrow | None) -> QuerySet[PaymentPlan] | None:
     """What `open_sql` reads for `viewer`: None when it is every instalment."""
     return None if sees_all(viewer, narrow) else visible_plans(viewer, narrow)
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run one of these statements; on PostgreSQL with room to sort in memory (its
+    window and groupings sort every instalment in scope: the default work_mem spills
+    them to disk at scale)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("set local work_mem = '64MB'")
+        cur.execute(sql, params)
+        return list(cur.fetchall())
 
 
 def _bucket_sql(today: dt.date) -> tuple[str, list[Any]]:
@@ -272,9 +283,7 @@ def ageing(
     bucket, bparams = _bucket_sql(today)
     sql = f"""with t as ({inner}) select {column}, {bucket} as b, t.currency_id, count(*),
         sum(t.outstanding_c) from t {join} group by {column}, b, t.currency_id"""  # noqa: S608
-    with connection.cursor() as cur:
-        cur.execute(sql, [*params, *bparams])
-        found = cur.fetchall()
+    found = _fetch(sql, [*params, *bparams])
     rows: dict[Any, Row] = {}
     totals = Row(None, "")
     for key, b, code, n, cents in found:
@@ -374,9 +383,7 @@ def instalments(
     sql += " order by t.due_on, t.id"
     if limit is not None:
         sql += f" limit {int(limit)}"
-    with connection.cursor() as cur:
-        cur.execute(sql, [*params, *extra])
-        found = cur.fetchall()
+    found = _fetch(sql, [*params, *extra])
     plans = PaymentPlan.objects.select_related("contract__customer", "owner").in_bulk(
         [r[0] for r in found]
     )
@@ -411,10 +418,9 @@ def outstanding_rows_of(
 ) -> list[tuple[int | None, str, dt.date, int, int, int]]:
     """`outstanding_rows` of these instalments, whoever asks (jobs)."""
     inner, params = open_sql(plans, as_of)
-    with connection.cursor() as cur:
-        cur.execute(
-            f"with t as ({inner}) select t.owner_id, t.currency_id, t.due_on, t.outstanding_c, "  # noqa: S608
-            "t.customer_id, t.id from t",
-            params,
-        )
-        return [(o, str(c), _date(d), int(s), cu, i) for o, c, d, s, cu, i in cur.fetchall()]
+    found = _fetch(
+        f"with t as ({inner}) select t.owner_id, t.currency_id, t.due_on, t.outstanding_c, "  # noqa: S608
+        "t.customer_id, t.id from t",
+        params,
+    )
+    return [(o, str(c), _date(d), int(s), cu, i) for o, c, d, s, cu, i in found]
