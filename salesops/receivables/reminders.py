@@ -5,8 +5,10 @@ is `CollectionSettings.manager_after_days` days overdue.
 
 Each notice's key is (instalment, recipient role, threshold): the notification centre's
 unique (recipient, key) makes each one exactly-once across runs, workers and restarts.
-A run that finds an instalment already past several thresholds (the first run, or a
-worker down for days) sends only the latest threshold it reached.
+A run that finds an instalment already past several thresholds (a worker down for
+days) sends only the latest threshold it reached, and only if that threshold was crossed
+in the last CATCH_UP_DAYS days: the first run after the reminders are switched on does
+not send a notice for every instalment that went overdue months or years before.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ OVERDUE = "receivable_overdue"
 OVERDUE_MANAGER = "receivable_overdue_manager"
 #: Days overdue at which the owner is told (the first day of each overdue bucket).
 OWNER_THRESHOLDS = (1, 31, 61, 91)
+#: A threshold crossed longer ago than this is not reminded of any more.
+CATCH_UP_DAYS = 7
 
 
 def _body(notice: kinds.Notice) -> str:
@@ -96,6 +100,11 @@ def owner_threshold(days: int) -> int | None:
     return reached[-1] if reached else None
 
 
+def recent(days: int, threshold: int) -> bool:
+    """Whether an instalment `days` overdue crossed `threshold` in the catch-up window."""
+    return 0 <= days - threshold < CATCH_UP_DAYS
+
+
 def overdue_lines(today: dt.date) -> list[tuple[int, int | None, str, dt.date, int]]:
     """(instalment, owner, currency, due date, cents owed) of every instalment overdue
     at `today` (the job sees all records: it is nobody's view)."""
@@ -125,7 +134,7 @@ def send_overdue_reminders(*, today: dt.date | None = None) -> int:
             "currency": code,
         }
         threshold = owner_threshold(days)
-        if settings.remind_owner and threshold is not None:
+        if settings.remind_owner and threshold is not None and recent(days, threshold):
             out.append(
                 notifications.outgoing(
                     owner.pk,
@@ -136,7 +145,8 @@ def send_overdue_reminders(*, today: dt.date | None = None) -> int:
                 )
             )
         manager = manager_of(owner)
-        if manager is not None and days >= settings.manager_after_days:
+        after = settings.manager_after_days
+        if manager is not None and days >= after and recent(days, after):
             out.append(
                 notifications.outgoing(
                     manager.pk,

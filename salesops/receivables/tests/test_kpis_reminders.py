@@ -72,21 +72,32 @@ def test_reminders_once_per_instalment_and_threshold(data):
     CollectionSettings.objects.create(manager_after_days=60)
     sent = reminders.send_overdue_reminders(today=TODAY)
     rep = Notification.objects.filter(recipient=c.rep, kind=reminders.OVERDUE)
-    # Overdue of the rep: A2 (27 → threshold 1), B1 (91 → 91), B2 (60 → 31), B3 (90 → 61),
-    # B4 (1 → 1): five; the manager those ≥ 60 days: B1, B2, B3.
-    assert rep.count() == 5
-    keys = set(rep.values_list("key", flat=True))
-    assert f"receivable:{data.plans['B1'].pk}:owner:91" in keys
+    # The rep's overdue instalments and the latest threshold each reached, sent when it
+    # was crossed in the last 7 days: B1 (91 → 91, today) and B4 (1 → 1, today); not A2
+    # (27 → 1, crossed 26 days ago), B2 (60 → 31, 29 days ago), B3 (90 → 61, 29 ago).
+    assert set(rep.values_list("key", flat=True)) == {
+        f"receivable:{data.plans['B1'].pk}:owner:91",
+        f"receivable:{data.plans['B4'].pk}:owner:1",
+    }
+    # The manager: those 60 days overdue crossed in the last 7 days: B2 (60, today).
     mgr = Notification.objects.filter(recipient=c.manager, kind=reminders.OVERDUE_MANAGER)
-    assert {n.object_id for n in mgr} == {data.plans[k].pk for k in ("B1", "B2", "B3")}
-    # The outsider's G1 (36 → 31); the outsider reports to nobody and West has no manager.
+    assert {n.object_id for n in mgr} == {data.plans["B2"].pk}
+    # The outsider's G1 (36 → 31, 5 days ago); the outsider reports to nobody and West
+    # has no manager.
     assert Notification.objects.filter(recipient=c.outsider).count() == 1
-    assert sent == 9
+    assert sent == 4
     # Again (a restart, a second worker): nothing new.
     assert reminders.send_overdue_reminders(today=TODAY) == 0
     # A day later: B2 61 days (threshold 61), B3 91 (threshold 91), B5 1 (threshold 1):
-    # three new owner notices; the manager's were sent already.
+    # three new owner notices; the manager's B2 was sent already.
     assert reminders.send_overdue_reminders(today=TODAY + dt.timedelta(days=1)) == 3
+    # A worker down for three days catches up on 12-11: A2 reached 31 days that day.
+    assert reminders.send_overdue_reminders(today=TODAY + dt.timedelta(days=4)) == 1
+
+
+def test_catch_up_window():
+    assert reminders.recent(31, 31) and reminders.recent(37, 31)
+    assert not reminders.recent(38, 31) and not reminders.recent(30, 31)
 
 
 def test_reminder_text_hides_the_amount_from_a_role_that_hides_it(data):
@@ -134,7 +145,8 @@ def test_the_daily_job_is_scheduled_and_does_both(data):
     assert job.task is collections_daily
     moment = dt.datetime(2026, 12, 7, 4, 0, tzinfo=dt.UTC)
     with mock.patch("django.utils.timezone.now", return_value=moment):
-        # the rep's five, the outsider's one, and the manager (default 30 days): B1, B2, B3
-        assert collections_daily.call() == 9
+        # B1, B4, G1 for their owners; the manager (default 30 days) none: B2 crossed
+        # 30 days on 11-07, B1 and B3 earlier still.
+        assert collections_daily.call() == 3
         assert ForecastSnapshot.objects.filter(made_on=D(2026, 12, 7)).exists()
         assert collections_daily.call() == 0
