@@ -157,12 +157,21 @@ class ForecastView:
 
 
 def forecast_for(viewer: Any, *, today: dt.date | None = None) -> ForecastView:
-    """This week's stored forecast (made now when the job has not yet), summed over the
-    owners `viewer` may see, with the collections targets of those people per month."""
+    """The latest stored forecast, summed over the owners `viewer` may see, with the
+    collections targets of those people per month."""
     today = today or Organisation.get().local_date()
-    made_on = fm.week_start(today)
-    if not ForecastSnapshot.objects.filter(made_on=made_on).exists():
+    # This week's forecast, else the latest before it (the daily job makes this week's:
+    # a minute at a million deals, not for a page to wait on); made now only when there
+    # has never been one.
+    made_on = (
+        ForecastSnapshot.objects.filter(made_on__lte=fm.week_start(today))
+        .order_by("-made_on")
+        .values_list("made_on", flat=True)
+        .first()
+    )
+    if made_on is None:
         take_snapshot(today=today)
+        made_on = fm.week_start(today)
     sums: dict[tuple[str, dt.date], Decimal] = defaultdict(Decimal)
     qs = ForecastSnapshot.objects.filter(made_on=made_on, **_visible_owner_filter(viewer))
     if not may_see(viewer):

@@ -154,3 +154,10 @@ def test_accuracy_compares_with_collections(data):
     outsider = forecast.accuracy_for(c.outsider, today=TODAY)
     # The outsider sees only their own 700 forecast; they collected nothing: no error.
     assert [r[3] for r in outsider.rows] == [Decimal(700)] and outsider.ape is None
+
+
+def test_the_page_shows_the_latest_stored_forecast_without_making_one(data):
+    forecast.take_snapshot(today=TODAY - dt.timedelta(days=7))
+    view = forecast.forecast_for(data.cast.admin, today=TODAY)
+    assert view.made_on == D(2026, 11, 30)
+    assert not ForecastSnapshot.objects.filter(made_on=D(2026, 12, 7)).exists()
