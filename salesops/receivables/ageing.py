@@ -292,9 +292,17 @@ def ageing(
         for target in (row.cells[b], totals.cells[b]):
             target.count += n
             target.amount += amount
-    ordered = sorted(
-        rows.values(), key=lambda r: (-r.overdue.amount, -r.total.amount, r.key is None, r.key or 0)
-    )
+
+    def rank(r: Row) -> tuple[Decimal, Decimal, bool, int]:
+        owed = Decimal(0)
+        overdue = Decimal(0)
+        for k, c in r.cells.items():
+            owed += c.amount
+            if k != "not_due":
+                overdue += c.amount
+        return (-overdue, -owed, r.key is None, r.key or 0)
+
+    ordered = sorted(rows.values(), key=rank)
     shown = ordered[offset : offset + limit] if limit is not None else ordered[offset:]
     names = _names(group, {r.key for r in shown})
     for r in shown:

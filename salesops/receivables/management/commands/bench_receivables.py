@@ -35,9 +35,9 @@ class Command(BaseCommand):
             f"Receivables ageing on {connection.vendor}: {plans:,} instalments, {payments:,} payments"
         )
         viewer = User(username="bench", is_superuser=True, is_active=True)
-        fn_s, table = bench.timed(lambda: ag.ageing(viewer, group="customer"), repeat)
+        fn_s, table = bench.timed(lambda: ag.ageing(viewer, group="customer", limit=100), repeat)
         w(
-            f"  ageing() per customer, whole organisation: {fn_s * 1000:8.1f} ms   ({len(table.rows):,} rows)"
+            f"  ageing() per customer, whole organisation: {fn_s * 1000:8.1f} ms   ({table.count:,} rows, the first 100 named)"
         )
         params = {
             "today": today,
