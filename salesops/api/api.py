@@ -174,6 +174,9 @@ def build() -> SalesopsAPI:
     from salesops.api import merge
 
     api.add_router("", merge.router)
+    from salesops.api import receivables
+
+    api.add_router("", receivables.router)
     api.add_decorator(idempotent(api), mode="operation")
     api.add_decorator(_with_rate_headers, mode="view")
     return api

@@ -161,6 +161,7 @@ def _nav() -> list[tuple[str, Any, str | None]]:
                 ("contract_list", _("Contracts"), "contract"),
                 ("paymentplan_list", _("Payment plans"), "payment"),
                 ("payment_list", _("Payments"), "payment"),
+                ("receivables", _("Collections"), "payment"),
                 ("section", pgettext_lazy("navigation", "Data"), None),
                 ("recycle_index", _("Recycle bin"), None),
             ]
