@@ -38,7 +38,7 @@ class AccuracyParams(Schema):
     period: str = PERIOD
 
 
-class PeriodOut(Schema):
+class StatPeriodOut(Schema):
     start: str
     end: str
 
@@ -61,7 +61,7 @@ class SeriesOut(Schema):
 
 
 class StatOut(Schema):
-    period: PeriodOut
+    period: StatPeriodOut
     currency: str
     withheld: str | None = Field(None, description="Why there are no figures, if none.")
     pipeline: PipelineOut | None = None
@@ -78,7 +78,7 @@ class AccuracyRowOut(Schema):
 
 
 class AccuracyOut(Schema):
-    period: PeriodOut
+    period: StatPeriodOut
     currency: str
     withheld: str | None = None
     rows: list[AccuracyRowOut]

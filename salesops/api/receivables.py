@@ -82,7 +82,7 @@ class PeriodValueOut(Schema):
     target: str | None = None
 
 
-class AccuracyRowOut(Schema):
+class CashAccuracyRowOut(Schema):
     kind: str
     start: str
     made_on: str
@@ -90,12 +90,12 @@ class AccuracyRowOut(Schema):
     actual: str
 
 
-class ForecastOut(Schema):
+class CashForecastOut(Schema):
     made_on: str
     currency: str
     weeks: list[PeriodValueOut]
     months: list[PeriodValueOut]
-    accuracy: list[AccuracyRowOut]
+    accuracy: list[CashAccuracyRowOut]
     ape: dict[str, float | None]
     bias: dict[str, float | None]
 
@@ -193,7 +193,7 @@ def instalments(request: HttpRequest, params: Query[InstalmentParams]) -> HttpRe
 
 @router.get(
     "/receivables/forecast",
-    response={200: ForecastOut, **READ_ERRORS},
+    response={200: CashForecastOut, **READ_ERRORS},
     tags=["Collections"],
     operation_id="receivables_forecast",
     summary="Cash forecast for the next six months, with its past accuracy",

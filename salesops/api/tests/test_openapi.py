@@ -69,3 +69,27 @@ def test_the_document_and_the_docs_page_are_served_without_any_outside_asset(db)
     assert all(s.startswith("/") for s in sources), sources
     # no CDN anywhere (a word boundary: the page's random CSRF token may hold "cdn")
     assert not re.search(r"\bcdn\b|cdn\.|//cdn", html.lower())
+
+
+def test_no_two_response_schemas_share_a_name():
+    """The spec names its components by class name: two schemas of one name collapse into
+    one, and the responses of one route are then checked against the other's shape."""
+    import importlib
+    import pkgutil
+
+    from ninja import Schema
+
+    import salesops.api
+
+    found: dict[str, set[str]] = {}
+    for info in pkgutil.iter_modules(salesops.api.__path__):
+        module = importlib.import_module(f"salesops.api.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Schema)
+                and value.__module__ == module.__name__
+            ):
+                found.setdefault(value.__name__, set()).add(module.__name__)
+    shared = {name: where for name, where in found.items() if len(where) > 1}
+    assert shared == {}
