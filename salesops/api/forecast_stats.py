@@ -43,7 +43,7 @@ class StatPeriodOut(Schema):
     end: str
 
 
-class PipelineOut(Schema):
+class StatPipelineOut(Schema):
     booked: str = Field(description="Bookings so far in the period.")
     expected: str = Field(description="Booked plus the expected money of open deals.")
     low: str = Field(description="10th percentile (80% interval).")
@@ -64,7 +64,7 @@ class StatOut(Schema):
     period: StatPeriodOut
     currency: str
     withheld: str | None = Field(None, description="Why there are no figures, if none.")
-    pipeline: PipelineOut | None = None
+    pipeline: StatPipelineOut | None = None
     series: dict[str, SeriesOut] = Field(default_factory=dict)
 
 

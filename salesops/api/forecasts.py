@@ -65,7 +65,7 @@ class PersonOut(Schema):
     effective: SubmissionOut | None = None
 
 
-class TeamOut(Schema):
+class ForecastTeamOut(Schema):
     team: int
     name: str
     number: NumbersOut | None = None
@@ -87,7 +87,7 @@ class ForecastOut(Schema):
     gap: str | None = Field(None, description="target − commit")
     number: NumbersOut | None = Field(None, description="The submitted number (or roll-up).")
     people: list[PersonOut]
-    teams: list[TeamOut]
+    teams: list[ForecastTeamOut]
 
 
 class SubmissionsParams(Schema):

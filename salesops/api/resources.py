@@ -610,7 +610,7 @@ targets_resource = Resource(
 # -- set-up: pipelines, stages, custom fields, exchange rates ------------------------------------
 
 
-class StageOut(Schema):
+class PipelineStageOut(Schema):
     id: int
     name: str
     order: int
@@ -663,7 +663,7 @@ pipelines = Resource(
     model=Pipeline,
     tag="Set-up",
     fields=["id", "name", "is_default", "active", "order"],
-    computed={"stages": (list[StageOut], _stages)},
+    computed={"stages": (list[PipelineStageOut], _stages)},
     prefetch=["stages"],
     queryset=everyone(Pipeline),
     filters=["name", "is_default", "active"],

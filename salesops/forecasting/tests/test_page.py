@@ -14,6 +14,13 @@ from salesops.forecasting.models import CategoryChange, Submission
 from salesops.users.models import Role, Target
 
 
+@pytest.fixture(autouse=True)
+def _pages_in_english(cast):
+    """These tests read the pages in English (people's saved language; the product's
+    default is zh-Hans)."""
+    type(cast.admin).objects.update(language="en")
+
+
 def page(client, user, **params):
     client.force_login(user)
     return client.get(reverse("forecast"), {"period": "FY2026-Q3", **params})

@@ -8,6 +8,13 @@ import pytest
 from salesops.forecasting.tests.data import make_closed_period, make_history
 
 
+@pytest.fixture(autouse=True)
+def _pages_in_english(cast):
+    """These tests read the pages in English (people's saved language; the product's
+    default is zh-Hans)."""
+    type(cast.admin).objects.update(language="en")
+
+
 def period_text(p):
     return f"{p.start.isoformat()}..{p.last_day.isoformat()}"
 

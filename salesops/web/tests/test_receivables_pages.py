@@ -13,6 +13,14 @@ from django.urls import reverse
 from salesops.receivables.models import CollectionSettings
 from salesops.receivables.tests.crafted import build
 
+
+@pytest.fixture(autouse=True)
+def _pages_in_english(cast):
+    """These tests read the pages in English (people's saved language; the product's
+    default is zh-Hans)."""
+    type(cast.admin).objects.update(language="en")
+
+
 NOW = dt.datetime(2026, 12, 7, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
 
 
