@@ -62,7 +62,9 @@ def run(write: Callable[[str], None], repeat: int = 5) -> None:
     from django.test.utils import override_settings
 
     org = Organisation.get()
-    admin = User.objects.filter(role__is_admin=True, is_active=True).order_by("id").first()
+    admin = next(
+        (u for u in User.objects.filter(is_active=True).order_by("id") if u.is_org_admin()), None
+    )
     if admin is None:
         write("  statistical forecast: no administrator (seed a data set first)")
         return

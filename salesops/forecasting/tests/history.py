@@ -23,7 +23,7 @@ from salesops.crm import services
 from salesops.crm.models import Deal
 from salesops.crm.tests.factories import PipelineFactory
 from salesops.forecasting.snapshots import take_snapshot
-from salesops.org.models import ExchangeRate
+from salesops.org.models import Currency, ExchangeRate
 
 D = dt.date
 Q3 = parse_period("2026-Q3")
@@ -35,6 +35,8 @@ def set_up_org(cast):
     org.base_currency_id = "CNY"
     org.time_zone = "Asia/Shanghai"
     org.save()
+    # (a browser test's database may have lost the currencies migrations put in)
+    Currency.objects.get_or_create(code="USD", defaults={"name": "US Dollar", "symbol": "$"})
     ExchangeRate.objects.create(currency_id="USD", effective_on=D(2026, 1, 1), rate=Decimal("7.0"))
     ExchangeRate.objects.create(currency_id="USD", effective_on=D(2026, 8, 15), rate=Decimal("7.2"))
     return org

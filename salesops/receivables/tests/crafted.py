@@ -27,7 +27,7 @@ from typing import Any
 from django.utils import timezone
 
 from salesops.crm.models import Contract, Customer, Payment, PaymentPlan
-from salesops.org.models import ExchangeRate
+from salesops.org.models import Currency, ExchangeRate
 
 D = dt.date
 TODAY = D(2026, 12, 7)
@@ -90,6 +90,8 @@ def build(cast: Any) -> Data:
     org.base_currency_id = "CNY"
     org.time_zone = "Asia/Shanghai"
     org.save()
+    # (a browser test's database may have lost the currencies migrations put in)
+    Currency.objects.get_or_create(code="USD", defaults={"name": "US Dollar", "symbol": "$"})
     ExchangeRate.objects.create(currency_id="USD", effective_on=D(2026, 1, 1), rate=Decimal("7.0"))
     ExchangeRate.objects.create(currency_id="USD", effective_on=D(2026, 11, 1), rate=Decimal("7.2"))
     alpha = Customer.objects.create(name="Alpha", owner=cast.rep, industry="Retail")
