@@ -16,6 +16,11 @@
     if (event.target && event.target.id === "import-file") showName(event.target);
   });
 
+  // A file chosen before this script ran (a slow page, or the browser restoring the
+  // form on "back") is named too.
+  var chosen = document.getElementById("import-file");
+  if (chosen) showName(chosen);
+
   ["dragenter", "dragover"].forEach(function (name) {
     document.addEventListener(name, function (event) {
       var z = zone();
