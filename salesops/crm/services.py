@@ -9,6 +9,7 @@ fix), PermissionDenied or NotVisible without writing anything.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -824,6 +825,12 @@ def record_payment(
 UPDATABLE = (Lead, Customer, Contact, Product, Deal)
 
 
+#: Called inside the transaction after an edit changed a deal's forecast category, as
+#: fn(deal=…, before=…, by=…). Higher layers register here from their `ready()` (the
+#: forecasting app keeps each deal's category history), which crm may not import.
+CATEGORY_LISTENERS: list[Callable[..., None]] = []
+
+
 @transaction.atomic
 def update_record(
     *,
@@ -884,6 +891,7 @@ def update_record(
     before = audit.snapshot(
         obj, [*data, *(["tags"] if tags is not None else [])], custom=custom is not None
     )
+    category_before = getattr(obj, "forecast_category", None)
     apply(obj, data)
     if model is Deal and "forecast_category" in data:
         # A category set by hand is the owner's choice: kept through open-stage moves.
@@ -898,6 +906,9 @@ def update_record(
     if tags is not None:
         obj.tags.set(tags)
     audit.record(by=by, obj=obj, action=audit.Action.UPDATED, changes=before.changes(obj))
+    if model is Deal and obj.forecast_category != category_before:
+        for listener in CATEGORY_LISTENERS:
+            listener(deal=obj, before=category_before, by=by)
     return obj
 
 

@@ -14,14 +14,18 @@ class ForecastingConfig(AppConfig):
 
     def ready(self) -> None:
         from salesops.automation.schedule import Job, register
+        from salesops.crm import services as crm_services
         from salesops.forecasting import (
             kpis,  # noqa: F401  (registers the forecast KPIs)
             kpis_accuracy,  # noqa: F401  (registers forecast_accuracy and forecast_bias)
             reminders,
         )
+        from salesops.forecasting.category_history import record_category_change
         from salesops.forecasting.snapshots import take_due_snapshot
         from salesops.forecasting.tasks import record_forecasts
 
+        if record_category_change not in crm_services.CATEGORY_LISTENERS:
+            crm_services.CATEGORY_LISTENERS.append(record_category_change)
         reminders.register_kinds()
         register(Job("forecasting.reminders", reminders.send_reminders, dt.time(9, 0)))
         # After midnight's roll-ups: the statistical forecast as it stands at the start

@@ -180,6 +180,32 @@ def test_owner_category_override_has_history_and_survives_stage_moves(cast, org,
 
 
 @pytest.mark.django_db
+def test_a_category_changed_by_an_ordinary_edit_has_history_too(cast, org, pipeline, client):
+    """The deal's edit form and the API change the category through the same update
+    service: the history row is written there too, with the audit entry."""
+    deal = make_deal(pipeline, cast.rep, "1000", category="pipeline")
+    crm.update_record(obj=deal, by=cast.rep, data={"forecast_category": "best_case"})
+    crm.update_record(obj=deal, by=cast.manager, data={"name": "Renamed"})  # no change
+    client.force_login(cast.manager)
+    response = client.patch(
+        f"/api/v1/deals/{deal.pk}",
+        data={"forecast_category": "commit"},
+        content_type="application/json",
+        headers={"If-Match": str(Deal.objects.get(pk=deal.pk).version)},
+    )
+    assert response.status_code == 200, response.content
+    history = list(
+        CategoryChange.objects.filter(deal=deal)
+        .order_by("at", "id")
+        .values_list("from_category", "to_category", "by")
+    )
+    assert history == [
+        ("pipeline", "best_case", cast.rep.pk),
+        ("best_case", "commit", cast.manager.pk),
+    ]
+
+
+@pytest.mark.django_db
 def test_without_override_the_stage_default_applies(cast, org, pipeline):
     propose = pipeline.stages.get(name="Propose")
     propose.forecast_category = "best_case"
