@@ -20,7 +20,11 @@ from salesops.analytics import kpis
 from salesops.analytics.engine import Kind, KpiContext, kpi
 from salesops.forecasting import accuracy
 from salesops.forecasting.models_stats import StatForecast
-from salesops.forecasting.statistical import READS
+
+#: What the statistical forecast (and so its accuracy) reads. Defined here, not in
+#: `statistical` (which imports it), so that registering these KPIs at start-up does not
+#: import numpy with the statistical maths.
+READS = kpis.READS["bookings"] | kpis.READS["open_pipeline"] | {("deal", "stage")}
 
 kpis.READS["forecast_accuracy"] = READS
 kpis.READS["forecast_bias"] = READS

@@ -29,12 +29,12 @@ from salesops.crm.models import Deal
 from salesops.crm.models.deals import StageHistory
 from salesops.forecasting import stats_maths as sm
 from salesops.forecasting import timeseries as ts
+from salesops.forecasting.kpis_accuracy import READS
 from salesops.forecasting.models_stats import HistoryCohort, SeriesFit
 from salesops.lib.cache import TTLCache
 from salesops.pipeline.models import Stage
 
 #: What the pipeline-based forecast reads: a viewer from whom one is hidden gets no figure.
-READS = kpis.READS["bookings"] | kpis.READS["open_pipeline"] | {("deal", "stage")}
 
 #: The history's cohorts change slowly: read once an hour per process (and per day).
 _history_cache = TTLCache(3600)

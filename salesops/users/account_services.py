@@ -93,6 +93,21 @@ def is_invited(user: User) -> bool:
     return not user.has_usable_password() and user.last_login is None
 
 
+def _mail_link(*, by: User, user: User, template: str, view: str, tokens: Any) -> None:
+    """Mail `user` a one-time link to `view` (an invitation or a password reset), valid
+    for PASSWORD_RESET_TIMEOUT."""
+    _needs_email(user)
+    _send(
+        user=user,
+        template=template,
+        context={
+            "by": by,
+            "link": _link(view, user, tokens),
+            "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+        },
+    )
+
+
 @transaction.atomic
 def invite_user(*, by: User, data: dict[str, Any]) -> User:
     """Add a person who chooses their own password from the link mailed to them."""
@@ -102,15 +117,8 @@ def invite_user(*, by: User, data: dict[str, Any]) -> User:
     if User.objects.filter(email__iexact=data["email"].strip()).exists():
         raise ValidationError({"email": _("Someone with this e-mail address is already here.")})
     user = save_user(by=by, data={**data, "email": data["email"].strip()}, invite=True)
-    _needs_email(user)
-    _send(
-        user=user,
-        template="invite",
-        context={
-            "by": by,
-            "link": _link("invite_accept", user, invite_token_generator),
-            "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
-        },
+    _mail_link(
+        by=by, user=user, template="invite", view="invite_accept", tokens=invite_token_generator
     )
     audit.record(
         by=by,
@@ -129,15 +137,8 @@ def resend_invitation(*, by: User, user: User) -> None:
     ensure_admin(by)
     if not is_invited(user):
         raise ValidationError(_("%(name)s has already accepted the invitation.") % {"name": user})
-    _needs_email(user)
-    _send(
-        user=user,
-        template="invite",
-        context={
-            "by": by,
-            "link": _link("invite_accept", user, invite_token_generator),
-            "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
-        },
+    _mail_link(
+        by=by, user=user, template="invite", view="invite_accept", tokens=invite_token_generator
     )
     audit.record(by=by, obj=user, action=audit.Action.UPDATED, changes={"invitation": user.email})
 
@@ -149,15 +150,12 @@ def send_password_reset(*, by: User, user: User) -> None:
     ensure_admin(by)
     if not user.is_active:
         raise ValidationError(_("%(name)s is deactivated.") % {"name": user})
-    _needs_email(user)
-    _send(
+    _mail_link(
+        by=by,
         user=user,
         template="password_reset",
-        context={
-            "by": by,
-            "link": _link("password_reset_confirm", user, default_token_generator),
-            "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
-        },
+        view="password_reset_confirm",
+        tokens=default_token_generator,
     )
     audit.record(
         by=by, obj=user, action=audit.Action.UPDATED, changes={"password_reset_link": user.email}
